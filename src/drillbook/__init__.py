@@ -1,0 +1,3 @@
+"""drillbook: prove that operational runbooks still work."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Allow ``python -m drillbook``."""
+
+from drillbook.cli import main
+
+raise SystemExit(main())
