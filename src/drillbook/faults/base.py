@@ -1,0 +1,156 @@
+"""The fault contract: inject → revert, with the revert journaled before the change it undoes.
+
+A fault is one module in this package that subclasses :class:`Fault` and decorates the class with
+:func:`register`. Used as a context manager a fault records how to undo itself (as data, so
+``drillbook cleanup`` can undo it after a killed run), applies itself, and always reverts on the way
+out — on success, on an exception inside the block and on Ctrl-C. ``revert`` is idempotent.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, ClassVar, Protocol, Self, TypeVar
+
+from drillbook.errors import FaultInjectionError, ScenarioError
+
+JsonValue = str | int | float | bool | None | list[Any] | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RevertRecord:
+    """How to undo a fault, as data: enough for ``drillbook cleanup`` to do it in another process."""
+
+    fault: str
+    description: str
+    spec: Mapping[str, JsonValue]
+
+
+class RevertJournal(Protocol):
+    """Where a fault records its revert before applying itself (the drill's journal)."""
+
+    def record_revert(self, record: RevertRecord) -> None:
+        """Persist the record durably before returning."""
+
+
+class Fault(abc.ABC):
+    """One kind of fault. Subclasses set ``name``, ``symptoms`` and implement the three hooks."""
+
+    name: ClassVar[str]
+    """Registry name used by drills: ``pool-exhaustion``, ``redis-outage``…"""
+    symptoms: ClassVar[tuple[str, ...]]
+    """SLO metrics this fault should move (``error_rate``, ``latency_p95``): a drill that never sees them is vacuous."""
+    summary: ClassVar[str]
+    """One line for help text and reports."""
+
+    def __init__(self, params: Mapping[str, str] | None = None, *, journal: RevertJournal | None = None) -> None:
+        self.params = dict(params or {})
+        self.journal = journal
+        self.injected = False
+        self.reverted = False
+
+    @abc.abstractmethod
+    def revert_record(self) -> RevertRecord:
+        """Describe, as data, how to undo what :meth:`apply` is about to do."""
+
+    @abc.abstractmethod
+    def apply(self) -> None:
+        """Make the fault happen. Raise :class:`FaultInjectionError` if it cannot."""
+
+    @abc.abstractmethod
+    def undo(self) -> None:
+        """Undo the fault. Must be safe to call when :meth:`apply` failed half-way or never ran."""
+
+    def inject(self) -> None:
+        """Journal the revert, then apply the fault."""
+        record = self.revert_record()
+        if self.journal is not None:
+            self.journal.record_revert(record)
+        self.injected = True
+        try:
+            self.apply()
+        except FaultInjectionError:
+            self.revert()
+            raise
+        except Exception as exc:
+            self.revert()
+            raise FaultInjectionError(f"fault {self.name!r} could not be injected: {exc}") from exc
+
+    def revert(self) -> None:
+        """Undo the fault once; later calls do nothing."""
+        if self.reverted or not self.injected:
+            return
+        self.reverted = True
+        try:
+            self.undo()
+        except Exception as exc:
+            raise FaultInjectionError(
+                f"fault {self.name!r} could not be reverted: {exc}; run `drillbook cleanup` to retry"
+            ) from exc
+
+    def __enter__(self) -> Self:
+        self.inject()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.revert()
+
+    def param(self, key: str, default: str) -> str:
+        """A parameter as given by the drill, or its default."""
+        return self.params.get(key, default)
+
+    def int_param(self, key: str, default: int) -> int:
+        """An integer parameter; a bad value is a scenario error naming the fault and key."""
+        raw = self.params.get(key)
+        if raw is None:
+            return default
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise ScenarioError(f"fault {self.name!r}: parameter {key!r} must be an integer, got {raw!r}") from exc
+
+
+F = TypeVar("F", bound=type[Fault])
+
+_REGISTRY: dict[str, type[Fault]] = {}
+
+
+def register(cls: F) -> F:
+    """Class decorator: make a fault available under its ``name``."""
+    existing = _REGISTRY.get(cls.name)
+    if existing is not None and existing is not cls:
+        raise ValueError(f"two faults named {cls.name!r}: {existing.__module__} and {cls.__module__}")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def fault_class(name: str) -> type[Fault]:
+    """The fault registered under ``name``; an unknown name is a scenario error listing what exists."""
+    load_builtin_faults()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise ScenarioError(f"unknown fault {name!r}; available faults: {known}") from None
+
+
+def available_faults() -> dict[str, type[Fault]]:
+    """Every registered fault by name."""
+    load_builtin_faults()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def load_builtin_faults() -> None:
+    """Import every fault module in this package so each registers itself."""
+    import importlib
+    import pkgutil
+
+    import drillbook.faults as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name not in {"base"} and not info.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{info.name}")

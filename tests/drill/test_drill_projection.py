@@ -1,0 +1,48 @@
+"""Projected MTTR adds people's time to the sandbox's measured time."""
+
+from __future__ import annotations
+
+import pytest
+
+from drillbook.drill.projection import ProjectionSettings, prescribed_wait_seconds, project
+from drillbook.runbook.model import AlertTrigger, Command, Effect, Incident, Step
+
+
+def _command(effect: Effect, text: str = "kubectl get pods") -> Command:
+    return Command(text=text, line=1, language="bash", tool="kubectl", effect=effect)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("Wait for circuit breaker to half-open (30s), retry", 0.0),
+        ("wait 30 seconds", 30.0),
+        ("Monitor for 15 Minutes", 900.0),
+        ("sleep 30", 30.0),
+        ("allow up to 2 minutes for the pods", 120.0),
+        ("no waiting here", 0.0),
+    ],
+)
+def test_prescribed_waits_are_read_from_prose(text: str, seconds: float) -> None:
+    assert prescribed_wait_seconds(text) == seconds
+
+
+def test_projection_adds_alert_delay_acknowledgement_operator_time_waits_and_measurement() -> None:
+    alert = AlertTrigger("HighErrorRate", "http_errors_total", ">", 5.0, "%", 120.0, "> 5% for 2 minutes", 3)
+    steps = (
+        Step(1, "Check pods", "", 5, (_command(Effect.READ_ONLY),)),
+        Step(2, "Restart", "Then wait 30 seconds.", 9, (_command(Effect.MUTATING),)),
+        Step(3, "Tell the team", "Post in #incidents", 12),
+    )
+    incident = Incident("I-1", "Errors", 1, alerts=(alert,), steps=steps)
+    projection = project(incident, steps, measured_s=40.0, settings=ProjectionSettings(acknowledge_s=60.0))
+    assert projection.alert_delay_s == 120.0
+    assert projection.operator_s == 30.0 + 60.0 + 180.0
+    assert projection.prescribed_waits_s == 30.0
+    assert projection.total_s == 120.0 + 60.0 + 270.0 + 30.0 + 40.0
+
+
+def test_an_incident_without_alerts_uses_the_default_alert_delay() -> None:
+    incident = Incident("I-2", "Slow", 1)
+    settings = ProjectionSettings(default_alert_delay_s=90.0)
+    assert project(incident, (), measured_s=0.0, settings=settings).alert_delay_s == 90.0

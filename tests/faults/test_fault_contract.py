@@ -1,0 +1,89 @@
+"""Every fault follows one contract: revert journaled first, applied, always reverted once."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+
+from drillbook.errors import FaultInjectionError, ScenarioError
+from drillbook.faults.base import Fault, RevertRecord, fault_class
+
+
+class _Journal:
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def record_revert(self, record: RevertRecord) -> None:
+        self.log.append(f"journal:{record.fault}")
+
+
+class _Recording(Fault):
+    name: ClassVar[str] = "recording"
+    symptoms: ClassVar[tuple[str, ...]] = ("error_rate",)
+    summary: ClassVar[str] = "records what happens to it"
+
+    def __init__(self, log: list[str], *, fail_apply: bool = False) -> None:
+        super().__init__({"n": "3"}, journal=_Journal(log))
+        self.log = log
+        self.fail_apply = fail_apply
+
+    def revert_record(self) -> RevertRecord:
+        return RevertRecord(self.name, "undo the recording", {"n": 3})
+
+    def apply(self) -> None:
+        self.log.append("apply")
+        if self.fail_apply:
+            raise RuntimeError("half applied")
+
+    def undo(self) -> None:
+        self.log.append("undo")
+
+
+def test_the_revert_is_journaled_before_the_fault_is_applied() -> None:
+    log: list[str] = []
+    with _Recording(log):
+        log.append("inside")
+    assert log == ["journal:recording", "apply", "inside", "undo"]
+
+
+def test_the_revert_runs_when_the_code_inside_raises() -> None:
+    log: list[str] = []
+    with pytest.raises(ValueError, match="step failed"), _Recording(log):
+        raise ValueError("step failed")
+    assert log[-1] == "undo"
+
+
+def test_the_revert_runs_on_keyboard_interrupt() -> None:
+    log: list[str] = []
+    with pytest.raises(KeyboardInterrupt), _Recording(log):
+        raise KeyboardInterrupt
+    assert log[-1] == "undo"
+
+
+def test_revert_is_idempotent() -> None:
+    log: list[str] = []
+    fault = _Recording(log)
+    fault.inject()
+    fault.revert()
+    fault.revert()
+    assert log.count("undo") == 1
+
+
+def test_a_half_applied_fault_is_reverted_and_reported_as_an_injection_error() -> None:
+    log: list[str] = []
+    with pytest.raises(FaultInjectionError, match="could not be injected: half applied"):
+        _Recording(log, fail_apply=True).inject()
+    assert log == ["journal:recording", "apply", "undo"]
+
+
+def test_an_unknown_fault_name_lists_the_available_ones() -> None:
+    with pytest.raises(ScenarioError, match="unknown fault 'no-such-fault'; available faults:"):
+        fault_class("no-such-fault")
+
+
+def test_a_bad_integer_parameter_names_the_fault_and_key() -> None:
+    fault = _Recording([])
+    fault.params["n"] = "three"
+    with pytest.raises(ScenarioError, match="'recording': parameter 'n' must be an integer"):
+        fault.int_param("n", 1)
