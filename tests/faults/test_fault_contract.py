@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import pytest
 
 from drillbook.errors import FaultInjectionError, ScenarioError
-from drillbook.faults.base import Fault, RevertRecord, fault_class
+from drillbook.faults.base import Fault, JsonValue, RevertRecord, fault_class
 
 
 class _Journal:
@@ -24,20 +25,23 @@ class _Recording(Fault):
     summary: ClassVar[str] = "records what happens to it"
 
     def __init__(self, log: list[str], *, fail_apply: bool = False) -> None:
-        super().__init__({"n": "3"}, journal=_Journal(log))
+        super().__init__(None, {"n": "3"}, journal=_Journal(log))
         self.log = log
         self.fail_apply = fail_apply
 
     def revert_record(self) -> RevertRecord:
-        return RevertRecord(self.name, "undo the recording", {"n": 3})
+        return RevertRecord(self.name, "undo the recording", {"n": 3, "log": self.log})
 
     def apply(self) -> None:
         self.log.append("apply")
         if self.fail_apply:
             raise RuntimeError("half applied")
 
-    def undo(self) -> None:
-        self.log.append("undo")
+    @classmethod
+    def undo_from_spec(cls, spec: Mapping[str, JsonValue]) -> None:
+        log = spec["log"]
+        assert isinstance(log, list)
+        log.append("undo")
 
 
 def test_the_revert_is_journaled_before_the_fault_is_applied() -> None:

@@ -15,7 +15,9 @@ from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from drillbook.errors import FaultInjectionError, ScenarioError
+from drillbook.faults.target import FaultTarget
 
+T = TypeVar("T")
 JsonValue = str | int | float | bool | None | list[Any] | dict[str, Any]
 
 
@@ -45,11 +47,32 @@ class Fault(abc.ABC):
     summary: ClassVar[str]
     """One line for help text and reports."""
 
-    def __init__(self, params: Mapping[str, str] | None = None, *, journal: RevertJournal | None = None) -> None:
+    def __init__(
+        self,
+        target: FaultTarget | None = None,
+        params: Mapping[str, str] | None = None,
+        *,
+        journal: RevertJournal | None = None,
+    ) -> None:
+        self._target = target
         self.params = dict(params or {})
         self.journal = journal
         self.injected = False
         self.reverted = False
+        self._record: RevertRecord | None = None
+
+    @property
+    def target(self) -> FaultTarget:
+        """The system this fault acts on; a fault built without one cannot be injected."""
+        if self._target is None:
+            raise FaultInjectionError(f"fault {self.name!r} has no target system; build it with a FaultTarget")
+        return self._target
+
+    def require(self, value: T | None, what: str) -> T:
+        """A target attribute this fault needs; missing means the scenario lacks it."""
+        if value is None:
+            raise FaultInjectionError(f"fault {self.name!r} needs {what}, which this scenario does not provide")
+        return value
 
     @abc.abstractmethod
     def revert_record(self) -> RevertRecord:
@@ -59,13 +82,23 @@ class Fault(abc.ABC):
     def apply(self) -> None:
         """Make the fault happen. Raise :class:`FaultInjectionError` if it cannot."""
 
+    @classmethod
     @abc.abstractmethod
+    def undo_from_spec(cls, spec: Mapping[str, JsonValue]) -> None:
+        """Undo a fault from its journaled record alone (also from another process, after a killed run).
+
+        Must be safe when the fault was applied half-way, never, or was already undone.
+        """
+
     def undo(self) -> None:
-        """Undo the fault. Must be safe to call when :meth:`apply` failed half-way or never ran."""
+        """Undo this fault from the record journaled at injection."""
+        record = self._record or self.revert_record()
+        self.undo_from_spec(record.spec)
 
     def inject(self) -> None:
         """Journal the revert, then apply the fault."""
         record = self.revert_record()
+        self._record = record
         if self.journal is not None:
             self.journal.record_revert(record)
         self.injected = True
@@ -114,7 +147,7 @@ class Fault(abc.ABC):
             raise ScenarioError(f"fault {self.name!r}: parameter {key!r} must be an integer, got {raw!r}") from exc
 
 
-F = TypeVar("F", bound=type[Fault])
+F = TypeVar("F", bound=type["Fault"])
 
 _REGISTRY: dict[str, type[Fault]] = {}
 
@@ -152,5 +185,5 @@ def load_builtin_faults() -> None:
     import drillbook.faults as package
 
     for info in pkgutil.iter_modules(package.__path__):
-        if info.name not in {"base"} and not info.name.startswith("_"):
+        if info.name not in {"base", "target"} and not info.name.startswith("_"):
             importlib.import_module(f"{package.__name__}.{info.name}")

@@ -1,0 +1,66 @@
+"""The connection hog: takes PostgreSQL's free connection slots and holds them.
+
+Run as ``python -m drillbook.faults._hog --dsn … --mode idle|active``. Prints one JSON line
+(``{"held": N, "refused": "…"}``) once it holds what it can, then holds until SIGTERM, its parent's
+death, or ``--hold-s`` (a hard bound).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+import asyncpg
+
+from drillbook.faults._helpers import die_with_parent
+
+
+async def _hog(args: argparse.Namespace) -> int:
+    connections: list[Any] = []
+    refused = ""
+    for _ in range(args.max):
+        try:
+            conn = await asyncpg.connect(args.dsn, timeout=5, server_settings={"application_name": args.marker})
+        except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
+            refused = str(exc)
+            break
+        connections.append(conn)
+    tasks = []
+    if args.mode == "active":
+        # Long-running queries look like a stuck batch job in pg_stat_activity (state 'active').
+        tasks = [asyncio.create_task(c.execute(f"SELECT pg_sleep({args.hold_s})")) for c in connections]
+    print(json.dumps({"held": len(connections), "refused": refused}), flush=True)
+    parent = os.getppid()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    deadline = loop.time() + args.hold_s
+    while not stop.is_set() and loop.time() < deadline and os.getppid() == parent:
+        await asyncio.sleep(0.2)
+    for task in tasks:
+        task.cancel()
+    for conn in connections:
+        conn.terminate()
+    return 0
+
+
+def main() -> int:
+    """Entry point of the hog process."""
+    parser = argparse.ArgumentParser(prog="drillbook-hog")
+    parser.add_argument("--dsn", required=True)
+    parser.add_argument("--mode", choices=["idle", "active"], default="idle")
+    parser.add_argument("--max", type=int, default=1000)
+    parser.add_argument("--hold-s", type=float, default=900.0)
+    parser.add_argument("--marker", required=True)
+    args = parser.parse_args()
+    die_with_parent()
+    return asyncio.run(_hog(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
