@@ -1,0 +1,85 @@
+"""``crashloop``: a bad deploy, rolled out for real so that ``kubectl rollout undo`` can heal it.
+
+Modes (parameter ``mode``):
+
+* ``missing-env`` (default) — remove the required variable ``variable`` (default ``DATABASE_URL``)
+  from the app container: the app exits at start with "Missing required environment variable".
+* ``bad-command`` — replace the container's command with one that fails at start.
+* ``bad-image`` — point the container at an image tag that cannot be pulled (ImagePullBackOff).
+
+The deploy carries a ``kubernetes.io/change-cause`` so ``kubectl rollout history`` shows it. Revert:
+put the recorded pod template back (a rollout to the previous ReplicaSet; a no-op if already healed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from drillbook.errors import FaultInjectionError
+from drillbook.faults import _kube
+from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
+
+
+@register
+class Crashloop(Fault):
+    """Roll out a broken version of the app."""
+
+    name: ClassVar[str] = "crashloop"
+    symptoms: ClassVar[tuple[str, ...]] = ("error_rate",)
+    summary: ClassVar[str] = "a bad deploy (mode missing-env|bad-command|bad-image) rolled out through the API"
+
+    def revert_record(self) -> RevertRecord:
+        with _kube.api(self.target.kube_env) as api_client:
+            self._deployment = _kube.read_deployment(api_client, self.target.app)
+        return RevertRecord(
+            self.name,
+            f"restore the pod template of deployment {self.target.app.namespace}/{self.target.app.name}",
+            {
+                "kube_env": dict(self.target.kube_env),
+                "namespace": self.target.app.namespace,
+                "name": self.target.app.name,
+                "template": self._deployment["spec"]["template"],
+            },
+        )
+
+    def apply(self) -> None:
+        index = _kube.container_index(self._deployment, self.target.app.container)
+        container = self._deployment["spec"]["template"]["spec"]["containers"][index]
+        mode = self.param("mode", "missing-env")
+        ops: list[dict[str, Any]]
+        if mode == "missing-env":
+            variable = self.param("variable", "DATABASE_URL")
+            env = container.get("env") or []
+            names = [e.get("name") for e in env]
+            if variable not in names:
+                raise FaultInjectionError(
+                    f"crashloop: the app container has no variable {variable!r} to remove; it has: {', '.join(names)}"
+                )
+            ops = [{"op": "remove", "path": f"/spec/template/spec/containers/{index}/env/{names.index(variable)}"}]
+            cause = f"remove {variable} from {container['name']}"
+        elif mode == "bad-command":
+            command = ["sh", "-c", "echo 'Error: Cannot find module /app/dist/server.js' >&2; exit 1"]
+            ops = [{"op": "add", "path": f"/spec/template/spec/containers/{index}/command", "value": command}]
+            cause = "deploy a build whose entrypoint is missing"
+        elif mode == "bad-image":
+            image = container["image"].rsplit(":", 1)[0] + ":" + self.param("tag", "does-not-exist")
+            ops = [{"op": "replace", "path": f"/spec/template/spec/containers/{index}/image", "value": image}]
+            cause = f"deploy image {image}"
+        else:
+            raise FaultInjectionError(f"crashloop: mode must be missing-env, bad-command or bad-image, got {mode!r}")
+        annotations = self._deployment["metadata"].get("annotations") or {}
+        annotations = {**annotations, "kubernetes.io/change-cause": f"drillbook fault crashloop: {cause}"}
+        ops.append({"op": "add", "path": "/metadata/annotations", "value": annotations})
+        with _kube.api(self.target.kube_env) as api_client:
+            _kube.patch_deployment(api_client, self.target.app, ops)
+
+    @classmethod
+    def undo_from_spec(cls, spec: Mapping[str, JsonValue]) -> None:
+        kube_env, namespace, name, template = (spec.get(k) for k in ("kube_env", "namespace", "name", "template"))
+        if not (isinstance(kube_env, dict) and isinstance(namespace, str) and isinstance(name, str)):
+            return
+        if not isinstance(template, dict):
+            return
+        with _kube.api(kube_env) as api_client:
+            _kube.restore_template(api_client, namespace, name, template)
