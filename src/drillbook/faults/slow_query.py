@@ -29,11 +29,10 @@ class SlowQuery(Fault):
         dsn = self.require(self.target.postgres_admin_dsn, "a PostgreSQL admin DSN")
         index = self.param("index", "idx_votes_poll_id")
         definition = asyncio.run(_fetch(dsn, "SELECT indexdef FROM pg_indexes WHERE indexname = $1", index))
-        if definition is None:
+        if not isinstance(definition, str):
             raise FaultInjectionError(f"slow-query: no index named {index!r} exists to drop")
-        return RevertRecord(
-            self.name, f"recreate index {index}", {"dsn": dsn, "index": index, "definition": definition}
-        )
+        spec: dict[str, JsonValue] = {"dsn": dsn, "index": index, "definition": definition}
+        return RevertRecord(self.name, f"recreate index {index}", spec)
 
     def apply(self) -> None:
         record = self._record
