@@ -163,7 +163,8 @@ class Check:
 
     def holds_for(self, value: float) -> bool:
         """Whether a measured value (canonical units) is on the good side."""
-        return _COMPARE[self.op](value, self.threshold)
+        # Rounded so that 1 - 0.001 meets 99.9 / 100: percent-to-fraction arithmetic must not flip a verdict.
+        return _COMPARE[self.op](round(value, 9), round(self.threshold, 9))
 
     def evaluate(self, stats: WindowStats, *, min_requests: int = 1) -> tuple[CheckStatus, float | None]:
         """Judge one window: ``NO_DATA`` below ``min_requests``, else ``OK`` or ``FAILING`` with the value."""
