@@ -9,17 +9,10 @@ projected MTTR decide between *passed* and *failed*.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from drillbook.journal import Verdict
 
-class Verdict(StrEnum):
-    """What a drill proves about its runbook incident."""
-
-    PASSED = "passed"
-    FAILED = "failed"
-    VACUOUS = "vacuous"
-    INVALID = "invalid"
-    ERROR = "error"
+__all__ = ["Judgement", "Observations", "StepProblem", "Verdict", "judge"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,70 @@
+"""What the drill needs from the layers beside it, as protocols: the drill never imports a platform."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
+
+from drillbook.faults.target import FaultTarget, TrafficControl
+from drillbook.journal import Decision, Platform, ToolVersions
+from drillbook.runbook.model import Step
+from drillbook.slo.stats import RequestRecord
+
+
+class CommandOutcome(Protocol):
+    """One command of a step, after the executor's policy and (maybe) a run."""
+
+    @property
+    def as_written(self) -> str: ...
+    @property
+    def as_run(self) -> str: ...
+    @property
+    def decision(self) -> Decision: ...
+    @property
+    def exit_code(self) -> int | None: ...
+    @property
+    def output(self) -> str: ...
+    @property
+    def started(self) -> float: ...
+    @property
+    def ended(self) -> float: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def supplied_by_drill(self) -> bool: ...
+
+
+class StepRunner(Protocol):
+    """Runs a runbook step's commands in the sandbox (bindings, policy, deadlines)."""
+
+    def run_step(
+        self, step: Step, *, branch: str | None = None, supplied: str | None = None
+    ) -> Sequence[CommandOutcome]: ...
+
+
+class Traffic(TrafficControl, Protocol):
+    """The running traffic generator."""
+
+    def stop(self) -> None: ...
+
+
+class Sandbox(Protocol):
+    """A provisioned copy of one system."""
+
+    @property
+    def platform(self) -> Platform: ...
+    @property
+    def platform_label(self) -> str: ...
+    @property
+    def app_url(self) -> str: ...
+    def versions(self) -> ToolVersions: ...
+    def fault_target(self, traffic: TrafficControl | None) -> FaultTarget: ...
+    def step_runner(self) -> StepRunner: ...
+    def start_traffic(self, users: int, on_record: Callable[[RequestRecord], None]) -> Traffic: ...
+    def close(self) -> None: ...
+
+
+SandboxFactory = Callable[[str], Sandbox]
+"""Provision the named system (``scenarios/<system>/``) and return it running."""
+
+FaultParams = Mapping[str, str]

@@ -1,0 +1,47 @@
+"""What a drill is asked to do, and the timing settings it does it with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DrillSettings:
+    """Sandbox timing. Every drill runs on one stopwatch; these bound each wait so a game day stays short."""
+
+    baseline_s: float = 6.0
+    """Traffic must meet the SLOs for this long before the fault: long enough for one full monitor window."""
+    breach_within_s: float = 30.0
+    """How long the fault gets to breach the SLOs before the drill is called vacuous."""
+    restore_within_s: float = 120.0
+    """Sandbox seconds allowed from the end of the runbook's steps to restored SLOs (the sandbox is
+    time-compressed: the runbook's own target is judged by the projected MTTR, not by this)."""
+    hold_s: float = 6.0
+    """Restored means every breached check held for this long."""
+    window_s: float = 3.0
+    """Sliding window of the SLO monitor."""
+    tick_s: float = 0.5
+    """Resolution of breach and restore times."""
+    min_requests: int = 5
+    """A window with fewer requests is no data, not a pass."""
+    poll_s: float = 0.25
+    """How often waits look at the monitor."""
+
+
+@dataclass
+class DrillSpec:
+    """A drill as its Gherkin scenario states it; filled in step by step."""
+
+    system: str
+    incident_id: str = ""
+    fault: str = ""
+    fault_params: dict[str, str] = field(default_factory=dict)
+    users: int = 10
+    branches: dict[int, str] = field(default_factory=dict)
+    """Step number → branch label to follow ("Option 2"); default: the first branch."""
+    supplied: dict[int, str] = field(default_factory=dict)
+    """Step number → command the drill supplies for a prose-only step (marked as supplied in the report)."""
+    optional_steps: set[int] = field(default_factory=set)
+    """Steps whose failure does not fail the drill (still shown in the report)."""
+    slo_texts: list[str] = field(default_factory=list)
+    """SLOs the drill states itself, in addition to or instead of the runbook's."""
