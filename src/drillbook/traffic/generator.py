@@ -74,7 +74,7 @@ class LoadGenerator:
         spawn_rate: float | None = None,
         profile: TrafficProfile = DEFAULT_PROFILE,
         on_record: Callable[[RequestRecord], None] | None = None,
-        workdir: Path | None = None,
+        workdir: Path | str | None = None,
     ) -> None:
         self.host = require_loopback(host)
         if not run_time_s > 0 or not math.isfinite(run_time_s):
@@ -91,7 +91,7 @@ class LoadGenerator:
         """Lines from locust that were not records (should stay 0)."""
         self._on_record = on_record
         self._queue: queue.Queue[RequestRecord | None] = queue.Queue()
-        self._workdir = workdir
+        self._workdir = None if workdir is None else Path(workdir)
         self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._control: int | None = None
