@@ -1,0 +1,186 @@
+"""Stand-in configuration from environment variables (12-factor), in the runbooks' own names.
+
+Read once, at start, from an explicit mapping (``os.environ`` in production, a dict in tests).
+
+Variables every profile understands (besides the profile's pool-size variable and required ones):
+
+========================================  ===============================================================
+``POD_IP`` / ``PORT``                     address and port to bind (default 127.0.0.1 and the profile's)
+``DATABASE_URL`` or ``DB_HOST`` …         PostgreSQL DSN; ``DB_HOST DB_PORT DB_USER DB_PASSWORD DB_NAME``
+``REDIS_URL`` or ``REDIS_HOST`` …         Redis URL; ``REDIS_HOST REDIS_PORT REDIS_PASSWORD``
+``DB_ACQUIRE_TIMEOUT_MS``                 how long a request waits for a pool connection (default 1000)
+``MAX_CONCURRENCY``                       requests one replica serves at once (default 8)
+``SERVICE_TIME_MS``                       simulated work per request, no CPU (default 50)
+``MAX_QUEUE``                             requests allowed to wait; beyond it 503 (default 64)
+``RATE_LIMIT_ENABLED`` / ``RATE_LIMIT``   per-client fixed-window limit: ``RATE_LIMIT_REQUESTS`` per
+                                          ``RATE_LIMIT_WINDOW`` s, or ``RATE_LIMIT`` per minute
+``STANDIN_SEED_ROWS``                     rows seeded into the searchable table (default 200000)
+``SLOW_QUERY_MS``                         queries slower than this log ``slow query`` (default 50)
+========================================  ===============================================================
+
+Opt-in failure modes (all off by default):
+
+========================================  ===============================================================
+``STANDIN_REQUIRED_ENV=A,B``              also require these at start (a bad release needing new config)
+``STANDIN_ERROR_RATE=0.3``                that fraction of business requests fail with 500
+``STANDIN_LEAK_CONNECTIONS=1``            each business request keeps its pool connection (leak)
+``STANDIN_LEAK_KB_PER_REQUEST=512``       each business request retains that much memory
+``STANDIN_MEMORY_GROWTH_MB_PER_S=20``     memory grows steadily in the background (towards OOMKilled)
+``STANDIN_CPU_MS_PER_REQUEST=20``         each business request burns that much real CPU
+``STANDIN_SLOW_QUERIES=1``                do not create the runbook's index at start (searches scan)
+``STANDIN_STARTUP_DELAY_MS=3000``         sleep before listening (slow boot)
+========================================  ===============================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from drillbook.errors import UsageError
+from drillbook.standin.profiles import Profile
+
+
+class MissingConfigError(UsageError):
+    """A variable the real application cannot start without is unset."""
+
+    def __init__(self, name: str) -> None:
+        self.variable = name
+        super().__init__(f"Missing required environment variable {name}")
+
+
+@dataclass(frozen=True)
+class StandinConfig:
+    """Resolved configuration of one replica; units are in the field names."""
+
+    profile: Profile
+    host: str
+    port: int
+    database_url: str
+    redis_url: str
+    pool_size: int
+    acquire_timeout_ms: int = 1000
+    max_concurrency: int = 8
+    service_time_ms: float = 50.0
+    max_queue: int = 64
+    rate_limit_per_window: int = 0
+    rate_limit_window_s: float = 60.0
+    seed_rows: int = 200_000
+    error_rate: float = 0.0
+    leak_connections: bool = False
+    leak_kb_per_request: int = 0
+    memory_growth_mb_per_s: float = 0.0
+    cpu_ms_per_request: float = 0.0
+    slow_queries: bool = False
+    startup_delay_ms: int = 0
+    slow_query_ms: float = 50.0
+    health_interval_s: float = 1.0
+    heap_limit_mb: int = 512
+
+    @classmethod
+    def from_env(cls, profile: Profile, env: Mapping[str, str]) -> StandinConfig:
+        """Build the configuration the way the real service would.
+
+        Raises:
+            MissingConfigError: a required variable is unset (the caller logs it fatally and exits 1).
+            UsageError: a variable is set to something unparsable.
+        """
+        extra = tuple(v.strip() for v in env.get("STANDIN_REQUIRED_ENV", "").split(",") if v.strip())
+        for name in (*profile.required_env, *extra):
+            if name == "DATABASE_URL" and _has_parts(env, "DB_HOST"):
+                continue
+            if name == "REDIS_URL" and _has_parts(env, "REDIS_HOST"):
+                continue
+            if not env.get(name):
+                raise MissingConfigError(name)
+        reader = _Reader(env)
+        pool = sum(reader.int(v, 0) for v in profile.pool_vars) or profile.default_pool
+        rate_limit, window = _rate_limit(reader, env)
+        return cls(
+            profile=profile,
+            host=env.get("POD_IP") or "127.0.0.1",
+            port=reader.int("PORT", profile.port),
+            database_url=_database_url(profile, env),
+            redis_url=_redis_url(env),
+            pool_size=max(1, pool),
+            acquire_timeout_ms=reader.int("DB_ACQUIRE_TIMEOUT_MS", 1000),
+            max_concurrency=max(1, reader.int("MAX_CONCURRENCY", 8)),
+            service_time_ms=reader.float("SERVICE_TIME_MS", 50.0),
+            max_queue=max(0, reader.int("MAX_QUEUE", 64)),
+            rate_limit_per_window=rate_limit,
+            rate_limit_window_s=window,
+            seed_rows=max(0, reader.int("STANDIN_SEED_ROWS", 200_000)),
+            error_rate=min(1.0, max(0.0, reader.float("STANDIN_ERROR_RATE", 0.0))),
+            leak_connections=reader.flag("STANDIN_LEAK_CONNECTIONS"),
+            leak_kb_per_request=reader.int("STANDIN_LEAK_KB_PER_REQUEST", 0),
+            memory_growth_mb_per_s=reader.float("STANDIN_MEMORY_GROWTH_MB_PER_S", 0.0),
+            cpu_ms_per_request=reader.float("STANDIN_CPU_MS_PER_REQUEST", 0.0),
+            slow_queries=reader.flag("STANDIN_SLOW_QUERIES"),
+            startup_delay_ms=reader.int("STANDIN_STARTUP_DELAY_MS", 0),
+            slow_query_ms=reader.float("SLOW_QUERY_MS", 50.0),
+            health_interval_s=reader.float("STANDIN_HEALTH_INTERVAL_S", 1.0),
+            heap_limit_mb=max(1, reader.int("STANDIN_HEAP_LIMIT_MB", 512)),
+        )
+
+
+class _Reader:
+    """Parses numeric variables, naming the variable and value when one is malformed."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def int(self, name: str, default: int) -> int:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise UsageError(f"{name} must be an integer, got {raw!r}; fix the Deployment's env") from None
+
+    def float(self, name: str, default: float) -> float:
+        raw = self._env.get(name, "").strip()
+        if not raw:
+            return default
+        try:
+            return float(raw)
+        except ValueError:
+            raise UsageError(f"{name} must be a number, got {raw!r}; fix the Deployment's env") from None
+
+    def flag(self, name: str) -> bool:
+        return self._env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _has_parts(env: Mapping[str, str], host_var: str) -> bool:
+    return bool(env.get(host_var))
+
+
+def _database_url(profile: Profile, env: Mapping[str, str]) -> str:
+    if env.get("DATABASE_URL"):
+        return env["DATABASE_URL"]
+    host = env.get("DB_HOST") or env.get("PGHOST") or "127.0.0.1"
+    port = env.get("DB_PORT") or env.get("PGPORT") or "5432"
+    user = env.get("DB_USER") or env.get("PGUSER") or "postgres"
+    password = env.get("DB_PASSWORD") or env.get("PGPASSWORD") or ""
+    name = env.get("DB_NAME") or env.get("PGDATABASE") or profile.database
+    auth = quote(user) + (f":{quote(password)}" if password else "")
+    return f"postgresql://{auth}@{host}:{port}/{name}"
+
+
+def _redis_url(env: Mapping[str, str]) -> str:
+    if env.get("REDIS_URL"):
+        return env["REDIS_URL"]
+    host = env.get("REDIS_HOST") or "127.0.0.1"
+    port = env.get("REDIS_PORT") or "6379"
+    password = env.get("REDIS_PASSWORD")
+    auth = f":{quote(password)}@" if password else ""
+    return f"redis://{auth}{host}:{port}/0"
+
+
+def _rate_limit(reader: _Reader, env: Mapping[str, str]) -> tuple[int, float]:
+    if reader.int("RATE_LIMIT", 0) > 0:  # architect-api: requests per minute
+        return reader.int("RATE_LIMIT", 0), 60.0
+    if reader.flag("RATE_LIMIT_ENABLED"):  # azora: requests per window seconds
+        return reader.int("RATE_LIMIT_REQUESTS", 100), float(reader.int("RATE_LIMIT_WINDOW", 60))
+    return 0, 60.0
