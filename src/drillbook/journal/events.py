@@ -110,7 +110,11 @@ class ToolVersions:
 
 @dataclass(frozen=True, kw_only=True)
 class SloCheck:
-    """One SLO check of a drill, e.g. ``error_rate < 1 %``."""
+    """One SLO check of a drill, e.g. ``error_rate < 1 %``.
+
+    ``threshold`` is in ``unit``: ``error_rate``/``availability`` are percent when ``unit`` is ``"%"`` and
+    fractions otherwise; latencies are milliseconds unless ``unit`` is ``"s"``.
+    """
 
     metric: str
     op: str

@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 class JournalError(ReportError):
     """A journal could not be read: missing, unreadable, or corrupt before its last line."""
 
+    exit_code = 2
+
 
 @dataclass
 class Journal:
