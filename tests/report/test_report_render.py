@@ -93,6 +93,7 @@ def test_evidence_names_runbook_commit_hash_platform_and_versions(html: str) -> 
     assert "ab" * 32 in html
     assert "f505460deadbeef" in html
     assert "embedded local platform — a rehearsal, not a production verification" in html
+    assert "localkube 0.1" in html
     for version in ("v1.30.2", "15.8", "7.0.15", "0.1.0"):
         assert version in html
     assert "2026-09-21" in html  # the fixture's wall clock, formatted as UTC

@@ -217,7 +217,7 @@ def _drill_evidence(run: RunSummary, drill: DrillSummary) -> str:
     rows += [
         ("platform", run.platform_statement),
         ("started", timestamp(drill.started_ts)),
-        ("ended", timestamp(drill.finished.ts if drill.finished else drill.last_ts)),
+        ("ended", timestamp(drill.finished.ts) if drill.finished else f"{timestamp(drill.last_ts)} (last event)"),
     ]
     body = "".join(f"<tr><th>{escape(k)}</th><td><code>{escape(v)}</code></td></tr>" for k, v in rows)
     return f'<table class="evidence">{body}</table>'
@@ -229,6 +229,7 @@ def _run_evidence(run: RunSummary) -> str:
     rows = [
         ("run id", run.run_id),
         ("platform", run.platform_statement),
+        ("platform details", (info.platform_label if info else "") or "not recorded"),
         ("git commit", (info.git_commit if info else None) or "unknown"),
         ("drillbook version", info.drillbook_version if info else "unknown"),
         ("kubectl", versions.kubectl or "not recorded"),

@@ -210,8 +210,7 @@ class RunSummary:
         """Which platform the drills ran on, said plainly."""
         if self.run is None:
             return "unknown platform (the journal lacks its run_started event)"
-        statement = PLATFORM_STATEMENTS[self.run.platform]
-        return f"{statement} [{self.run.platform_label}]" if self.run.platform_label else statement
+        return PLATFORM_STATEMENTS[self.run.platform]
 
     @property
     def versions(self) -> ToolVersions:

@@ -90,7 +90,8 @@ def nice_ticks(top: float, count: int = 5) -> list[float]:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
+    # Enough digits for tick steps like 0.25, none of the float noise (0.30000000000000004).
+    return f"{round(value, 3):f}".rstrip("0").rstrip(".")
 
 
 class _Panel:
