@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ import psutil
 import pytest
 from conftest import TinyService
 
-from drillbook.errors import UsageError
+from drillbook.errors import TrafficError, UsageError
 from drillbook.slo import RequestRecord
 from drillbook.traffic import Endpoint, LoadGenerator, NonLoopbackHost, TrafficProfile, require_loopback
 
@@ -120,12 +121,17 @@ def test_set_users_changes_the_request_rate_without_restart(healthy_service: Tin
 
 
 @pytest.mark.slow
-def test_killed_parent_takes_the_locust_process_with_it(healthy_service: TinyService, tmp_path: Path) -> None:
+@pytest.mark.parametrize("users", [1, 0], ids=["sending", "idle"])
+def test_killed_parent_takes_the_locust_process_with_it(
+    healthy_service: TinyService, tmp_path: Path, users: int
+) -> None:
+    # An idle run writes no records, so only the control pipe and the parent watch can notice the death.
     script = (
         "import sys, time\n"
         "from drillbook.traffic import LoadGenerator, TrafficProfile, Endpoint\n"
         "profile = TrafficProfile(endpoints=(Endpoint('ok', 'GET', '/ok', 1),), per_user_rps=2.0)\n"
-        f"g = LoadGenerator({healthy_service.url!r}, run_time_s=60, users=1, profile=profile, workdir=sys.argv[1])\n"
+        f"g = LoadGenerator({healthy_service.url!r}, run_time_s=60, users={users}, profile=profile,\n"
+        "                  workdir=sys.argv[1])\n"
         "g.start()\n"
         "print(g.pid, flush=True)\n"
         "time.sleep(60)\n"
@@ -135,7 +141,12 @@ def test_killed_parent_takes_the_locust_process_with_it(healthy_service: TinySer
     try:
         assert parent.stdout is not None
         child = int(parent.stdout.readline())
-        assert eventually(lambda: healthy_service.hits > 0, timeout=10)
+        if users:
+            hits = healthy_service.hits
+            assert eventually(lambda: healthy_service.hits > hits, timeout=10)
+        else:
+            assert eventually((tmp_path / "locust.log").exists, timeout=10)
+            time.sleep(1.5)  # let locust finish loading the locustfile
         parent.kill()
         parent.wait(timeout=10)
         assert eventually(lambda: gone(child), timeout=10), "locust outlived its parent"
@@ -155,6 +166,29 @@ def test_leaving_the_context_reaps_the_process_group(healthy_service: TinyServic
     assert pid is not None
     assert gone(pid)
     assert not generator.running()
+
+
+@pytest.mark.slow
+def test_a_refused_connection_is_an_error_record_with_status_zero(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    with LoadGenerator(f"http://127.0.0.1:{closed_port}", run_time_s=2, users=1, profile=STEADY) as generator:
+        record = next(generator.records(timeout=10))
+    assert (record.status, record.ok) == (0, False)
+    assert record.error
+
+
+@pytest.mark.slow
+def test_a_dead_locust_is_reported_with_its_output(healthy_service: TinyService) -> None:
+    with LoadGenerator(healthy_service.url, run_time_s=30, users=1, profile=STEADY) as generator:
+        assert eventually(lambda: generator.received > 0, timeout=10)
+        generator.ensure_running()
+        assert generator.pid is not None
+        os.killpg(generator.pid, signal.SIGKILL)
+        assert eventually(lambda: not generator.running(), timeout=10)
+        with pytest.raises(TrafficError, match="exited with code -9"):
+            generator.ensure_running()
 
 
 def test_importing_the_traffic_package_does_not_import_locust() -> None:

@@ -196,6 +196,17 @@ class LoadGenerator:
                 return out
             out.append(record)
 
+    def ensure_running(self) -> None:
+        """Raise :class:`TrafficError` (with locust's last output) if the run is not going any more."""
+        if self._proc is None:
+            raise TrafficError("expected a running load generator, but it was never started; call start() first")
+        code = self._proc.poll()
+        if code is not None:
+            raise TrafficError(
+                f"expected locust to keep sending traffic to {self.host}, but it exited with code {code} "
+                f"after {self.received} requests{self._log_hint()}"
+            )
+
     def running(self) -> bool:
         """Whether the locust process is still alive."""
         return self._proc is not None and self._proc.poll() is None
