@@ -25,7 +25,10 @@ async def _hog(args: argparse.Namespace) -> int:
     refused = ""
     for _ in range(args.max):
         try:
-            conn = await asyncpg.connect(args.dsn, timeout=5, server_settings={"application_name": args.marker})
+            # client_connection_check_interval: a backend busy in pg_sleep notices within a second that a
+            # SIGKILLed hog is gone, instead of holding its slot for the whole sleep.
+            settings = {"application_name": args.marker, "client_connection_check_interval": "1000"}
+            conn = await asyncpg.connect(args.dsn, timeout=5, server_settings=settings)
         except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
             refused = str(exc)
             break
@@ -42,8 +45,11 @@ async def _hog(args: argparse.Namespace) -> int:
     deadline = loop.time() + args.hold_s
     while not stop.is_set() and loop.time() < deadline and os.getppid() == parent:
         await asyncio.sleep(0.2)
+    # Cancel running queries (a cancel request needs no connection slot), then close politely.
     for task in tasks:
         task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*(c.close(timeout=3) for c in connections), return_exceptions=True)
     for conn in connections:
         conn.terminate()
     return 0
