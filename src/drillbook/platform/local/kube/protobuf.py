@@ -1,0 +1,158 @@
+"""A schema-less reader for the protobuf bodies ``kubectl create secret|configmap|namespace`` sends.
+
+The body is ``k8s\\x00`` followed by a ``runtime.Unknown`` message (typeMeta, raw); ``raw`` is the object
+itself. Only the fields those simple kinds carry are mapped; anything else is reported as unsupported.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+from drillbook.platform.local.kube.status import ApiStatusError
+
+JsonObj = dict[str, Any]
+MAGIC = b"k8s\x00"
+PROTOBUF = "application/vnd.kubernetes.protobuf"
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        if pos >= len(buf):
+            raise ValueError("truncated varint")
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+
+
+def fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
+    """Yield (field number, wire type, value) for each field; length-delimited values are bytes."""
+    pos = 0
+    while pos < len(buf):
+        key, pos = _varint(buf, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(buf, pos)
+            yield number, wire, value
+        elif wire == 1:
+            yield number, wire, buf[pos : pos + 8]
+            pos += 8
+        elif wire == 2:
+            length, pos = _varint(buf, pos)
+            yield number, wire, buf[pos : pos + length]
+            pos += length
+        elif wire == 5:
+            yield number, wire, buf[pos : pos + 4]
+            pos += 4
+        else:
+            raise ValueError(f"unsupported wire type {wire}")
+
+
+def _text(value: Any) -> str:
+    return bytes(value).decode("utf-8")
+
+
+def _map_entry(buf: bytes) -> tuple[str, bytes]:
+    key, value = "", b""
+    for number, _wire, field_value in fields(buf):
+        if number == 1:
+            key = _text(field_value)
+        elif number == 2:
+            value = bytes(field_value)
+    return key, value
+
+
+def _object_meta(buf: bytes) -> JsonObj:
+    meta: JsonObj = {}
+    names = {1: "name", 2: "generateName", 3: "namespace"}
+    for number, _wire, value in fields(buf):
+        if number in names:
+            meta[names[number]] = _text(value)
+        elif number in (11, 12):
+            key, val = _map_entry(value)
+            meta.setdefault("labels" if number == 11 else "annotations", {})[key] = val.decode()
+        elif number == 14:
+            meta.setdefault("finalizers", []).append(_text(value))
+    return meta
+
+
+def _secret(raw: bytes) -> JsonObj:
+    obj: JsonObj = {}
+    for number, _wire, value in fields(raw):
+        if number == 1:
+            obj["metadata"] = _object_meta(value)
+        elif number == 2:
+            key, val = _map_entry(value)
+            obj.setdefault("data", {})[key] = base64.b64encode(val).decode()
+        elif number == 3:
+            obj["type"] = _text(value)
+        elif number == 4:
+            key, val = _map_entry(value)
+            obj.setdefault("stringData", {})[key] = val.decode()
+        elif number == 5:
+            obj["immutable"] = bool(value)
+    return obj
+
+
+def _configmap(raw: bytes) -> JsonObj:
+    obj: JsonObj = {}
+    for number, _wire, value in fields(raw):
+        if number == 1:
+            obj["metadata"] = _object_meta(value)
+        elif number == 2:
+            key, val = _map_entry(value)
+            obj.setdefault("data", {})[key] = val.decode()
+        elif number == 3:
+            key, val = _map_entry(value)
+            obj.setdefault("binaryData", {})[key] = base64.b64encode(val).decode()
+        elif number == 4:
+            obj["immutable"] = bool(value)
+    return obj
+
+
+def _metadata_only(raw: bytes) -> JsonObj:
+    obj: JsonObj = {}
+    for number, _wire, value in fields(raw):
+        if number == 1:
+            obj["metadata"] = _object_meta(value)
+    return obj
+
+
+_READERS = {"Secret": _secret, "ConfigMap": _configmap, "Namespace": _metadata_only, "ServiceAccount": _metadata_only}
+
+
+def decode(body: bytes) -> JsonObj:
+    """Decode a ``k8s\\x00``-prefixed protobuf body into the JSON object it describes."""
+    if not body.startswith(MAGIC):
+        raise ApiStatusError(400, "protobuf body does not start with the k8s\\x00 magic prefix")
+    api_version = kind = ""
+    raw = b""
+    try:
+        for number, _wire, value in fields(body[len(MAGIC) :]):
+            if number == 1:
+                for sub, _w, text in fields(value):
+                    if sub == 1:
+                        api_version = _text(text)
+                    elif sub == 2:
+                        kind = _text(text)
+            elif number == 2:
+                raw = bytes(value)
+        reader = _READERS.get(kind)
+        if reader is None:
+            raise ApiStatusError(
+                415,
+                f"localkube reads protobuf only for {', '.join(sorted(_READERS))}, got kind {kind!r}; "
+                "send JSON instead (e.g. kubectl apply -f)",
+            )
+        obj = reader(raw)
+    except ValueError as exc:
+        raise ApiStatusError(400, f"unreadable protobuf body: {exc}") from exc
+    obj["apiVersion"] = api_version
+    obj["kind"] = kind
+    obj.setdefault("metadata", {})
+    return obj
