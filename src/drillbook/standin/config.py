@@ -14,6 +14,7 @@ Variables every profile understands (besides the profile's pool-size variable an
 ``MAX_QUEUE``                             requests allowed to wait; beyond it 503 (default 64)
 ``RATE_LIMIT_ENABLED`` / ``RATE_LIMIT``   per-client fixed-window limit: ``RATE_LIMIT_REQUESTS`` per
                                           ``RATE_LIMIT_WINDOW`` s, or ``RATE_LIMIT`` per minute
+``STANDIN_HEAP_LIMIT_MB``                 memory limit for ``nodejs_heap_used_percent`` (MiB or ``512Mi``)
 ``STANDIN_SEED_ROWS``                     rows seeded into the searchable table (default 200000)
 ``SLOW_QUERY_MS``                         queries slower than this log ``slow query`` (default 50)
 ========================================  ===============================================================
@@ -95,32 +96,32 @@ class StandinConfig:
             if not env.get(name):
                 raise MissingConfigError(name)
         reader = _Reader(env)
-        pool = sum(reader.int(v, 0) for v in profile.pool_vars) or profile.default_pool
+        pool = sum(reader.integer(v, 0) for v in profile.pool_vars) or profile.default_pool
         rate_limit, window = _rate_limit(reader, env)
         return cls(
             profile=profile,
             host=env.get("POD_IP") or "127.0.0.1",
-            port=reader.int("PORT", profile.port),
+            port=reader.integer("PORT", profile.port),
             database_url=_database_url(profile, env),
             redis_url=_redis_url(env),
             pool_size=max(1, pool),
-            acquire_timeout_ms=reader.int("DB_ACQUIRE_TIMEOUT_MS", 1000),
-            max_concurrency=max(1, reader.int("MAX_CONCURRENCY", 8)),
-            service_time_ms=reader.float("SERVICE_TIME_MS", 50.0),
-            max_queue=max(0, reader.int("MAX_QUEUE", 64)),
+            acquire_timeout_ms=reader.integer("DB_ACQUIRE_TIMEOUT_MS", 1000),
+            max_concurrency=max(1, reader.integer("MAX_CONCURRENCY", 8)),
+            service_time_ms=reader.number("SERVICE_TIME_MS", 50.0),
+            max_queue=max(0, reader.integer("MAX_QUEUE", 64)),
             rate_limit_per_window=rate_limit,
             rate_limit_window_s=window,
-            seed_rows=max(0, reader.int("STANDIN_SEED_ROWS", 200_000)),
-            error_rate=min(1.0, max(0.0, reader.float("STANDIN_ERROR_RATE", 0.0))),
+            seed_rows=max(0, reader.integer("STANDIN_SEED_ROWS", 200_000)),
+            error_rate=min(1.0, max(0.0, reader.number("STANDIN_ERROR_RATE", 0.0))),
             leak_connections=reader.flag("STANDIN_LEAK_CONNECTIONS"),
-            leak_kb_per_request=reader.int("STANDIN_LEAK_KB_PER_REQUEST", 0),
-            memory_growth_mb_per_s=reader.float("STANDIN_MEMORY_GROWTH_MB_PER_S", 0.0),
-            cpu_ms_per_request=reader.float("STANDIN_CPU_MS_PER_REQUEST", 0.0),
+            leak_kb_per_request=reader.integer("STANDIN_LEAK_KB_PER_REQUEST", 0),
+            memory_growth_mb_per_s=reader.number("STANDIN_MEMORY_GROWTH_MB_PER_S", 0.0),
+            cpu_ms_per_request=reader.number("STANDIN_CPU_MS_PER_REQUEST", 0.0),
             slow_queries=reader.flag("STANDIN_SLOW_QUERIES"),
-            startup_delay_ms=reader.int("STANDIN_STARTUP_DELAY_MS", 0),
-            slow_query_ms=reader.float("SLOW_QUERY_MS", 50.0),
-            health_interval_s=reader.float("STANDIN_HEALTH_INTERVAL_S", 1.0),
-            heap_limit_mb=max(1, reader.int("STANDIN_HEAP_LIMIT_MB", 512)),
+            startup_delay_ms=reader.integer("STANDIN_STARTUP_DELAY_MS", 0),
+            slow_query_ms=reader.number("SLOW_QUERY_MS", 50.0),
+            health_interval_s=reader.number("STANDIN_HEALTH_INTERVAL_S", 1.0),
+            heap_limit_mb=max(1, reader.megabytes("STANDIN_HEAP_LIMIT_MB", 512)),
         )
 
 
@@ -130,7 +131,7 @@ class _Reader:
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
 
-    def int(self, name: str, default: int) -> int:
+    def integer(self, name: str, default: int) -> int:
         raw = self._env.get(name, "").strip()
         if not raw:
             return default
@@ -139,7 +140,7 @@ class _Reader:
         except ValueError:
             raise UsageError(f"{name} must be an integer, got {raw!r}; fix the Deployment's env") from None
 
-    def float(self, name: str, default: float) -> float:
+    def number(self, name: str, default: float) -> float:
         raw = self._env.get(name, "").strip()
         if not raw:
             return default
@@ -147,6 +148,21 @@ class _Reader:
             return float(raw)
         except ValueError:
             raise UsageError(f"{name} must be a number, got {raw!r}; fix the Deployment's env") from None
+
+    def megabytes(self, name: str, default: int) -> int:
+        """A size in MiB; also accepts a Kubernetes quantity (``512Mi``, ``1Gi``, bytes) from a resourceFieldRef."""
+        raw = self._env.get(name, "").strip()
+        if not raw or raw == "0":  # "0" is what a resourceFieldRef yields when no limit is set
+            return default
+        units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "K": 1e3 / 2**20, "M": 1e6 / 2**20, "G": 1e9 / 2**20}
+        for suffix, factor in units.items():
+            if raw.endswith(suffix) and raw[: -len(suffix)].isdigit():
+                return max(1, int(int(raw[: -len(suffix)]) * factor))
+        if raw.isdigit():
+            value = int(raw)
+            # A bare number this large is bytes (no divisor); otherwise it already is MiB (divisor 1Mi).
+            return max(1, value // 2**20) if value >= 2**20 else value
+        raise UsageError(f"{name} must be a size like 512 or 512Mi, got {raw!r}; fix the Deployment's env")
 
     def flag(self, name: str) -> bool:
         return self._env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
@@ -179,8 +195,8 @@ def _redis_url(env: Mapping[str, str]) -> str:
 
 
 def _rate_limit(reader: _Reader, env: Mapping[str, str]) -> tuple[int, float]:
-    if reader.int("RATE_LIMIT", 0) > 0:  # architect-api: requests per minute
-        return reader.int("RATE_LIMIT", 0), 60.0
+    if reader.integer("RATE_LIMIT", 0) > 0:  # architect-api: requests per minute
+        return reader.integer("RATE_LIMIT", 0), 60.0
     if reader.flag("RATE_LIMIT_ENABLED"):  # azora: requests per window seconds
-        return reader.int("RATE_LIMIT_REQUESTS", 100), float(reader.int("RATE_LIMIT_WINDOW", 60))
+        return reader.integer("RATE_LIMIT_REQUESTS", 100), float(reader.integer("RATE_LIMIT_WINDOW", 60))
     return 0, 60.0

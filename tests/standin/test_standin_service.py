@@ -1,0 +1,173 @@
+"""The stand-in as a real subprocess against real PostgreSQL and Redis servers."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import signal
+import time
+from typing import Any
+
+import pytest
+from conftest import Postgres, Redis, StandinFactory
+from standin_promtext import parse, value
+
+UNREACHABLE = {"DATABASE_URL": "postgresql://app:app@127.0.0.1:1/none", "REDIS_URL": "redis://127.0.0.1:2/0"}
+
+
+def _messages(replica: Any) -> list[str]:
+    return [line.get("message", "") for line in replica.logs()]
+
+
+def test_missing_database_url_exits_1_with_a_fatal_log_line(standin: StandinFactory) -> None:
+    replica = standin("zephyr-voting", {"REDIS_URL": "redis://127.0.0.1:2/0"}, wait=False)
+    assert replica.proc.wait(30) == 1
+    fatal = [line for line in replica.logs() if line["level"] == "fatal"]
+    assert fatal
+    assert fatal[0]["message"] == "Missing required environment variable DATABASE_URL"
+
+
+@pytest.mark.slow
+def test_health_and_readiness_report_unreachable_dependencies_while_liveness_holds(standin: StandinFactory) -> None:
+    replica = standin("zephyr-voting", UNREACHABLE)
+    status, health = replica.json("/api/health")
+    assert status == 503
+    assert health["status"] == "unhealthy"
+    assert health["dependencies"]["database"]["status"] == "down"
+    assert health["dependencies"]["redis"]["error"] == "Error: connect ECONNREFUSED 127.0.0.1:2"
+    assert replica.request("/api/health/ready")[0] == 503
+    assert replica.request("/api/health/live")[0] == 200
+    status, text = replica.request("/metrics")
+    _, samples = parse(text)
+    assert value(samples, "redis_connected") == 0
+    assert value(samples, "http_requests_total", route="/api/health/ready", status="503") == 1
+    assert value(samples, "process_resident_memory_bytes") > 0
+
+
+@pytest.mark.slow
+def test_serves_polls_from_postgres_and_redis_and_exports_metrics(
+    standin: StandinFactory, database: str, redis_server: Redis
+) -> None:
+    replica = standin(
+        "zephyr-voting", {"DATABASE_URL": database, "REDIS_URL": redis_server.url, "STANDIN_SEED_ROWS": "100"}
+    )
+    replica.wait_for(lambda: replica.request("/api/health/ready")[0] == 200, "readiness")
+    status, poll = replica.json(
+        "/api/polls",
+        method="POST",
+        body={"question": "Test?", "options": ["A", "B"]},
+        headers={"X-Request-ID": "abc123"},
+    )
+    assert status == 201
+    code = poll["roomCode"]
+    assert replica.json(f"/api/polls/{code}/vote", method="POST", body={"option": 1})[0] == 201
+    status, read = replica.json(f"/api/polls/{code}")
+    assert (status, read["question"], read["votes"]) == (200, "Test?", {"1": "1"})
+    status, health = replica.json("/api/health")
+    assert (status, health["dependencies"]["database"]["status"], health["dependencies"]["redis"]["status"]) == (
+        200,
+        "up",
+        "up",
+    )
+    _, samples = parse(replica.request("/metrics")[1])
+    assert value(samples, "http_requests_total", method="POST", route="/api/polls", status="201") == 1
+    assert value(samples, "db_pool_connections", state="waiting") == 0
+    assert value(samples, "redis_connected") == 1
+    assert value(samples, "db_query_duration_seconds_count") >= 3
+    correlated = [line for line in replica.logs() if line.get("correlationId") == "abc123"]
+    assert correlated
+    assert correlated[0]["message"] == "request completed"
+
+
+@pytest.mark.slow
+def test_leaked_connections_exhaust_the_pool_and_the_timeout_is_logged(
+    standin: StandinFactory, database: str, redis_server: Redis
+) -> None:
+    env = {"DATABASE_URL": database, "REDIS_URL": redis_server.url, "DB_POOL_MAX": "2", "STANDIN_LEAK_CONNECTIONS": "1"}
+    env |= {"DB_ACQUIRE_TIMEOUT_MS": "300", "STANDIN_SEED_ROWS": "0"}
+    replica = standin("zephyr-voting", env)
+    replica.wait_for(lambda: replica.request("/api/health/ready")[0] == 200, "readiness")
+    statuses = [replica.request("/api/polls?host_id=x")[0] for _ in range(4)]
+    assert statuses == [200, 200, 503, 503]
+    assert any("timeout acquiring connection" in m for m in _messages(replica))
+    assert replica.request("/api/health/ready")[0] == 503
+    _, samples = parse(replica.request("/metrics")[1])
+    assert value(samples, "db_pool_connections", state="active") == 2
+    errors = [line for line in replica.logs() if line["level"] == "error" and "DB_POOL_MAX=2" in line["message"]]
+    assert errors, "the pool timeout names the variable an operator would raise"
+
+
+@pytest.mark.slow
+def test_redis_outage_fails_requests_and_the_service_recovers_by_itself(
+    standin: StandinFactory, database: str, redis_server: Redis
+) -> None:
+    replica = standin(
+        "zephyr-voting", {"DATABASE_URL": database, "REDIS_URL": redis_server.url, "STANDIN_SEED_ROWS": "0"}
+    )
+    replica.wait_for(lambda: replica.request("/api/health/ready")[0] == 200, "readiness")
+    redis_server.stop()
+    status, body = replica.json("/api/polls?host_id=x")
+    assert status == 503
+    assert body["error"] == f"Error: connect ECONNREFUSED 127.0.0.1:{redis_server.port}"
+    replica.wait_for(lambda: any("Redis connection lost" in m for m in _messages(replica)), "the lost-connection log")
+    redis_server.start()
+    replica.wait_for(lambda: replica.request("/api/polls?host_id=x")[0] == 200, "requests to succeed again")
+    assert replica.request("/api/health/ready")[0] == 200
+    assert any(m.startswith("Redis connection restored") for m in _messages(replica))
+
+
+@pytest.mark.slow
+def test_search_scans_until_the_runbooks_create_index_then_uses_it(
+    standin: StandinFactory, postgres: Postgres, database: str, redis_server: Redis
+) -> None:
+    env = {"DATABASE_URL": database, "REDIS_URL": redis_server.url, "JWT_SECRET": "s"}
+    env |= {"STANDIN_SLOW_QUERIES": "1", "STANDIN_SEED_ROWS": "20000"}
+    replica = standin("azora", env)
+    replica.wait_for(lambda: replica.request("/api/health/ready")[0] == 200, "readiness (schema seeded)")
+    db = database.rsplit("/", 1)[1]
+
+    def scans() -> tuple[int, int]:
+        row = postgres.psql(
+            db, "SELECT seq_scan, coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE relname = 'users'"
+        )
+        seq, idx = row.split("|")
+        return int(seq), int(idx)
+
+    def search(n: int) -> None:
+        for _ in range(n):
+            status, found = replica.json("/api/users?email=user77@example.com")
+            assert (status, found["count"]) == (200, 1)
+
+    # Statistics reach pg_stat_user_tables asynchronously (each backend flushes when idle), so poll for them.
+    seq_0, _ = scans()
+    search(2)
+    replica.wait_for(lambda: scans()[0] >= seq_0 + 2, "two sequential scans: without the index every search scans")
+    postgres.psql(db, "CREATE INDEX idx_users_email ON users(email);")  # RB-008 step 4, verbatim
+    time.sleep(1.5)  # let the CREATE INDEX's own heap scan reach the statistics before taking the baseline
+    seq_2, idx_2 = scans()
+    search(3)
+    replica.wait_for(lambda: scans()[1] >= idx_2 + 3, "three index scans once the index exists", timeout=30)
+    assert scans()[0] == seq_2, "no more sequential scans once the index exists"
+
+
+@pytest.mark.slow
+def test_capacity_bound_queues_then_refuses_and_sigterm_finishes_in_flight_work(
+    standin: StandinFactory, database: str, redis_server: Redis
+) -> None:
+    env = {"DATABASE_URL": database, "REDIS_URL": redis_server.url, "STANDIN_SEED_ROWS": "0"}
+    env |= {"MAX_CONCURRENCY": "2", "MAX_QUEUE": "2", "SERVICE_TIME_MS": "600"}
+    replica = standin("architect-api", env)
+    replica.wait_for(lambda: replica.request("/ready")[0] == 200, "readiness")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+        futures = [pool.submit(replica.request, "/api/projects?owner_id=x") for _ in range(6)]
+        time.sleep(0.3)
+        _, samples = parse(replica.request("/metrics")[1])
+        assert value(samples, "standin_requests_in_service") == 2
+        assert value(samples, "standin_requests_queued") == 2
+        replica.proc.send_signal(signal.SIGTERM)
+        statuses = sorted(f.result()[0] for f in futures)
+    assert statuses == [200, 200, 200, 200, 503, 503]
+    assert replica.proc.wait(15) == 0
+    messages = _messages(replica)
+    assert "SIGTERM received: shutting down gracefully" in messages
+    assert messages[-1] == "shutdown complete"
+    assert any(line["level"] == "ERROR" for line in replica.logs()), "architect-api logs ERROR for grep ERROR"
