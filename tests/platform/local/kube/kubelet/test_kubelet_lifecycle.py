@@ -1,0 +1,247 @@
+"""A real Kubelet running pods as local processes: readiness, restarts, back-off, images, config errors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from kubelet_fakes import Env, container_status, make_pod, python_container
+
+from drillbook.platform.local.kube.kubelet import Kubelet
+
+pytestmark = pytest.mark.slow
+
+HTTP_SERVER = """
+import http.server, os
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/ready" else 404)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+print("serving on", os.environ["POD_IP"], flush=True)
+http.server.HTTPServer((os.environ["POD_IP"], 8080), H).serve_forever()
+"""
+
+
+def _waiting_reason(status: dict[str, Any]) -> str | None:
+    reason: str | None = container_status(status)["state"].get("waiting", {}).get("reason")
+    return reason
+
+
+def _ready(status: dict[str, Any]) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions", []))
+
+
+def test_pod_with_http_server_becomes_ready_through_its_readiness_probe(env: Env) -> None:
+    probe = {"httpGet": {"path": "/ready", "port": "http"}, "periodSeconds": 2}
+    pod = make_pod(
+        "web",
+        [python_container("web", HTTP_SERVER, ports=[{"name": "http", "containerPort": 8080}], readinessProbe=probe)],
+    )
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        running = await env.sink.wait_for("web", lambda s: "running" in container_status(s)["state"])
+        assert not _ready(running)
+        status = await env.sink.wait_for("web", _ready)
+        assert status["phase"] == "Running"
+        assert status["podIP"].startswith("127.10.")
+        assert container_status(status)["ready"] is True
+        assert env.sink.reasons("web")[:3] == ["Pulled", "Created", "Started"]
+
+    env.run(body)
+
+
+def test_failing_readiness_probe_reports_unhealthy_with_upstream_wording(env: Env) -> None:
+    probe = {"httpGet": {"path": "/broken", "port": 8080}, "periodSeconds": 2}
+    pod = make_pod("web", [python_container("web", HTTP_SERVER, readinessProbe=probe)])
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        message = await env.sink.wait_event("web", "Unhealthy")
+        assert message in ("Readiness probe failed: HTTP probe failed with statuscode: 404",) or message.startswith(
+            'Readiness probe failed: Get "http://127.10.'
+        )
+        assert not _ready(env.sink.latest("web"))
+
+    env.run(body)
+
+
+def test_crashing_container_goes_into_crash_loop_back_off_with_growing_delays(env: Env) -> None:
+    pod = make_pod("crash", [python_container("app", "import sys; print('dying'); sys.exit(1)")])
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        status = await env.sink.wait_for("crash", lambda s: container_status(s)["restartCount"] >= 3)
+        waiting = [
+            c["state"]["waiting"]["message"]
+            for _, name, _, s in env.sink.statuses
+            if name == "crash"
+            for c in s["containerStatuses"]
+            if c["state"].get("waiting", {}).get("reason") == "CrashLoopBackOff"
+        ]
+        assert any(m.startswith("back-off 10s restarting failed container=app pod=crash_default(") for m in waiting)
+        assert any(m.startswith("back-off 20s restarting failed container=app") for m in waiting)
+        last = container_status(status)["lastState"]["terminated"]
+        assert last["exitCode"] == 1
+        assert last["reason"] == "Error"
+        assert status["phase"] == "Running"
+        backoffs = [m for pod_name, _, r, m in env.sink.events if pod_name == "crash" and r == "BackOff"]
+        assert backoffs[0].startswith("Back-off restarting failed container app in pod crash_default(")
+
+    env.run(body)
+
+
+def test_restart_policy_never_leaves_a_failed_pod(env: Env) -> None:
+    pod = make_pod("once", [python_container("app", "raise SystemExit(3)")], restartPolicy="Never")
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        status = await env.sink.wait_for("once", lambda s: s["phase"] == "Failed")
+        terminated = container_status(status)["state"]["terminated"]
+        assert (terminated["exitCode"], terminated["reason"]) == (3, "Error")
+        assert container_status(status)["restartCount"] == 0
+
+    env.run(body)
+
+
+def test_unknown_image_fails_to_pull_then_backs_off(env: Env) -> None:
+    pod = make_pod("typo", [{"name": "app", "image": "zephyr/backend:typo"}])
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        status = await env.sink.wait_for(
+            "typo", lambda s: container_status(s)["state"].get("waiting", {}).get("reason") == "ImagePullBackOff"
+        )
+        assert status["phase"] == "Pending"
+        seen = {
+            c["state"].get("waiting", {}).get("reason")
+            for _, n, _, s in env.sink.statuses
+            for c in s["containerStatuses"]
+            if n == "typo"
+        }
+        assert "ErrImagePull" in seen
+        failed = [m for p, t, r, m in env.sink.events if r == "Failed" and t == "Warning"]
+        assert failed[0].startswith('Failed to pull image "zephyr/backend:typo": rpc error: code = NotFound')
+        assert failed[0].endswith("docker.io/zephyr/backend:typo: not found")
+        assert "Error: ImagePullBackOff" in failed
+        assert 'Back-off pulling image "zephyr/backend:typo"' in [m for *_, r, m in env.sink.events if r == "BackOff"]
+
+    env.run(body)
+
+
+def test_fixing_the_image_in_place_restarts_the_container(env: Env) -> None:
+    pod = make_pod(
+        "typo", [{"name": "app", "image": "nope:1", "command": ["python", "-c", "print('up')"]}], restartPolicy="Never"
+    )
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        await env.sink.wait_event("typo", "BackOff")
+        pod["spec"]["containers"][0]["image"] = "python:3"
+        await kubelet.sync_pod(pod)
+        status = await env.sink.wait_for("typo", lambda s: s["phase"] == "Succeeded")
+        assert container_status(status)["image"] == "python:3"
+
+    env.run(body)
+
+
+def test_missing_secret_key_is_create_container_config_error_until_the_secret_exists(env: Env) -> None:
+    container = python_container(
+        "app",
+        "import os; print('pw=' + os.environ['PW'])",
+        env=[{"name": "PW", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}],
+    )
+    pod = make_pod("cfg", [container], restartPolicy="Never")
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        status = await env.sink.wait_for(
+            "cfg",
+            lambda s: container_status(s)["state"].get("waiting", {}).get("reason") == "CreateContainerConfigError",
+        )
+        assert container_status(status)["state"]["waiting"]["message"] == 'secret "db" not found'
+        assert ("cfg", "Warning", "Failed", 'Error: secret "db" not found') in env.sink.events
+        env.lookup.add("secrets", "default", {"metadata": {"name": "db"}, "data": {"password": "czNjcjN0"}})
+        await env.sink.wait_for("cfg", lambda s: s["phase"] == "Succeeded")
+        lines = [chunk async for chunk in kubelet.logs("default", "cfg", None)]
+        assert lines == [b"pw=s3cr3t\n"]
+
+    env.run(body)
+
+
+def test_init_containers_run_in_order_before_the_containers(env: Env) -> None:
+    pod = make_pod(
+        "init",
+        [python_container("app", "print('main')")],
+        initContainers=[python_container("first", "import time; time.sleep(0.3)"), python_container("second", "pass")],
+        restartPolicy="Never",
+    )
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        pending = await env.sink.wait_for("init", lambda s: "running" in s["initContainerStatuses"][0]["state"])
+        assert pending["phase"] == "Pending"
+        assert container_status(pending)["state"]["waiting"]["reason"] == "PodInitializing"
+        initialized = next(c for c in pending["conditions"] if c["type"] == "Initialized")
+        assert initialized["status"] == "False"
+        done = await env.sink.wait_for("init", lambda s: s["phase"] == "Succeeded")
+        assert [c["state"]["terminated"]["reason"] for c in done["initContainerStatuses"]] == ["Completed", "Completed"]
+        started = [m for p, _, r, m in env.sink.events if r == "Started"]
+        assert started == ["Started container first", "Started container second", "Started container app"]
+
+    env.run(body)
+
+
+def test_service_env_vars_and_var_expansion_reach_the_process(env: Env) -> None:
+    env.lookup.add(
+        "services",
+        "default",
+        {"metadata": {"name": "redis"}, "spec": {"clusterIP": "127.20.0.3", "ports": [{"port": 6379}]}},
+    )
+    container = {
+        "name": "app",
+        "image": "shell:1",
+        "args": ["echo $REDIS_SERVICE_HOST:$REDIS_SERVICE_PORT $1 $2 $HOSTNAME", "sh", "$(ADDR)", "$$(ADDR)"],
+        "env": [{"name": "ADDR", "value": "redis://$(REDIS_SERVICE_HOST):$(REDIS_SERVICE_PORT)"}],
+    }
+    pod = make_pod("svc", [container], restartPolicy="Never")
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        await env.sink.wait_for("svc", lambda s: s["phase"] == "Succeeded")
+        out = b"".join([chunk async for chunk in kubelet.logs("default", "svc", "app")])
+        assert out == b"127.20.0.3:6379 redis://127.20.0.3:6379 $(ADDR) svc\n"
+
+    env.run(body)
+
+
+def test_liveness_failure_kills_and_restarts_the_container(env: Env) -> None:
+    probe = {"tcpSocket": {"port": 9999}, "periodSeconds": 2, "failureThreshold": 2}
+    pod = make_pod(
+        "live",
+        [python_container("app", "import time; time.sleep(60)", livenessProbe=probe)],
+        terminationGracePeriodSeconds=2,
+    )
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        status = await env.sink.wait_for("live", lambda s: container_status(s)["restartCount"] >= 1)
+        assert container_status(status)["lastState"]["terminated"]["exitCode"] == 143
+        killing = await env.sink.wait_event("live", "Killing")
+        assert killing == "Container app failed liveness probe, will be restarted"
+        unhealthy = await env.sink.wait_event("live", "Unhealthy")
+        assert unhealthy.startswith("Liveness probe failed: dial tcp 127.10.")
+        assert unhealthy.endswith(":9999: connect: connection refused")
+
+    env.run(body)
+
+
+async def _wait_until(check: Any, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition never became true")
