@@ -6,6 +6,7 @@ import asyncio
 import copy
 import ipaddress
 import logging
+import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,18 @@ JsonObj = dict[str, Any]
 log = logging.getLogger(__name__)
 
 SERVICE_NET = ipaddress.ip_network("127.20.0.0/16")
+
+
+def _bindable(ip: str, ports: list[int]) -> bool:
+    """Whether every port is free on ``ip`` (another localkube on this machine may hold the address)."""
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((ip, port))
+            except OSError:
+                return False
+    return True
 
 
 class Api:
@@ -195,8 +208,9 @@ class Api:
             return
         if not spec.get("clusterIP"):
             used = {s.get("spec", {}).get("clusterIP") for s in self.store.list("services")}
+            ports = [int(p["port"]) for p in spec.get("ports") or [] if p.get("port")]
             for host in SERVICE_NET.hosts():
-                if str(host) not in used and host.packed[-1] not in (0, 255):
+                if str(host) not in used and host.packed[-1] not in (0, 255) and _bindable(str(host), ports):
                     spec["clusterIP"] = str(host)
                     break
         spec["clusterIPs"] = [spec["clusterIP"]]

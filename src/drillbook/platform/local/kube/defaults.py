@@ -122,7 +122,8 @@ def apply(kind: str, obj: JsonObj) -> None:
         _service(obj.setdefault("spec", {}))
         obj.setdefault("status", {"loadBalancer": {}})
     elif kind == "Secret":
-        obj.setdefault("type", "Opaque")
+        if not obj.get("type"):
+            obj["type"] = "Opaque"
         string_data = obj.pop("stringData", None) or {}
         if string_data:
             data = obj.setdefault("data", {})

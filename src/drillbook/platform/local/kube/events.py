@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import time
 from typing import Any
 
 from drillbook.platform.local.kube.resources import BY_KIND
@@ -36,7 +36,8 @@ class EventRecorder:
             existing["lastTimestamp"] = now
             self._store.update("events", existing)
             return
-        name = f"{meta.get('name', 'unknown')}.{uuid.uuid4().hex[:16]}"
+        # Upstream names events <object>.<hex unix nanos>, so names sort by creation time.
+        name = f"{meta.get('name', 'unknown')}.{time.time_ns():x}"
         self._names[key] = name
         event: JsonObj = {
             "metadata": {"name": name, "namespace": namespace},

@@ -123,7 +123,94 @@ def _metadata_only(raw: bytes) -> JsonObj:
     return obj
 
 
-_READERS = {"Secret": _secret, "ConfigMap": _configmap, "Namespace": _metadata_only, "ServiceAccount": _metadata_only}
+# Field tables for the typed kinds ``kubectl create deployment`` sends: number -> (json name, form, sub-table).
+Schema = dict[int, tuple[str, str, Any]]
+_SELECTOR: Schema = {1: ("matchLabels", "map", None)}
+_PORT: Schema = {
+    1: ("name", "str", None),
+    2: ("hostPort", "int", None),
+    3: ("containerPort", "int", None),
+    4: ("protocol", "str", None),
+}
+_ENV: Schema = {1: ("name", "str", None), 2: ("value", "str", None)}
+_CONTAINER: Schema = {
+    1: ("name", "str", None),
+    2: ("image", "str", None),
+    3: ("command", "rstr", None),
+    4: ("args", "rstr", None),
+    5: ("workingDir", "str", None),
+    6: ("ports", "rmsg", _PORT),
+    7: ("env", "rmsg", _ENV),
+    8: ("resources", "msg", {}),
+    14: ("imagePullPolicy", "str", None),
+}
+_POD_SPEC: Schema = {
+    2: ("containers", "rmsg", _CONTAINER),
+    3: ("restartPolicy", "str", None),
+    20: ("initContainers", "rmsg", _CONTAINER),
+}
+_META: Schema = {
+    1: ("name", "str", None),
+    2: ("generateName", "str", None),
+    3: ("namespace", "str", None),
+    11: ("labels", "map", None),
+    12: ("annotations", "map", None),
+}
+_TEMPLATE: Schema = {1: ("metadata", "msg", _META), 2: ("spec", "msg", _POD_SPEC)}
+_STRATEGY: Schema = {1: ("type", "str", None)}
+_DEPLOY_SPEC: Schema = {
+    1: ("replicas", "int", None),
+    2: ("selector", "msg", _SELECTOR),
+    3: ("template", "msg", _TEMPLATE),
+    4: ("strategy", "msg", _STRATEGY),
+    5: ("minReadySeconds", "int", None),
+    6: ("revisionHistoryLimit", "int", None),
+    7: ("paused", "bool", None),
+    9: ("progressDeadlineSeconds", "int", None),
+}
+_DEPLOYMENT: Schema = {1: ("metadata", "msg", _META), 2: ("spec", "msg", _DEPLOY_SPEC)}
+
+
+def read_message(buf: bytes, schema: Schema) -> JsonObj:
+    """Decode a message with a field table; unknown fields are skipped."""
+    out: JsonObj = {}
+    for number, _wire, value in fields(buf):
+        if number not in schema:
+            continue
+        name, form, sub = schema[number]
+        # proto2 writes every optional field; zero values mean "unset" in JSON (defaults fill them in).
+        if form == "str":
+            if value:
+                out[name] = _text(value)
+        elif form == "int":
+            if value or name == "replicas":
+                out[name] = int(value)
+        elif form == "bool":
+            if value:
+                out[name] = True
+        elif form == "msg":
+            out[name] = read_message(value, sub)
+        elif form == "map":
+            key, val = _map_entry(value)
+            out.setdefault(name, {})[key] = val.decode()
+        elif form == "rstr":
+            out.setdefault(name, []).append(_text(value))
+        elif form == "rmsg":
+            out.setdefault(name, []).append(read_message(value, sub))
+    return out
+
+
+def _deployment(raw: bytes) -> JsonObj:
+    return read_message(raw, _DEPLOYMENT)
+
+
+_READERS = {
+    "Secret": _secret,
+    "ConfigMap": _configmap,
+    "Namespace": _metadata_only,
+    "ServiceAccount": _metadata_only,
+    "Deployment": _deployment,
+}
 
 
 def decode(body: bytes) -> JsonObj:

@@ -95,6 +95,7 @@ class Store:
     def create(self, resource: str, obj: JsonObj) -> JsonObj:
         """Store a new object: stamps uid, creationTimestamp, resourceVersion and generation."""
         res = by_plural(resource)
+        obj = copy.deepcopy(obj)  # the store owns its objects; callers keep theirs
         meta = obj.setdefault("metadata", {})
         ns = meta.get("namespace", "") if res.namespaced else ""
         if res.namespaced:
@@ -131,6 +132,7 @@ class Store:
     def update(self, resource: str, obj: JsonObj, *, check_rv: bool = False) -> JsonObj:
         """Replace an existing object; bumps generation when ``spec`` changed."""
         res = by_plural(resource)
+        obj = copy.deepcopy(obj)
         meta = obj["metadata"]
         ns = meta.get("namespace", "") if res.namespaced else ""
         key = (ns, meta["name"])

@@ -1,0 +1,91 @@
+"""The store: resourceVersions, generation, watch replay and 410 Gone."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from drillbook.platform.local.kube import store as store_module
+from drillbook.platform.local.kube.status import ApiStatusError
+from drillbook.platform.local.kube.store import Store
+
+
+def _store() -> Store:
+    store = Store()
+    store.create("namespaces", {"metadata": {"name": "default"}})
+    return store
+
+
+def test_create_stamps_uid_version_and_generation_and_refuses_duplicates() -> None:
+    store = _store()
+    obj = store.create("configmaps", {"metadata": {"name": "c"}, "data": {}})
+    assert obj["metadata"]["uid"] and obj["metadata"]["namespace"] == "default"
+    assert int(obj["metadata"]["resourceVersion"]) > 0
+    with pytest.raises(ApiStatusError) as exc:
+        store.create("configmaps", {"metadata": {"name": "c"}})
+    assert exc.value.to_status()["reason"] == "AlreadyExists"
+    assert exc.value.to_status()["message"] == 'configmaps "c" already exists'
+
+
+def test_create_in_a_missing_namespace_is_not_found() -> None:
+    with pytest.raises(ApiStatusError) as exc:
+        _store().create("pods", {"metadata": {"name": "p", "namespace": "nope"}, "spec": {}})
+    assert exc.value.code == 404
+    assert exc.value.message == 'namespaces "nope" not found'
+
+
+def test_spec_change_bumps_generation_but_status_change_does_not() -> None:
+    store = _store()
+    d = store.create("deployments", {"metadata": {"name": "d"}, "spec": {"replicas": 1}})
+    d["spec"]["replicas"] = 2
+    d = store.update("deployments", d)
+    assert d["metadata"]["generation"] == 2
+    d["status"] = {"replicas": 2}
+    assert store.update("deployments", d)["metadata"]["generation"] == 2
+
+
+def test_stale_resource_version_conflicts_on_checked_update() -> None:
+    store = _store()
+    c = store.create("configmaps", {"metadata": {"name": "c"}, "data": {"a": "1"}})
+    store.update("configmaps", {**c, "data": {"a": "2"}})
+    with pytest.raises(ApiStatusError) as exc:
+        store.update("configmaps", {**c, "data": {"a": "3"}}, check_rv=True)
+    assert exc.value.to_status()["reason"] == "Conflict"
+
+
+def test_watch_replays_changes_after_a_version_and_then_streams_new_ones() -> None:
+    async def scenario() -> list[str]:
+        store = _store()
+        first = store.create("configmaps", {"metadata": {"name": "a"}})
+        store.create("configmaps", {"metadata": {"name": "b"}})
+        watcher, replay = store.watch("configmaps", first["metadata"]["resourceVersion"])
+        store.remove("configmaps", "default", "a")
+        live = await asyncio.wait_for(watcher.queue.get(), 1)
+        return [f"{e.type}:{e.obj['metadata']['name']}" for e in [*replay, live]]
+
+    assert asyncio.run(scenario()) == ["ADDED:b", "DELETED:a"]
+
+
+def test_watch_from_zero_lists_current_objects_as_added() -> None:
+    async def scenario() -> list[str]:
+        store = _store()
+        store.create("configmaps", {"metadata": {"name": "a"}})
+        _watcher, replay = store.watch("configmaps", "0")
+        return [e.type for e in replay]
+
+    assert asyncio.run(scenario()) == ["ADDED"]
+
+
+def test_watch_from_a_version_older_than_history_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store_module, "HISTORY_SIZE", 3)
+
+    async def scenario() -> None:
+        store = _store()
+        for n in range(10):
+            store.create("configmaps", {"metadata": {"name": f"c{n}"}})
+        store.watch("configmaps", "2")
+
+    with pytest.raises(ApiStatusError) as exc:
+        asyncio.run(scenario())
+    assert exc.value.code == 410
