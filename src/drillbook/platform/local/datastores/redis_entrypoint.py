@@ -23,7 +23,9 @@ def command_from_env(env: Mapping[str, str], cwd: Path, extra: Sequence[str] = (
         password=env.get("REDIS_PASSWORD") or None,
     )
     host = env.get("POD_IP") or "127.0.0.1"
-    port = int(env.get("REDIS_PORT") or "6379")
+    # Kubernetes injects REDIS_PORT=tcp://<ip>:6379 for a Service named "redis": only a bare number is a port.
+    raw_port = env.get("REDIS_PORT") or ""
+    port = int(raw_port) if raw_port.isdigit() else 6379
     args = redis_server_args(config, host, port, cwd)
     # The image is run as `redis-server [args]`: drop a leading "redis-server" the pod spec may repeat.
     rest = list(extra[1:] if extra and extra[0] == "redis-server" else extra)
