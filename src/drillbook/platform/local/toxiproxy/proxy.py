@@ -1,0 +1,158 @@
+"""A named proxy: a loopback listener, its upstream, its live connections and its toxic chain."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from typing import Any
+
+from drillbook.platform.local.toxiproxy.errors import TOXIC_EXISTS, TOXIC_NOT_FOUND, ApiError
+from drillbook.platform.local.toxiproxy.link import Connection
+from drillbook.platform.local.toxiproxy.toxics.base import Toxic
+
+log = logging.getLogger(__name__)
+
+
+def split_address(address: str, field: str) -> tuple[str, int]:
+    """Split ``host:port`` (or ``[v6]:port``); the host must be loopback, as drillbook never leaves the machine."""
+    host, sep, port_text = address.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port_text.isdigit() or not host:
+        raise ApiError(f"{field}: expected host:port, got {address!r}", 400)
+    port = int(port_text)
+    if port > 65535:
+        raise ApiError(f"{field}: port must be 0-65535, got {port}", 400)
+    if host != "localhost":
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ApiError(
+                f"{field}: drillbook's fault proxy only uses loopback addresses (127.0.0.0/8, ::1, localhost), "
+                f"got {host!r}; point it at a local listener instead",
+                400,
+            )
+    return host, port
+
+
+def join_address(host: str, port: int) -> str:
+    """``host:port``, bracketing IPv6 hosts."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class Proxy:
+    """Accepts on ``listen``, connects each client to ``upstream`` and applies the toxics to both."""
+
+    def __init__(self, name: str, listen: str, upstream: str) -> None:
+        split_address(listen, "listen")
+        split_address(upstream, "upstream")
+        self.name = name
+        self.listen = listen
+        self.upstream = upstream
+        self.enabled = False
+        self.toxics: list[Toxic] = []
+        self._server: asyncio.Server | None = None
+        self._connections: set[Connection] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON Toxiproxy returns for a proxy (upstream toxics first, like its chain order)."""
+        ordered = [t for t in self.toxics if t.stream == "upstream"] + [
+            t for t in self.toxics if t.stream == "downstream"
+        ]
+        return {
+            "name": self.name,
+            "listen": self.listen,
+            "upstream": self.upstream,
+            "enabled": self.enabled,
+            "toxics": [t.to_json() for t in ordered],
+        }
+
+    async def start(self) -> None:
+        """Listen (a no-op when enabled); ``listen`` then names the bound port."""
+        if self._server is not None:
+            return
+        host, port = split_address(self.listen, "listen")
+        try:
+            self._server = await asyncio.start_server(self._accept, host, port, reuse_address=True)
+        except OSError as exc:
+            raise ApiError(f"listen tcp {self.listen}: {exc.strerror or exc}", 500) from exc
+        bound_port = self._server.sockets[0].getsockname()[1]
+        self.listen = join_address(host, bound_port)
+        self.enabled = True
+
+    async def stop(self) -> None:
+        """Stop listening (new clients get "connection refused") and drop every live connection."""
+        self.enabled = False
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for connection in list(self._connections):
+            connection.close()
+        if self._handlers:
+            # Closing the connections ends their handlers; only one still dialling upstream needs a cancel.
+            _, pending = await asyncio.wait(list(self._handlers), timeout=1.0)
+            for task in pending:
+                task.cancel()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        try:
+            host, port = split_address(self.upstream, "upstream")
+            try:
+                upstream = await asyncio.wait_for(asyncio.open_connection(host, port), 5.0)
+            except (OSError, TimeoutError) as exc:
+                log.warning("proxy %s: upstream %s unreachable: %s", self.name, self.upstream, exc)
+                writer.close()
+                return
+            connection = Connection((reader, writer), upstream, self.toxics, self._connections.discard)
+            self._connections.add(connection)
+            await connection.run()
+        except asyncio.CancelledError:
+            # asyncio's stream callback logs a spurious traceback for a cancelled handler task (3.11).
+            return
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+            if task is not None:
+                self._handlers.discard(task)
+
+    # -- toxics --------------------------------------------------------------------------------------
+    def find_toxic(self, name: str) -> Toxic:
+        """The toxic called ``name`` or a 404."""
+        for toxic in self.toxics:
+            if toxic.name == name:
+                return toxic
+        raise TOXIC_NOT_FOUND
+
+    def add_toxic(self, toxic: Toxic) -> None:
+        """Append ``toxic`` to its stream's chain; live connections get it at once."""
+        if any(t.name == toxic.name for t in self.toxics):
+            raise TOXIC_EXISTS
+        self.toxics.append(toxic)
+        for connection in list(self._connections):
+            connection.links[toxic.stream].attach(toxic)
+
+    def replace_toxic(self, toxic: Toxic) -> None:
+        """Swap in an updated toxic with the same name, keeping its place in the chain."""
+        index = self.toxics.index(self.find_toxic(toxic.name))
+        self.toxics[index] = toxic
+        for connection in list(self._connections):
+            connection.links[toxic.stream].attach(toxic)
+
+    def remove_toxic(self, name: str) -> None:
+        """Remove a toxic; data it holds back on live connections is released at once."""
+        toxic = self.find_toxic(name)
+        self.toxics.remove(toxic)
+        for connection in list(self._connections):
+            connection.links[toxic.stream].detach(name)
+
+    def reset_toxics(self) -> None:
+        """Remove every toxic."""
+        for toxic in list(self.toxics):
+            self.remove_toxic(toxic.name)
