@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import TinyService
+from traffic_service import TinyService
 
 from drillbook.errors import TrafficError, UsageError
 from drillbook.slo import RequestRecord

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import TinyService
+from traffic_service import TinyService
 
 from drillbook.slo import Breach, Check, Metric, Monitor, MonitorEvent, MonitorSettings, Restore
 from drillbook.traffic import Endpoint, LoadGenerator, TrafficProfile
