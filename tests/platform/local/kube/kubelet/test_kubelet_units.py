@@ -181,3 +181,18 @@ def test_qos_class_from_requests_and_limits() -> None:
     assert qos_class(make_pod("p", [{"name": "a"}])) == "BestEffort"
     assert qos_class(make_pod("p", [{"name": "a", "resources": {"limits": limits}}])) == "Guaranteed"
     assert qos_class(make_pod("p", [{"name": "a", "resources": {"requests": {"cpu": "1"}}}])) == "Burstable"
+
+
+def test_pod_ips_are_never_shared_between_kubelets_and_are_reused_after_release() -> None:
+    from drillbook.platform.local.kube.kubelet.ips import PodIPPool
+
+    first, second = PodIPPool(), PodIPPool()
+    ip_a = first.allocate()
+    ip_b = second.allocate()
+    assert ip_a != ip_b
+    assert ip_a.startswith("127.10.")
+    first.release(ip_a)
+    reused = PodIPPool()  # starts from the bottom again: ip_a was the lowest free IP, so it is the one handed out
+    assert reused.allocate() == ip_a
+    second.release(ip_b)
+    reused.release(ip_a)

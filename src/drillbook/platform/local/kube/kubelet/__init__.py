@@ -7,20 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import ipaddress
 import logging
-import os
 import signal
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
 
-import psutil
-
 from drillbook.platform.local.kube.kubelet.errors import KubeletError
 from drillbook.platform.local.kube.kubelet.images import ImageMap, ImageSpec
+from drillbook.platform.local.kube.kubelet.ips import PodIPPool
 from drillbook.platform.local.kube.kubelet.logs import LogQuery, read_log
 from drillbook.platform.local.kube.kubelet.metrics import ContainerUsage
 from drillbook.platform.local.kube.kubelet.pod import PodWorker
@@ -42,7 +37,6 @@ __all__ = [
 JsonObj = dict[str, Any]
 log = logging.getLogger(__name__)
 
-_POD_NETWORK = ipaddress.IPv4Network("127.10.0.0/16")
 #: How often CPU/RSS are sampled and memory limits enforced (real seconds; not scaled, it is a measurement).
 SAMPLE_INTERVAL_S = 0.25
 
@@ -69,52 +63,6 @@ class ExecSession(Protocol):
     async def kill(self) -> None:
         """Kill the command."""
         ...
-
-
-class _IPPool:
-    """Pod IPs from 127.10.0.0/16, never handing out one still in use — also by another localkube on this machine.
-
-    Each allocated IP holds an flock on a file in the temp dir (released automatically when this process dies), and
-    IPs with a listening socket are skipped, so parallel sandboxes and test runs cannot collide.
-    """
-
-    def __init__(self) -> None:
-        self._held: dict[str, int] = {}
-        self._next = 2
-        self._lock_dir = Path(tempfile.gettempdir()) / "drillbook-localkube-pod-ips"
-
-    def allocate(self) -> str:
-        self._lock_dir.mkdir(exist_ok=True)
-        listening = _listening_ips()
-        size = _POD_NETWORK.num_addresses - 3
-        for _ in range(size):
-            candidate = str(_POD_NETWORK[self._next])
-            self._next = self._next + 1 if self._next + 1 < _POD_NETWORK.num_addresses - 1 else 2
-            if candidate in self._held or candidate in listening:
-                continue
-            fd = os.open(self._lock_dir / candidate, os.O_CREAT | os.O_RDWR, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                continue
-            self._held[candidate] = fd
-            return candidate
-        raise KubeletError(
-            f"expected a free pod IP in {_POD_NETWORK}, all {size} are in use; delete some pods", http_status=500
-        )
-
-    def release(self, ip: str) -> None:
-        fd = self._held.pop(ip, None)
-        if fd is not None:
-            os.close(fd)  # closing drops the flock
-
-
-def _listening_ips() -> set[str]:
-    try:
-        return {c.laddr.ip for c in psutil.net_connections(kind="inet4") if c.status == psutil.CONN_LISTEN and c.laddr}
-    except psutil.Error:
-        return set()
 
 
 class Kubelet:
@@ -154,7 +102,7 @@ class Kubelet:
         )
         self._workers: dict[str, PodWorker] = {}
         self._by_name: dict[tuple[str, str], PodWorker] = {}
-        self._ips = _IPPool()
+        self._ips = PodIPPool()
         self._sampler: asyncio.Task[None] | None = None
 
     @property

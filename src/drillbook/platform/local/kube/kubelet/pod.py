@@ -18,7 +18,7 @@ from drillbook.platform.local.kube.kubelet.metrics import GroupMeter
 from drillbook.platform.local.kube.kubelet.probes import ProbeTarget, ProbeWorker
 from drillbook.platform.local.kube.kubelet.process import ContainerProcess
 from drillbook.platform.local.kube.kubelet.runtime import ContainerRuntime, NodeContext
-from drillbook.platform.local.kube.kubelet.status import Conditions, pod_phase, qos_class, rfc3339
+from drillbook.platform.local.kube.kubelet.status import Conditions, PodView, pod_status
 
 JsonObj = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -126,6 +126,9 @@ class PodWorker:
         for rt in self.all_containers():
             rt.wake.set()
             rt.stop_probes()
+            rt.record.ready = False  # a terminating pod leaves its services' endpoints at once, not after the grace
+        self.mark()
+        for rt in self.all_containers():
             if rt.process is not None and rt.record.is_running:
                 await self.event("Normal", "Killing", f"Stopping container {rt.name}")
                 kills.append(rt.process.terminate(grace))
@@ -402,49 +405,15 @@ class PodWorker:
 
     def status(self) -> JsonObj:
         """The complete pod status as the API shows it."""
-        records = [rt.record for rt in self.containers]
-        init_records = [rt.record for rt in self.init_containers]
-        policy = str((self.pod.get("spec") or {}).get("restartPolicy", "Always"))
-        if self.init_failed:
-            phase = "Failed"
-        elif not self.initialized:
-            phase = "Pending"
-        else:
-            phase = pod_phase(records, policy)
-        done = phase in ("Succeeded", "Failed")
-        self.conditions.set("PodReadyToStartContainers", True)
-        pending_init = [r.name for r in init_records if r.state.get("terminated", {}).get("exitCode") != 0]
-        if self.initialized:
-            self.conditions.set("Initialized", True)
-        else:
-            self.conditions.set(
-                "Initialized",
-                False,
-                "ContainersNotInitialized",
-                f"containers with incomplete status: [{' '.join(pending_init)}]",
-            )
-        unready = [r.name for r in records if not r.ready]
-        for type_ in ("Ready", "ContainersReady"):
-            if not unready:
-                self.conditions.set(type_, True)
-            elif done:
-                self.conditions.set(type_, False, "PodCompleted")
-            else:
-                self.conditions.set(
-                    type_, False, "ContainersNotReady", f"containers with unready status: [{' '.join(unready)}]"
-                )
-        self.conditions.set("PodScheduled", True)
-        status: JsonObj = {
-            "phase": phase,
-            "conditions": self.conditions.to_list(),
-            "hostIP": "127.0.0.1",
-            "hostIPs": [{"ip": "127.0.0.1"}],
-            "podIP": self.pod_ip,
-            "podIPs": [{"ip": self.pod_ip}],
-            "startTime": rfc3339(self.start_time),
-            "qosClass": qos_class(self.pod),
-            "containerStatuses": [r.to_status() for r in records],
-        }
-        if init_records:
-            status["initContainerStatuses"] = [r.to_status() for r in init_records]
-        return status
+        return pod_status(
+            PodView(
+                pod=self.pod,
+                pod_ip=self.pod_ip,
+                start_time=self.start_time,
+                records=[rt.record for rt in self.containers],
+                init_records=[rt.record for rt in self.init_containers],
+                initialized=self.initialized,
+                init_failed=self.init_failed,
+            ),
+            self.conditions,
+        )

@@ -162,3 +162,58 @@ def qos_class(pod: JsonObj) -> str:
     if not any_set:
         return "BestEffort"
     return "Guaranteed" if guaranteed else "Burstable"
+
+
+@dataclass(frozen=True)
+class PodView:
+    """What a pod status is computed from."""
+
+    pod: JsonObj
+    pod_ip: str
+    start_time: float
+    records: list[ContainerRecord]
+    init_records: list[ContainerRecord]
+    initialized: bool
+    init_failed: bool
+
+
+def pod_status(view: PodView, conditions: Conditions) -> JsonObj:
+    """The complete pod ``status`` (phase, conditions, IPs, QoS, container statuses); updates ``conditions``."""
+    policy = str((view.pod.get("spec") or {}).get("restartPolicy", "Always"))
+    if view.init_failed:
+        phase = "Failed"
+    elif not view.initialized:
+        phase = "Pending"
+    else:
+        phase = pod_phase(view.records, policy)
+    conditions.set("PodReadyToStartContainers", True)
+    if view.initialized:
+        conditions.set("Initialized", True)
+    else:
+        pending = " ".join(r.name for r in view.init_records if r.state.get("terminated", {}).get("exitCode") != 0)
+        conditions.set(
+            "Initialized", False, "ContainersNotInitialized", f"containers with incomplete status: [{pending}]"
+        )
+    unready = " ".join(r.name for r in view.records if not r.ready)
+    for type_ in ("Ready", "ContainersReady"):
+        if not unready:
+            conditions.set(type_, True)
+        elif phase in ("Succeeded", "Failed"):
+            conditions.set(type_, False, "PodCompleted")
+        else:
+            conditions.set(type_, False, "ContainersNotReady", f"containers with unready status: [{unready}]")
+    conditions.set("PodScheduled", True)
+    status: JsonObj = {
+        "phase": phase,
+        "conditions": conditions.to_list(),
+        "hostIP": "127.0.0.1",
+        "hostIPs": [{"ip": "127.0.0.1"}],
+        "podIP": view.pod_ip,
+        "podIPs": [{"ip": view.pod_ip}],
+        "startTime": rfc3339(view.start_time),
+        "qosClass": qos_class(view.pod),
+        "containerStatuses": [r.to_status() for r in view.records],
+    }
+    if view.init_records:
+        status["initContainerStatuses"] = [r.to_status() for r in view.init_records]
+    return status
