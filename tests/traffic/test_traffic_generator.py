@@ -9,13 +9,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import pytest
-from traffic_service import TinyService
+from traffic_service import TinyService, running_service
 
 from drillbook.errors import TrafficError, UsageError
 from drillbook.slo import RequestRecord
@@ -31,6 +31,19 @@ MIXED = TrafficProfile(
     per_user_rps=10.0,
 )
 STEADY = TrafficProfile(endpoints=(Endpoint("ok", "GET", "/ok", 1),), per_user_rps=10.0)
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[TinyService]:
+    with running_service() as tiny:
+        yield tiny
+
+
+@pytest.fixture
+def healthy_service(service: TinyService) -> Iterator[TinyService]:
+    service.failing = False
+    yield service
+    service.failing = False
 
 
 def eventually(condition: Callable[[], bool], timeout: float) -> bool:

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
-from traffic_service import TinyService
+from traffic_service import TinyService, running_service
 
 from drillbook.slo import Breach, Check, Metric, Monitor, MonitorEvent, MonitorSettings, Restore
 from drillbook.traffic import Endpoint, LoadGenerator, TrafficProfile
 
 ERRORS_UNDER_5 = Check(metric=Metric.ERROR_RATE, op="<", threshold=0.05, text="error rate < 5%")
 PROFILE = TrafficProfile(endpoints=(Endpoint("ok", "GET", "/ok", 1),), per_user_rps=10.0)
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[TinyService]:
+    with running_service() as tiny:
+        yield tiny
+
+
+@pytest.fixture
+def healthy_service(service: TinyService) -> Iterator[TinyService]:
+    service.failing = False
+    yield service
+    service.failing = False
 
 
 def poll_until(monitor: Monitor, events: list[MonitorEvent], kind: type, timeout: float) -> MonitorEvent | None:

@@ -1,13 +1,15 @@
 """A tiny aiohttp service on 127.0.0.1, run on its own thread, that tests can switch to failing.
 
-A uniquely named module (not ``conftest``) so that ``from traffic_service import TinyService`` cannot pick up
-another folder's conftest when the whole suite runs.
+A uniquely named module, and no ``conftest.py`` in this folder: other folders import helpers with
+``from conftest import …``, which breaks as soon as two folders' conftests are collected together.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from aiohttp import web
 
@@ -56,3 +58,14 @@ class TinyService:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+
+
+@contextmanager
+def running_service() -> Iterator[TinyService]:
+    """A started service, always stopped afterwards."""
+    tiny = TinyService()
+    tiny.start()
+    try:
+        yield tiny
+    finally:
+        tiny.stop()
