@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> PostgresInstance:
-    config = PostgresConfig(max_connections=12, superuser=False, database="azora")
+    config = PostgresConfig(max_connections=12, superuser=True, database="azora")
     with PostgresInstance(config, base_dir=tmp_path_factory.mktemp("pg")) as instance:
         yield instance  # type: ignore[misc]
 
@@ -45,19 +45,32 @@ async def _connect_error(dsn: str) -> str | None:
 def test_the_hog_takes_every_free_slot_and_the_revert_gives_them_back(
     tmp_path: Path, postgres: PostgresInstance
 ) -> None:
-    fault = PoolExhaustion(_target(tmp_path, postgres), {"mode": "idle"})
+    fault = PoolExhaustion(_target(tmp_path, postgres), {"mode": "idle", "role": "app"})
     with fault:
         assert fault.held >= 5
         error = asyncio.run(_connect_error(postgres.dsn))
         assert error is not None
-        assert "connection slots are reserved" in error or "too many clients" in error
+        assert "too many clients" in error
     assert asyncio.run(_connect_error(postgres.dsn)) is None
+
+
+def test_a_leaking_worker_role_leaves_the_superuser_slots_to_the_operator(
+    tmp_path: Path, postgres: PostgresInstance
+) -> None:
+    worker_dsn = postgres.dsn.replace("app:app@", "leaky_worker:drillbook-leaky-worker@")
+    with PoolExhaustion(_target(tmp_path, postgres), {"mode": "idle"}) as fault:
+        assert fault.held >= 5
+        error = asyncio.run(_connect_error(worker_dsn))
+        assert error is not None
+        assert "reserved" in error or "too many clients" in error
+        assert asyncio.run(_connect_error(postgres.dsn)) is None, "the superuser operator can still get in"
+    assert asyncio.run(_connect_error(worker_dsn)) is None
 
 
 def test_the_revert_runs_when_the_code_inside_raises_and_no_hog_survives(
     tmp_path: Path, postgres: PostgresInstance
 ) -> None:
-    fault = PoolExhaustion(_target(tmp_path, postgres), {"mode": "active"})
+    fault = PoolExhaustion(_target(tmp_path, postgres), {"mode": "active", "role": "app"})
     with pytest.raises(RuntimeError, match="operator typo"), fault:
         raise RuntimeError("operator typo")
     pid = int(next((tmp_path / "faults").glob("*.pid")).read_text())
@@ -66,7 +79,7 @@ def test_the_revert_runs_when_the_code_inside_raises_and_no_hog_survives(
 
 
 def test_the_revert_works_from_the_journaled_record_alone(tmp_path: Path, postgres: PostgresInstance) -> None:
-    fault = PoolExhaustion(_target(tmp_path, postgres), {})
+    fault = PoolExhaustion(_target(tmp_path, postgres), {"role": "app"})
     fault.inject()
     record = fault._record  # the record the drill journaled before the fault was applied
     assert record is not None

@@ -416,9 +416,18 @@ def _problem_of(outcome: CommandOutcome) -> str | None:
     if outcome.decision is Decision.MISSING_TOOL:
         return f"needs a tool this machine lacks ({outcome.reason})"
     if outcome.decision in (Decision.RUNS, Decision.SUPPLIED) and outcome.exit_code not in (0, None):
-        first = outcome.output.strip().splitlines()[-1:] or [""]
-        return f"exited {outcome.exit_code}: {first[0][:200]}"
+        return f"exited {outcome.exit_code}: {_telling_line(outcome.output)}"
     return None
+
+
+def _telling_line(output: str) -> str:
+    """The line of a failed command's output that says why: an error line if there is one, else the last."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    markers = ("FATAL", "ERROR", "Error", "error:", "not found", "refused", "denied")
+    for line in lines:
+        if any(marker in line for marker in markers) and not line.startswith("command terminated"):
+            return line[:200]
+    return lines[-1][:200] if lines else "(no output)"
 
 
 def _describe_states(monitor: Monitor) -> str:

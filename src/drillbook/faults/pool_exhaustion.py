@@ -2,9 +2,13 @@
 
 Modes (parameter ``mode``):
 
-* ``idle`` (default) — a hog process opens connections as the application's user until PostgreSQL
-  refuses more ("sorry, too many clients already") and leaves them idle, like a leaking client.
+* ``idle`` (default) — a hog process opens connections until PostgreSQL refuses more ("sorry, too many
+  clients already") and leaves them idle, like a leaking client.
 * ``active`` — the same, but each connection runs a long ``pg_sleep``: a stuck batch job.
+
+The hog logs in as its own non-superuser role (parameter ``role``, default ``leaky_worker``, created through
+the admin DSN), the way a leaking batch worker would: PostgreSQL's reserved superuser slots stay free, so an
+operator with superuser rights can still get in and act. ``role=app`` hogs as the application's own user.
 
 Revert: end the hog's process group and terminate any backend still carrying its application name.
 """
@@ -17,6 +21,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -25,6 +30,7 @@ from drillbook.faults._helpers import start_helper, stop_helper
 from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
 
 _HOG = "drillbook.faults._hog"
+_PASSWORD = "drillbook-leaky-worker"
 
 
 @register
@@ -50,6 +56,10 @@ class PoolExhaustion(Fault):
 
     def apply(self) -> None:
         dsn = self.require(self.target.postgres_dsn, "a PostgreSQL DSN for the application's user")
+        role = self.param("role", "leaky_worker")
+        admin = self.target.postgres_admin_dsn
+        if role != "app" and admin is not None:
+            dsn = asyncio.run(_ensure_role(admin, role))
         mode = self.param("mode", "idle")
         if mode not in {"idle", "active"}:
             raise FaultInjectionError(f"pool-exhaustion: mode must be 'idle' or 'active', got {mode!r}")
@@ -74,6 +84,23 @@ class PoolExhaustion(Fault):
             stop_helper(Path(pidfile), marker)
             if isinstance(admin_dsn, str):
                 asyncio.run(_terminate_backends(admin_dsn, marker))
+
+
+async def _ensure_role(admin_dsn: str, role: str) -> str:
+    """Create the hog's login role if needed; return a DSN that logs in as it."""
+    conn = await asyncpg.connect(admin_dsn, timeout=10)
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+        quoted = '"' + role.replace('"', '""') + '"'
+        if not exists:
+            await conn.execute(f"CREATE ROLE {quoted} LOGIN NOSUPERUSER PASSWORD '{_PASSWORD}'")
+        database = await conn.fetchval("SELECT current_database()")
+        await conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {quoted}')
+    finally:
+        await conn.close()
+    parts = urlsplit(admin_dsn)
+    netloc = f"{role}:{_PASSWORD}@{parts.hostname}:{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 async def _terminate_backends(dsn: str, application_name: str) -> None:
