@@ -355,7 +355,8 @@ class PostgresInstance:
         else:
             sql = [f"CREATE ROLE {_ident(c.user)} LOGIN {power} PASSWORD {_literal(c.password)};"]
         if c.database != "postgres":
-            sql.append(f"CREATE DATABASE {_ident(c.database)} OWNER {_ident(c.user)};")
+            # FILE_COPY copies template1's files; the default WAL_LOG would write all of them to WAL first.
+            sql.append(f"CREATE DATABASE {_ident(c.database)} OWNER {_ident(c.user)} STRATEGY FILE_COPY;")
         sql.append(f"\\connect {_ident(c.database)}")
         for ext in c.extensions:
             if (PG_SHARE / "extension" / f"{ext}.control").exists():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,7 +18,7 @@ from drillbook.platform.local.datastores._host import Account, cache_dir, chown_
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 #: Bump when the template's contents change, so stale caches are not reused.
-TEMPLATE_FORMAT = 1
+TEMPLATE_FORMAT = 2
 
 #: Only loopback clients, password-checked over TCP; the local socket trusts (it lives in a private dir).
 PG_HBA = """\
@@ -36,7 +37,8 @@ def pg_version() -> str:
         raise DatastoreError(
             f"expected PostgreSQL 15 at {PG_BIN}, could not run it: {exc}. Hint: apt-get install postgresql-15."
         ) from exc
-    return out.stdout.split()[-1]
+    match = re.search(r"\) (\d+(?:\.\d+)*)", out.stdout)
+    return match.group(1) if match else out.stdout.split()[-1].strip("()")
 
 
 def initdb(data_dir: Path, account: Account) -> None:
@@ -53,6 +55,8 @@ def initdb(data_dir: Path, account: Account) -> None:
         "--auth-local=trust",
         "--auth-host=scram-sha-256",
         "--no-sync",
+        # 1 MB WAL segments instead of 16: the copy every instance makes shrinks from ~39 MB to ~24 MB.
+        "--wal-segsize=1",
         "--no-instructions",
     ]
     result = subprocess.run(

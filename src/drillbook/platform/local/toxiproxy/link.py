@@ -46,6 +46,8 @@ class ProxyLink:
         self._writer = writer
         self._queue: asyncio.Queue[Chunk | None] = asyncio.Queue(QUEUE_DEPTH)
         self._attached: dict[str, Attachment] = {}
+        #: True while the writer task is pushing a chunk through the toxics.
+        self._busy = False
 
     # -- the Link protocol toxics see -------------------------------------------------------------
     def now(self) -> float:
@@ -101,7 +103,14 @@ class ProxyLink:
         """Read chunks, stamp them and queue them; None marks the end of the stream."""
         try:
             while data := await self._reader.read(READ_SIZE):
-                await self._queue.put(Chunk(data, self.now()))
+                if self._busy or not self._queue.empty() or self._chain():
+                    await self._queue.put(Chunk(data, self.now()))
+                    continue
+                # Fast path: no toxic in force and nothing queued, so order is kept without the writer task.
+                if self.connection.closed:
+                    break
+                self._writer.write(data)
+                await self._writer.drain()
         except (ConnectionError, OSError):
             self.connection.close()
         finally:
@@ -111,11 +120,13 @@ class ProxyLink:
         """Push each chunk through the toxics in force at that moment and write what comes out."""
         try:
             while (chunk := await self._queue.get()) is not None:
+                self._busy = True
                 async for piece in _through(chunk, self._chain(), self):
                     if self.connection.closed:
                         return
                     self._writer.write(piece.data)
                     await self._writer.drain()
+                self._busy = False
             for attachment in self._chain():
                 await attachment.toxic.on_eof(self, attachment.state)
             if self._writer.can_write_eof() and not self._writer.is_closing():
