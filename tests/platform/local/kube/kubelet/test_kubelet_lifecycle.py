@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -239,9 +240,43 @@ def test_liveness_failure_kills_and_restarts_the_container(env: Env) -> None:
     env.run(body)
 
 
-async def _wait_until(check: Any, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition never became true")
+def test_startup_probe_gates_started_and_readiness_until_it_succeeds(env: Env, tmp_path: Path) -> None:
+    flag = tmp_path / "warm"
+    code = f"import pathlib, time\ntime.sleep(0.6)\npathlib.Path({str(flag)!r}).touch()\ntime.sleep(30)\n"
+    probe = {"exec": {"command": ["test", "-f", str(flag)]}, "periodSeconds": 2, "failureThreshold": 30}
+    pod = make_pod("warm", [python_container("app", code, startupProbe=probe)])
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        running = await env.sink.wait_for("warm", lambda s: "running" in container_status(s)["state"])
+        assert container_status(running)["started"] is False
+        assert not _ready(running)
+        status = await env.sink.wait_for("warm", _ready)
+        assert container_status(status)["started"] is True
+        assert flag.exists()
+        assert "Startup probe failed:" in [m.split(" probe failed:")[0] + " probe failed:" for m in _unhealthy(env)]
+
+    env.run(body)
+
+
+def test_a_second_kill_with_zero_grace_ends_a_slow_termination_at_once(env: Env) -> None:
+    code = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready')\ntime.sleep(60)\n"
+    pod = make_pod("force", [python_container("app", code)], terminationGracePeriodSeconds=600)
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        await env.sink.wait_for("force", lambda s: "running" in container_status(s)["state"])
+        while b"ready" not in b"".join([chunk async for chunk in kubelet.logs("default", "force", None)]):
+            await asyncio.sleep(0.02)  # SIGTERM is ignored only once the handler is installed
+        graceful = asyncio.create_task(kubelet.kill_pod(pod))  # 600 s * 0.05 = 30 s of grace
+        await asyncio.sleep(0.3)
+        assert not graceful.done()
+        await asyncio.wait_for(kubelet.kill_pod(pod, grace_period_s=0), timeout=10)
+        await asyncio.wait_for(graceful, timeout=10)
+        assert container_status(env.sink.latest("force"))["state"]["terminated"]["exitCode"] == 137
+
+    env.run(body)
+
+
+def _unhealthy(env: Env) -> list[str]:
+    return [m for *_, r, m in env.sink.events if r == "Unhealthy"]

@@ -144,8 +144,11 @@ class Kubelet:
         if worker is None:
             return
         worker.pod = pod
+        # A second kill_pod while the first waits (kubectl delete --force) shortens the grace: it SIGKILLs at once.
         await worker.kill(grace_period_s)
-        self._workers.pop(uid, None)
+        if self._workers.get(uid) is not worker:
+            return  # a concurrent kill_pod already released it (and its IP may belong to a new pod by now)
+        del self._workers[uid]
         if self._by_name.get((worker.namespace, worker.name)) is worker:
             del self._by_name[(worker.namespace, worker.name)]
         self._ips.release(worker.pod_ip)
@@ -231,6 +234,7 @@ class Kubelet:
             session = await ExecProcess.start(command, rt.env, rt.cwd, stdin=stdin)
         except OSError as exc:
             raise KubeletError(f"could not start exec in container {rt.name}: {exc}", http_status=500) from exc
+        rt.execs = [e for e in rt.execs if not e.done]
         rt.execs.append(session)
         return session
 

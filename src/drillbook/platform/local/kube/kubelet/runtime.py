@@ -103,7 +103,10 @@ class ContainerRuntime:
     def memory_limit(self) -> int | None:
         """``resources.limits.memory`` in bytes, or ``None``."""
         value = ((self.spec.get("resources") or {}).get("limits") or {}).get("memory")
-        return int(parse_quantity(value)) if value is not None else None
+        try:
+            return int(parse_quantity(value)) if value is not None else None
+        except ValueError:
+            return None  # the API server validates quantities; an unparsable one is treated as no limit
 
     def log_path(self, index: int | None = None) -> Path:
         """The log file of run ``index`` (default: the latest run)."""
