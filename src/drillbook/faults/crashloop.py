@@ -6,6 +6,8 @@ Modes (parameter ``mode``):
   from the app container: the app exits at start with "Missing required environment variable".
 * ``bad-command`` — replace the container's command with one that fails at start.
 * ``bad-image`` — point the container at an image tag that cannot be pulled (ImagePullBackOff).
+* ``release`` — roll out the image tag ``tag``: a real release of the app that fails at start (the
+  scenario's image map says how that release behaves).
 
 The deploy carries a ``kubernetes.io/change-cause`` so ``kubectl rollout history`` shows it. Revert:
 put the recorded pod template back (a rollout to the previous ReplicaSet; a no-op if already healed).
@@ -27,7 +29,7 @@ class Crashloop(Fault):
 
     name: ClassVar[str] = "crashloop"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate",)
-    summary: ClassVar[str] = "a bad deploy (mode missing-env|bad-command|bad-image) rolled out through the API"
+    summary: ClassVar[str] = "a bad deploy (mode missing-env|bad-command|bad-image|release) rolled out via the API"
 
     def revert_record(self) -> RevertRecord:
         with _kube.api(self.target.kube_env) as api_client:
@@ -62,12 +64,21 @@ class Crashloop(Fault):
             command = ["sh", "-c", "echo 'Error: Cannot find module /app/dist/server.js' >&2; exit 1"]
             ops = [{"op": "add", "path": f"/spec/template/spec/containers/{index}/command", "value": command}]
             cause = "deploy a build whose entrypoint is missing"
+        elif mode == "release":
+            tag = self.params.get("tag")
+            if not tag:
+                raise FaultInjectionError("crashloop: mode release needs the parameter tag (the release to roll out)")
+            image = container["image"].rsplit(":", 1)[0] + ":" + tag
+            ops = [{"op": "replace", "path": f"/spec/template/spec/containers/{index}/image", "value": image}]
+            cause = f"deploy release {image}"
         elif mode == "bad-image":
             image = container["image"].rsplit(":", 1)[0] + ":" + self.param("tag", "does-not-exist")
             ops = [{"op": "replace", "path": f"/spec/template/spec/containers/{index}/image", "value": image}]
             cause = f"deploy image {image}"
         else:
-            raise FaultInjectionError(f"crashloop: mode must be missing-env, bad-command or bad-image, got {mode!r}")
+            raise FaultInjectionError(
+                f"crashloop: mode must be missing-env, bad-command, bad-image or release, got {mode!r}"
+            )
         annotations = self._deployment["metadata"].get("annotations") or {}
         annotations = {**annotations, "kubernetes.io/change-cause": f"drillbook fault crashloop: {cause}"}
         ops.append({"op": "add", "path": "/metadata/annotations", "value": annotations})
