@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 import redis
 import yaml
@@ -101,10 +102,22 @@ def test_postgres_entrypoint_serves_pod_ip_and_keeps_data_across_restarts(
     assert psql(host, port, "SHOW work_mem") == "5MB"
     assert psql(host, port, "SHOW statement_timeout") == "4s"
     psql(host, port, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')")
-    started = time.monotonic()
-    first.send_signal(signal.SIGTERM)
-    assert first.wait(timeout=20) == 0
-    assert time.monotonic() - started < 20
+    # A session that would keep a "smart" shutdown waiting: SIGTERM must end it (fast shutdown).
+    sleeper = subprocess.Popen(
+        ["psql", "-X", "-h", host, "-p", str(port), "-U", "shop", "-d", "orders", "-c", "SELECT pg_sleep(60)"],
+        env={"PATH": os.environ["PATH"], "PGPASSWORD": "pw"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(0.5)
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=20) == 0
+        assert sleeper.wait(timeout=20) != 0
+    finally:
+        sleeper.kill()
+        sleeper.wait()
 
     second = spawn("postgres_entrypoint", tmp_path, env)
     reaper.append(second)
@@ -112,6 +125,22 @@ def test_postgres_entrypoint_serves_pod_ip_and_keeps_data_across_restarts(
     assert psql(host, port, "SELECT v FROM kept") == "still here"
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=20) == 0
+
+
+@pytest.mark.slow
+def test_killing_the_entrypoint_group_takes_postgres_down(tmp_path: Path, reaper: list[subprocess.Popen[str]]) -> None:
+    host, port = "127.0.0.9", free_port("127.0.0.9")
+    env = {"POD_IP": host, "PGPORT": str(port), "POSTGRES_PASSWORD": "pw"}
+    proc = spawn("postgres_entrypoint", tmp_path, env)
+    reaper.append(proc)
+    wait_for_line(proc, "PostgreSQL ready")
+    postmaster = int((tmp_path / "pgdata" / "postmaster.pid").read_text().split()[0])
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(postmaster) and psutil.Process(postmaster).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the postmaster outlived its entrypoint"
+        time.sleep(0.05)
 
 
 def test_postgres_entrypoint_without_password_fails_like_the_image(tmp_path: Path) -> None:

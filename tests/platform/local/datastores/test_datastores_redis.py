@@ -8,8 +8,13 @@ from pathlib import Path
 import psutil
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from drillbook.platform.local.datastores import RedisConfig, RedisInstance
+
+#: Fail at once: the tests look at the first error, and retries only add seconds.
+NO_RETRY = Retry(NoBackoff(), 0)
 
 
 def fill(client: redis.Redis, *, keys: int, size: int) -> None:
@@ -58,7 +63,7 @@ def test_maxmemory_with_noeviction_refuses_writes(tmp_path: Path) -> None:
 
 def test_password_is_required_when_configured(tmp_path: Path) -> None:
     with RedisInstance(RedisConfig(password="pw"), base_dir=tmp_path) as instance:
-        anonymous = redis.Redis(host=instance.host, port=instance.port)
+        anonymous = redis.Redis(host=instance.host, port=instance.port, retry=NO_RETRY)
         authed = redis.Redis.from_url(instance.url)
         try:
             with pytest.raises(redis.exceptions.AuthenticationError):
@@ -83,7 +88,7 @@ def test_kill_then_start_serves_again_on_the_same_port(tmp_path: Path) -> None:
         port = instance.port
         instance.kill()
         with pytest.raises(redis.exceptions.ConnectionError):
-            redis.Redis(host=instance.host, port=port).ping()
+            redis.Redis(host=instance.host, port=port, retry=NO_RETRY).ping()
         instance.start()
         assert instance.port == port
         assert redis.Redis.from_url(instance.url).ping() is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import pwd
 import signal
@@ -20,6 +21,8 @@ from drillbook.errors import DatastoreError
 
 #: Longest path a Unix socket may have on Linux is 107 bytes; keep a margin for ``.s.PGSQL.65535.lock``.
 MAX_SOCKET_DIR_LEN = 80
+#: prctl(2) option: signal to receive when the parent dies.
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,12 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def die_with_parent() -> None:
+    """``preexec_fn``: SIGKILL this child when its parent dies (set after the uid change, which clears it)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def log_tail(path: Path | None, lines: int = 20) -> str:
     """The last ``lines`` lines of a log file, or a note that there is none."""
     if path is None or not path.exists():
@@ -143,7 +152,8 @@ def reap_group(proc: subprocess.Popen[bytes], *, first_signal: int | None, grace
             proc.wait(timeout=grace)
         members += _tree(proc.pid)
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        if os.getpgid(proc.pid) == proc.pid:  # only when it leads its own group (not an entrypoint's child)
+            os.killpg(proc.pid, signal.SIGKILL)
     deadline = time.monotonic() + 5.0
     while True:
         left = [m for m in _live(members) if m.pid != proc.pid]

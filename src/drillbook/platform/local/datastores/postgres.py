@@ -20,6 +20,7 @@ from drillbook.errors import DatastoreError
 from drillbook.platform.local.datastores._host import (
     MAX_SOCKET_DIR_LEN,
     Account,
+    die_with_parent,
     free_port,
     log_tail,
     postgres_account,
@@ -108,6 +109,7 @@ class PostgresInstance:
         log_file: Path | None = None,
         inherit_output: bool = False,
         server_args: Sequence[str] = (),
+        supervised: bool = False,
     ) -> None:
         """Describe an instance; nothing starts until ``start()``.
 
@@ -120,6 +122,8 @@ class PostgresInstance:
             log_file: server log (default ``base_dir/postgres.log``).
             inherit_output: write the server log to this process's stdout/stderr instead (entrypoints).
             server_args: extra ``postgres`` arguments such as ``-c max_connections=50`` (they beat every file).
+            supervised: stay in the caller's process group and die with the caller (entrypoints, whose
+                supervisor kills the group); otherwise the server gets its own session.
         """
         self.config = config
         self.base_dir = Path(base_dir)
@@ -128,6 +132,9 @@ class PostgresInstance:
         self.data_path = Path(data_dir) if data_dir is not None else self.base_dir / "data"
         self.log_file = None if inherit_output else (log_file or self.base_dir / "postgres.log")
         self.server_args = tuple(server_args)
+        self.supervised = supervised
+        #: A port we picked ourselves may be taken by a racing process before the server binds it: retry then.
+        self._port_is_ours = port == 0
         self._proc: subprocess.Popen[bytes] | None = None
         self._owned_dirs: list[Path] = []
         self._socket_dir: Path | None = None
@@ -183,17 +190,26 @@ class PostgresInstance:
             return self
         account = postgres_account()
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        if self.port == 0:
-            self.port = free_port(self.host)
-        data = self._prepare_data(account)
-        self._socket_dir = self._prepare_socket_dir(data, account)
-        self._write_settings(data, account)
-        self._spawn(data, account)
-        try:
-            self._wait_ready(data)
-        except BaseException:
-            self.kill()
-            raise
+        attempts = 3 if self._port_is_ours else 1
+        for attempt in range(1, attempts + 1):
+            if self._port_is_ours:
+                self.port = free_port(self.host)
+            data = self._prepare_data(account)
+            self._socket_dir = self._prepare_socket_dir(data, account)
+            self._write_settings(data, account)
+            self._spawn(data, account)
+            try:
+                self._wait_ready(data)
+            except DatastoreError:
+                self.kill()
+                if attempt < attempts and "could not bind" in log_tail(self.log_file, 40):
+                    continue
+                raise
+            except BaseException:
+                self.kill()
+                raise
+            break
+        self._port_is_ours = False  # restarts keep the port clients were given
         return self
 
     def stop(self) -> None:
@@ -220,6 +236,8 @@ class PostgresInstance:
 
     def _prepare_data(self, account: Account) -> Path:
         path = self.data_path
+        if path.is_symlink() and not path.exists():
+            path.unlink()  # its home was collected (close() or collect_orphans()): start afresh
         if path.is_symlink() or path.exists():
             real = path.resolve()
             if not (real / "PG_VERSION").exists():
@@ -246,6 +264,9 @@ class PostgresInstance:
         return home / "data"
 
     def _prepare_socket_dir(self, data: Path, account: Account) -> Path:
+        if self._socket_tmp is not None:  # from a failed attempt or an earlier start
+            shutil.rmtree(self._socket_tmp, ignore_errors=True)
+            self._socket_tmp = None
         natural = data.parent / "run"
         if len(str(natural)) <= MAX_SOCKET_DIR_LEN and reachable_by(data.parent, account):
             natural.mkdir(exist_ok=True)
@@ -302,7 +323,8 @@ class PostgresInstance:
                 user=account.uid,
                 group=account.gid,
                 extra_groups=[],
-                start_new_session=True,
+                start_new_session=not self.supervised,
+                preexec_fn=die_with_parent if self.supervised else None,  # noqa: PLW1509 - entrypoint only
                 env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "PGTZ": "UTC"},
             )
         finally:

@@ -65,6 +65,7 @@ def instance_from_env(env: Mapping[str, str], cwd: Path, extra: Sequence[str] = 
         port=int(port),
         data_dir=data,
         inherit_output=True,
+        supervised=True,
         # The image runs `postgres [args]`; pod specs often say args: ["postgres", "-c", "max_connections=50"].
         server_args=list(extra[1:] if extra and extra[0] == "postgres" else extra),
     )

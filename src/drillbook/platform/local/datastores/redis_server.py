@@ -88,6 +88,8 @@ class RedisInstance:
         self.port = port
         self.log_file = None if inherit_output else self.base_dir / "redis.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        #: A port we picked ourselves may be taken by a racing process before the server binds it: retry then.
+        self._port_is_ours = port == 0
 
     @property
     def url(self) -> str:
@@ -129,8 +131,26 @@ class RedisInstance:
         if self.pid is not None:
             return self
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        if self.port == 0:
-            self.port = free_port(self.host)
+        attempts = 3 if self._port_is_ours else 1
+        for attempt in range(1, attempts + 1):
+            if self._port_is_ours:
+                self.port = free_port(self.host)
+            self._spawn()
+            try:
+                self._wait_ready()
+            except DatastoreError:
+                self.kill()
+                if attempt < attempts and "Address already in use" in log_tail(self.log_file, 40):
+                    continue
+                raise
+            except BaseException:
+                self.kill()
+                raise
+            break
+        self._port_is_ours = False  # restarts keep the port clients were given
+        return self
+
+    def _spawn(self) -> None:
         out: IO[bytes] | None = self.log_file.open("ab") if self.log_file is not None else None
         try:
             self._proc = subprocess.Popen(
@@ -147,12 +167,6 @@ class RedisInstance:
         finally:
             if out is not None:
                 out.close()
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.kill()
-            raise
-        return self
 
     def stop(self) -> None:
         """SIGTERM (Redis exits at once without persistence), then reap the process."""
