@@ -171,3 +171,50 @@ def test_capacity_bound_queues_then_refuses_and_sigterm_finishes_in_flight_work(
     assert "SIGTERM received: shutting down gracefully" in messages
     assert messages[-1] == "shutdown complete"
     assert any(line["level"] == "ERROR" for line in replica.logs()), "architect-api logs ERROR for grep ERROR"
+
+
+@pytest.mark.slow
+def test_postgres_refusals_are_passed_through_word_for_word(
+    standin: StandinFactory, postgres: Postgres, database: str, redis_server: Redis
+) -> None:
+    db = database.rsplit("/", 1)[1]
+    role = f"limited_{db}"
+    # Superusers bypass connection limits; a role with a limit of one gets PostgreSQL's refusal on the second.
+    postgres.psql("postgres", f"CREATE ROLE {role} LOGIN PASSWORD 'x' CONNECTION LIMIT 1")
+    postgres.psql("postgres", f"ALTER DATABASE {db} OWNER TO {role}")
+    dsn = postgres.dsn(db, user=role, password="x")
+    env = {"DATABASE_URL": dsn, "REDIS_URL": redis_server.url, "STANDIN_SEED_ROWS": "0", "DB_POOL_MAX": "5"}
+    replica = standin("chat-rooms", env | {"STANDIN_LEAK_CONNECTIONS": "1"})
+    replica.wait_for(lambda: replica.request("/api/health/ready")[0] == 200, "readiness")
+    statuses = [replica.request("/api/rooms?owner_id=x")[0] for _ in range(3)]
+    assert statuses[1:] == [503, 503], "the leaked connection is the role's only one"
+    refusals = [line for line in replica.logs() if f'too many connections for role "{role}"' in line["message"]]
+    assert refusals, "PostgreSQL's own refusal reaches the log"
+    assert any(line["level"] == "ERROR" for line in refusals), "chat-rooms logs upper-case levels for `grep ERROR`"
+
+
+@pytest.mark.slow
+def test_a_bad_release_fails_exactly_its_error_rate_and_logs_each_failure(
+    standin: StandinFactory, database: str, redis_server: Redis
+) -> None:
+    env = {"DATABASE_URL": database, "REDIS_URL": redis_server.url, "STANDIN_SEED_ROWS": "0"}
+    replica = standin("phase5-todo", env | {"STANDIN_ERROR_RATE": "0.25"})
+    replica.wait_for(lambda: replica.request("/health/ready")[0] == 200, "readiness")
+    statuses = [replica.request("/api/tasks?user_id=u&status=active")[0] for _ in range(20)]
+    assert statuses.count(500) == 5
+    assert statuses.count(200) == 15
+    _, samples = parse(replica.request("/metrics")[1])
+    assert value(samples, "http_errors_total", route="/api/tasks", status="500") == 5
+    assert len([m for m in _messages(replica) if m.startswith("Unhandled error: TypeError")]) == 5
+
+
+@pytest.mark.slow
+def test_memory_growth_mode_really_grows_resident_memory(standin: StandinFactory) -> None:
+    replica = standin("azora", UNREACHABLE | {"JWT_SECRET": "s", "STANDIN_MEMORY_GROWTH_MB_PER_S": "40"})
+
+    def rss() -> float:
+        return value(parse(replica.request("/metrics")[1])[1], "process_resident_memory_bytes")
+
+    start = rss()
+    replica.wait_for(lambda: rss() > start + 40 * 2**20, "resident memory to grow by 40 MiB")
+    replica.wait_for(lambda: any("gc" in m for m in _messages(replica)), "a memory warning an operator can grep")

@@ -109,3 +109,8 @@ def test_capacity_serves_at_most_max_concurrency_queues_the_rest_and_refuses_pas
     assert queued == 3
     assert rejected == 2
     assert sorted(outcomes) == ["refused"] * 2 + ["served"] * 5
+
+
+def test_service_link_style_ports_are_understood() -> None:
+    env = {"DATABASE_URL": "postgresql://a@h/x", "REDIS_HOST": "127.20.0.2", "REDIS_PORT": "tcp://127.20.0.2:6380"}
+    assert StandinConfig.from_env(get_profile("zephyr-voting"), env).redis_url == "redis://127.20.0.2:6380/0"

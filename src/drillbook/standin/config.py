@@ -176,7 +176,7 @@ def _database_url(profile: Profile, env: Mapping[str, str]) -> str:
     if env.get("DATABASE_URL"):
         return env["DATABASE_URL"]
     host = env.get("DB_HOST") or env.get("PGHOST") or "127.0.0.1"
-    port = env.get("DB_PORT") or env.get("PGPORT") or "5432"
+    port = _port(env.get("DB_PORT") or env.get("PGPORT"), "5432")
     user = env.get("DB_USER") or env.get("PGUSER") or "postgres"
     password = env.get("DB_PASSWORD") or env.get("PGPASSWORD") or ""
     name = env.get("DB_NAME") or env.get("PGDATABASE") or profile.database
@@ -188,10 +188,17 @@ def _redis_url(env: Mapping[str, str]) -> str:
     if env.get("REDIS_URL"):
         return env["REDIS_URL"]
     host = env.get("REDIS_HOST") or "127.0.0.1"
-    port = env.get("REDIS_PORT") or "6379"
+    port = _port(env.get("REDIS_PORT"), "6379")
     password = env.get("REDIS_PASSWORD")
     auth = f":{quote(password)}@" if password else ""
     return f"redis://{auth}{host}:{port}/0"
+
+
+def _port(value: str | None, default: str) -> str:
+    # A Service named "redis" gives every pod REDIS_PORT=tcp://10.0.0.7:6379 (Docker-link style): take the port.
+    if not value:
+        return default
+    return value.rsplit(":", 1)[-1] if value.startswith("tcp://") else value
 
 
 def _rate_limit(reader: _Reader, env: Mapping[str, str]) -> tuple[int, float]:
