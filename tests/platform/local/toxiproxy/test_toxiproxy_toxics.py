@@ -13,11 +13,13 @@ import time
 import asyncpg
 import pytest
 import redis
+import requests
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from toxiproxy.proxy import Proxy
 
 from drillbook.platform.local.datastores import PostgresInstance, RedisInstance
+from drillbook.platform.local.toxiproxy import ToxiproxyProcess
 
 
 def address(proxy: Proxy) -> tuple[str, int]:
@@ -64,6 +66,25 @@ def test_latency_delays_an_existing_connection_and_lifts_when_removed(redis_prox
     assert slowed >= 0.28
     client.ping()
     assert timed(client.ping) < slowed
+
+
+def test_updating_a_toxic_changes_live_connections(toxiproxy_process: ToxiproxyProcess, redis_proxy: Proxy) -> None:
+    client = redis_client(redis_proxy)
+    client.ping()
+    redis_proxy.add_toxic(type="latency", name="lag", attributes={"latency": 50})
+    update = {"attributes": {"latency": 400}}
+    requests.post(f"{toxiproxy_process.url}/proxies/{redis_proxy.name}/toxics/lag", json=update, timeout=5)
+    assert timed(client.ping) >= 0.38
+
+
+def test_removing_a_timeout_closes_the_connections_it_starved(redis_proxy: Proxy) -> None:
+    host, port = address(redis_proxy)
+    redis_proxy.add_toxic(type="timeout", attributes={"timeout": 0})
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(b"PING\r\n")
+        time.sleep(0.2)
+        redis_proxy.destroy_toxic("timeout_downstream")
+        assert sock.recv(100) == b""  # as in Toxiproxy: the stream lost data, so it is closed
 
 
 def test_upstream_latency_applies_to_requests(redis_proxy: Proxy) -> None:

@@ -76,8 +76,10 @@ class Proxy:
         if self._server is not None:
             return
         host, port = split_address(self.listen, "listen")
+        # "localhost" may resolve to 127.0.0.1 and ::1, and port 0 would then bind two different ports.
+        bind_host = "127.0.0.1" if host == "localhost" else host
         try:
-            self._server = await asyncio.start_server(self._accept, host, port, reuse_address=True)
+            self._server = await asyncio.start_server(self._accept, bind_host, port, reuse_address=True)
         except OSError as exc:
             raise ApiError(f"listen tcp {self.listen}: {exc.strerror or exc}", 500) from exc
         bound_port = self._server.sockets[0].getsockname()[1]
