@@ -1,14 +1,20 @@
-"""Fakes for the API-server side of the kubelet contract, and helpers to drive a real Kubelet."""
+"""Fakes for the API-server side of the kubelet contract, helpers to drive a real Kubelet, and the ``env`` fixture.
+
+No conftest.py here on purpose: sibling test folders import ``conftest`` by name, and a second conftest module
+would shadow theirs. Test modules import ``env_fixture`` from here instead.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import psutil
+import pytest
 
 from drillbook.platform.local.kube.kubelet import ImageMap, ImageSpec, Kubelet
 
@@ -124,4 +130,25 @@ class Env:
         return asyncio.run(main())
 
 
-PYTHON = sys.executable
+def _container_processes(state_dir: Path) -> list[psutil.Process]:
+    """Processes started by a kubelet using ``state_dir``: their HOME lies under it."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get("HOME", "").startswith(str(state_dir)):
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return found
+
+
+@pytest.fixture(name="env")
+def env_fixture(tmp_path: Path) -> Iterator[Env]:
+    """A kubelet environment; teardown kills (by PID) and reports any container process left behind."""
+    kubelet_env = Env(tmp_path / "state")
+    yield kubelet_env
+    leftovers = _container_processes(kubelet_env.state_dir)
+    for proc in leftovers:
+        proc.kill()
+    psutil.wait_procs(leftovers, timeout=3)
+    assert [p.pid for p in leftovers] == [], "the kubelet left container processes behind"

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubelet_fakes import Env, container_status, make_pod, python_container
+from kubelet_fakes import Env, container_status, env_fixture, make_pod, python_container
 
 from drillbook.platform.local.kube.kubelet import Kubelet
 
 pytestmark = pytest.mark.slow
+__all__ = ["env_fixture"]  # imported so pytest finds the `env` fixture (no conftest.py here)
 
 HTTP_SERVER = """
 import http.server, os

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-from kubelet_fakes import Env, container_status, make_pod, python_container
+from kubelet_fakes import Env, container_status, env_fixture, make_pod, python_container
 
 from drillbook.platform.local.kube.kubelet import Kubelet, KubeletError
 
 pytestmark = pytest.mark.slow
+__all__ = ["env_fixture"]  # imported so pytest finds the `env` fixture (no conftest.py here)
 
 # stderr first, then a pause: the two pipes are read by separate threads, so only a pause makes the order fixed.
 TICKER = (
