@@ -6,6 +6,7 @@ is immutable and serialises to JSON with :meth:`Runbook.to_json`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -145,12 +146,21 @@ class Runbook:
     time_targets: tuple[TimeTarget, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
     """YAML front matter, when the document has one (values as strings)."""
+    alerts: tuple[AlertTrigger, ...] = ()
+    """Document-level alert thresholds (a metrics table) not tied to one incident."""
 
     def incident(self, incident_id: str) -> Incident:
-        """Return the incident with this id (case-insensitive), or raise ``KeyError`` naming what exists."""
-        wanted = incident_id.casefold()
+        """Return the incident with this id or title, or raise ``KeyError`` naming what exists.
+
+        Matching ignores case and treats runs of spaces, hyphens and punctuation alike, so ``"Incident 2"``
+        finds id ``Incident-2`` and ``"High Error Rate Alert"`` finds that heading. Ids win over titles.
+        """
+        wanted = _key(incident_id)
         for incident in self.incidents:
-            if incident.id.casefold() == wanted:
+            if _key(incident.id) == wanted:
+                return incident
+        for incident in self.incidents:
+            if _key(incident.title) == wanted:
                 return incident
         available = ", ".join(i.id for i in self.incidents) or "none"
         raise KeyError(f"no incident {incident_id!r} in {self.path}; available: {available}")
@@ -160,6 +170,10 @@ class Runbook:
         data = asdict(self)
         data["path"] = str(self.path)
         return _plain(data)  # type: ignore[no-any-return]
+
+
+def _key(text: str) -> str:
+    return "-".join(re.findall(r"[^\W_]+", text.casefold()))
 
 
 def _plain(value: Any) -> Any:

@@ -149,7 +149,8 @@ def parse_alert_text(text: str, line: int = 0, name: str = "") -> AlertTrigger |
     if match is None:
         return None
     code = re.search(r"`([^`]+)`", text)
-    metric = code.group(1).strip() if code else clean[: match.start()].strip(" :-(") or clean[match.end() :].strip()
+    before = re.sub(r"\s+", " ", re.sub(r"[()]", " ", clean[: match.start()])).strip(" :-")
+    metric = code.group(1).strip() if code else before or clean[match.end() :].strip()
     if not metric:
         return None
     window = _FOR_DURATION.search(clean)

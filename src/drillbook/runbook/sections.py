@@ -1,0 +1,125 @@
+"""Which heading sections are incidents, what they are called, and the labelled fields they carry.
+
+Ids: ``RB-007`` and ``P1`` when the heading starts with them; ``Incident-2`` for "Incident 2: …"; the alert
+name for "1. HighErrorRate (P1)"; otherwise a slug of the heading (``high-error-rate-alert``). Lookups
+through :meth:`Runbook.incident` ignore case and treat spaces and hyphens alike, and also accept the
+heading title, so ``incident "Incident 2"`` and ``incident "High Error Rate Alert"`` both resolve.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from drillbook.runbook.markdown import Block, Section
+
+_EXCLUDED = re.compile(
+    r"table of contents|^contents$|overview|contact|escalation|template|related|^summary$|timeline|root cause|"
+    r"^resolution$|prevention|action items|lessons|purpose|quick reference|reference|resources|prerequisites|"
+    r"appendix|glossary|changelog|^version|critical endpoints|service level|\bslos?\b|post-incident|"
+    r"incident lifecycle|incident commands|communication|key metrics|dashboard quer|"
+    r"^metrics$|^logs$|^redis$|^database$",
+    re.IGNORECASE,
+)
+_INCIDENT_WORDS = re.compile(
+    r"alert|incident|issue|fail|outage|down\b|exhaust|leak|crash|slow|high|error|lag\b|attack|loss|breach|"
+    r"not starting|dropping|disconnect|timeout|unavailable|degrad|procedure|recovery|rollback|emergency|"
+    r"suspicious|vulnerab",
+    re.IGNORECASE,
+)
+_LABEL = re.compile(r"^\s*\*\*([^*]{1,60}?)\*\*\s*:?\s*(.*)$")
+_NUMBERED_COMMENT = re.compile(r"^\s*#\s*(\d{1,3})[.)]\s+(\S.*)$", re.MULTILINE)
+_FIELD_LABELS = ("symptom", "trigger", "alert", "time to resolve", "response sla", "severity", "mttr", "rto")
+
+
+@dataclass
+class Candidate:
+    """A section that reads as an incident, with its blocks (sub-sections merged in for numbered ids)."""
+
+    id: str
+    title: str
+    line: int
+    severity: str | None
+    blocks: list[Block] = field(default_factory=list)
+    strong_id: bool = False
+
+
+def clean_inline(text: str) -> str:
+    """Inline markdown reduced to plain words: emphasis, code ticks and link targets removed."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    return re.sub(r"\s+", " ", text.replace("**", "").replace("`", "")).strip()
+
+
+def labels(block: Block) -> list[tuple[str, str]]:
+    """``**Label**: value`` pairs of a paragraph, one per source line (label lower-cased, colon dropped)."""
+    found: list[tuple[str, str]] = []
+    for raw in block.text.splitlines():
+        match = _LABEL.match(raw)
+        if match:
+            found.append((match.group(1).strip().rstrip(":").casefold(), match.group(2).strip()))
+    return found
+
+
+def numbered_comments(code: str) -> int:
+    """How many ``# N. title`` comments a code block has (one block holding a whole procedure)."""
+    return len(_NUMBERED_COMMENT.findall(code))
+
+
+def find_incidents(sections: list[Section]) -> list[Candidate]:
+    """The incident sections in document order, with unique ids."""
+    found: list[Candidate] = []
+    owner: Candidate | None = None
+    owner_level = 0
+    for section in sections[1:]:
+        if owner is not None and section.level > owner_level:
+            owner.blocks.extend(section.blocks)  # sub-sections of "RB-007"-style incidents belong to it
+            continue
+        owner = None
+        candidate = _candidate(section)
+        if candidate is None:
+            continue
+        found.append(candidate)
+        if candidate.strong_id:
+            owner, owner_level = candidate, section.level
+    seen: dict[str, int] = {}
+    for candidate in found:
+        key = candidate.id.casefold()
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] > 1:
+            candidate.id = f"{candidate.id}-{seen[key]}"
+    return found
+
+
+def _candidate(section: Section) -> Candidate | None:
+    title = clean_inline(section.title)
+    if not title or _EXCLUDED.search(title):
+        return None
+    ident, severity, strong = _identify(title)
+    has_fields = any(
+        label.startswith(_FIELD_LABELS) for b in section.blocks if b.kind == "paragraph" for label, _ in labels(b)
+    )
+    has_steps = any(b.kind == "fence" and (b.items or numbered_comments(b.text)) for b in section.blocks)
+    has_code = any(b.kind == "fence" for b in section.blocks)
+    if not (strong or has_fields or has_steps or (has_code and _INCIDENT_WORDS.search(title))):
+        return None
+    return Candidate(ident, title, section.line, severity, list(section.blocks), strong)
+
+
+def _identify(title: str) -> tuple[str, str | None, bool]:
+    severity_match = re.search(r"\b(P[0-5]|SEV-?[0-5])\b", title)
+    severity = severity_match.group(1) if severity_match else None
+    if match := re.match(r"^(RB|INC|IR|SOP)[-_ ]?(\d+)\b", title, re.IGNORECASE):
+        return f"{match.group(1).upper()}-{match.group(2)}", severity, True
+    if match := re.match(r"^(P[0-5]|SEV-?[0-5])\b", title):
+        return match.group(1), match.group(1), True
+    if match := re.match(r"^(Incident|Alert|Issue|Scenario)\s+#?(\d+)\b", title, re.IGNORECASE):
+        return f"{match.group(1).capitalize()}-{match.group(2)}", severity, True
+    bare = re.sub(r"^\d+[.)]\s*", "", title)
+    if match := re.match(r"^([A-Z][a-z]+(?:[A-Z][a-z0-9]*)+)\s*(?:\([^)]*\))?$", bare):
+        return match.group(1), severity, False  # an alert rule name such as HighErrorRate
+    return slug(bare) or "incident", severity, False
+
+
+def slug(text: str) -> str:
+    """Lower-case words joined by hyphens: ``"High Error Rate Alert"`` → ``high-error-rate-alert``."""
+    return "-".join(re.findall(r"[a-z0-9]+", text.casefold()))
