@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from kubelet_fakes import Env, container_status, env_fixture, make_pod, python_container
 
-from drillbook.platform.local.kube.kubelet import Kubelet
+from drillbook.platform.local.kube.kubelet import Kubelet, KubeletError
 
 pytestmark = pytest.mark.slow
 __all__ = ["env_fixture"]  # imported so pytest finds the `env` fixture (no conftest.py here)
@@ -281,3 +281,24 @@ def test_a_second_kill_with_zero_grace_ends_a_slow_termination_at_once(env: Env)
 
 def _unhealthy(env: Env) -> list[str]:
     return [m for *_, r, m in env.sink.events if r == "Unhealthy"]
+
+
+def test_on_failure_policy_restarts_failures_and_stops_after_success(env: Env, tmp_path: Path) -> None:
+    counter = tmp_path / "attempts"
+    code = (
+        f"import pathlib, sys\np = pathlib.Path({str(counter)!r})\nn = len(p.read_text()) if p.exists() else 0\n"
+        "p.write_text('x' * (n + 1))\nsys.exit(0 if n >= 1 else 1)\n"
+    )
+    pod = make_pod("jobish", [python_container("app", code)], restartPolicy="OnFailure")
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        status = await env.sink.wait_for("jobish", lambda s: s["phase"] == "Succeeded")
+        assert container_status(status)["restartCount"] == 1
+        assert container_status(status)["state"]["terminated"]["reason"] == "Completed"
+        assert counter.read_text() == "xx"
+        with pytest.raises(KubeletError, match=r'container not found \("app"\)') as info:
+            await kubelet.exec("default", "jobish", "app", ["true"], stdin=False, tty=False)
+        assert info.value.http_status == 400
+
+    env.run(body)

@@ -183,16 +183,23 @@ def test_qos_class_from_requests_and_limits() -> None:
     assert qos_class(make_pod("p", [{"name": "a", "resources": {"requests": {"cpu": "1"}}}])) == "Burstable"
 
 
-def test_pod_ips_are_never_shared_between_kubelets_and_are_reused_after_release() -> None:
+def test_pod_ips_are_never_shared_between_kubelets_and_are_unlocked_on_release(tmp_path: Path) -> None:
+    import fcntl
+    import os
+
     from drillbook.platform.local.kube.kubelet.ips import PodIPPool
 
-    first, second = PodIPPool(), PodIPPool()
+    first, second = PodIPPool(tmp_path), PodIPPool(tmp_path)
     ip_a = first.allocate()
     ip_b = second.allocate()
     assert ip_a != ip_b
     assert ip_a.startswith("127.10.")
-    first.release(ip_a)
-    reused = PodIPPool()  # starts from the bottom again: ip_a was the lowest free IP, so it is the one handed out
-    assert reused.allocate() == ip_a
-    second.release(ip_b)
-    reused.release(ip_a)
+    fd = os.open(tmp_path / ip_a, os.O_RDWR)
+    try:
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        first.release(ip_a)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again for any localkube
+    finally:
+        os.close(fd)
+        second.release(ip_b)

@@ -22,10 +22,15 @@ class PodIPPool:
     IPs with a listening socket are skipped, so parallel sandboxes and test runs cannot collide.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lock_dir: Path | None = None) -> None:
+        """Create a pool.
+
+        Args:
+            lock_dir: Where the per-IP lock files live; the default is shared by every localkube on the machine.
+        """
         self._held: dict[str, int] = {}
         self._next = 2
-        self._lock_dir = Path(tempfile.gettempdir()) / "drillbook-localkube-pod-ips"
+        self._lock_dir = lock_dir or Path(tempfile.gettempdir()) / "drillbook-localkube-pod-ips"
 
     def allocate(self) -> str:
         """Take the next free IP (lowest first after a restart).

@@ -238,10 +238,10 @@ class PodWorker:
             image_name = rt.record.image
             image = self.node.images.resolve(image_name)
             if image is not None:
-                if not rt.record.pulled:
-                    rt.record.pulled = True
-                    rt.image_backoff.reset()
-                    await self.event("Normal", "Pulled", f'Container image "{image_name}" already present on machine')
+                # Upstream reports this before every container (re)creation (seen aggregated as "x5" in describe).
+                rt.record.pulled = True
+                rt.image_backoff.reset()
+                await self.event("Normal", "Pulled", f'Container image "{image_name}" already present on machine')
                 return image
             ref = _docker_ref(image_name)
             detail = (
@@ -272,11 +272,9 @@ class PodWorker:
         try:
             env = build_env(ctx, rt.spec, image)
         except ContainerConfigError as exc:
-            first = rt.record.state.get("waiting", {}).get("message") != str(exc)
             rt.record.waiting("CreateContainerConfigError", str(exc))
             self.mark()
-            if first:
-                await self.event("Warning", "Failed", f"Error: {exc}")
+            await self.event("Warning", "Failed", f"Error: {exc}")  # every retry, as upstream (aggregated by K1)
             await rt.sleep(self.node.real(10.0))
             return False
         home = rt.log_dir / "home"
