@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -27,37 +26,24 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until a signal arrives."""
-    return asyncio.run(_serve(args.host, args.port, args.config))
-
-
-async def _serve(host: str, port: int, config: Path | None) -> int:
     from drillbook.platform.local.toxiproxy import FaultProxyError, FaultProxyServer
     from drillbook.platform.local.toxiproxy.errors import ApiError
+    from drillbook.platform.local.toxiproxy.server import serve_until_signalled
 
     try:
-        server = FaultProxyServer(host, port)
+        server = FaultProxyServer(args.host, args.port)
     except FaultProxyError as exc:
         raise UsageError(f"--host: {exc}") from exc
-    proxies = _read_config(config) if config is not None else None
-    await server.start()
+    proxies = read_config(args.config) if args.config is not None else None
     try:
-        if proxies is not None:
-            try:
-                await server.populate(proxies)
-            except ApiError as exc:
-                raise UsageError(f"--config {config}: {exc.message}") from exc
-        print(f"drillbook toxiproxy: API listening on {server.url}", flush=True)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-    finally:
-        await server.stop()
+        asyncio.run(serve_until_signalled(server, proxies))
+    except ApiError as exc:
+        raise UsageError(f"--config {args.config}: {exc.message}") from exc
     return 0
 
 
-def _read_config(path: Path) -> list[Any]:
+def read_config(path: Path) -> list[Any]:
+    """Read a Toxiproxy config file: a JSON array of proxies."""
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:

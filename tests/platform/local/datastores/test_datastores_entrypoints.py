@@ -58,16 +58,11 @@ def psql(host: str, port: int, sql: str) -> str:
     return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout.strip()
 
 
-def test_images_file_maps_postgres_and_redis_tags() -> None:
+def test_images_file_maps_postgres_redis_and_toxiproxy_tags() -> None:
     images = yaml.safe_load(IMAGES_FILE.read_text())["images"]
-    assert set(images) == {
-        "postgres:15",
-        "postgres:15-alpine",
-        "postgres:15.4",
-        "redis:7",
-        "redis:7-alpine",
-        "redis:7.2",
-    }
+    tags = {"postgres:15", "postgres:15-alpine", "postgres:15.4", "redis:7", "redis:7-alpine", "redis:7.2"}
+    assert tags <= set(images)
+    assert images["ghcr.io/shopify/toxiproxy:2.9.0"]["cmd"] == ["-host=0.0.0.0"]
     assert images["redis:7"]["entrypoint"] == ["python", "-m", "drillbook.platform.local.datastores.redis_entrypoint"]
     assert images["postgres:15"]["entrypoint"][-1] == "drillbook.platform.local.datastores.postgres_entrypoint"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 from typing import Any
 
+from drillbook.platform.local.toxiproxy.addresses import HostPolicy, join_address
 from drillbook.platform.local.toxiproxy.errors import TOXIC_EXISTS, TOXIC_NOT_FOUND, ApiError
 from drillbook.platform.local.toxiproxy.link import Connection
 from drillbook.platform.local.toxiproxy.toxics.base import Toxic
@@ -15,40 +15,13 @@ from drillbook.platform.local.toxiproxy.toxics.base import Toxic
 log = logging.getLogger(__name__)
 
 
-def split_address(address: str, field: str) -> tuple[str, int]:
-    """Split ``host:port`` (or ``[v6]:port``); the host must be loopback, as drillbook never leaves the machine."""
-    host, sep, port_text = address.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not port_text.isdigit() or not host:
-        raise ApiError(f"{field}: expected host:port, got {address!r}", 400)
-    port = int(port_text)
-    if port > 65535:
-        raise ApiError(f"{field}: port must be 0-65535, got {port}", 400)
-    if host != "localhost":
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            raise ApiError(
-                f"{field}: drillbook's fault proxy only uses loopback addresses (127.0.0.0/8, ::1, localhost), "
-                f"got {host!r}; point it at a local listener instead",
-                400,
-            )
-    return host, port
-
-
-def join_address(host: str, port: int) -> str:
-    """``host:port``, bracketing IPv6 hosts."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
 class Proxy:
     """Accepts on ``listen``, connects each client to ``upstream`` and applies the toxics to both."""
 
-    def __init__(self, name: str, listen: str, upstream: str) -> None:
-        split_address(listen, "listen")
-        split_address(upstream, "upstream")
+    def __init__(self, name: str, listen: str, upstream: str, policy: HostPolicy | None = None) -> None:
+        self.policy = policy or HostPolicy()
+        self.policy.listen(listen)
+        self.policy.upstream(upstream)
         self.name = name
         self.listen = listen
         self.upstream = upstream
@@ -75,11 +48,9 @@ class Proxy:
         """Listen (a no-op when enabled); ``listen`` then names the bound port."""
         if self._server is not None:
             return
-        host, port = split_address(self.listen, "listen")
-        # "localhost" may resolve to 127.0.0.1 and ::1, and port 0 would then bind two different ports.
-        bind_host = "127.0.0.1" if host == "localhost" else host
+        host, port = self.policy.listen(self.listen)
         try:
-            self._server = await asyncio.start_server(self._accept, bind_host, port, reuse_address=True)
+            self._server = await asyncio.start_server(self._accept, host, port, reuse_address=True)
         except OSError as exc:
             raise ApiError(f"listen tcp {self.listen}: {exc.strerror or exc}", 500) from exc
         bound_port = self._server.sockets[0].getsockname()[1]
@@ -105,7 +76,7 @@ class Proxy:
         if task is not None:
             self._handlers.add(task)
         try:
-            host, port = split_address(self.upstream, "upstream")
+            host, port = self.policy.upstream(self.upstream)
             try:
                 upstream = await asyncio.wait_for(asyncio.open_connection(host, port), 5.0)
             except (OSError, TimeoutError) as exc:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from typing import Any
 
 from aiohttp import web
 
+from drillbook.platform.local.toxiproxy.addresses import HostPolicy, require_loopback
 from drillbook.platform.local.toxiproxy.errors import (
     INVALID_TOXIC_TYPE,
     PROXY_EXISTS,
@@ -17,7 +19,7 @@ from drillbook.platform.local.toxiproxy.errors import (
     bad_request,
     missing_field,
 )
-from drillbook.platform.local.toxiproxy.proxy import Proxy, split_address
+from drillbook.platform.local.toxiproxy.proxy import Proxy
 from drillbook.platform.local.toxiproxy.toxics import registry
 from drillbook.platform.local.toxiproxy.toxics.base import (
     Toxic,
@@ -92,16 +94,22 @@ def _proxy_input(body: object) -> tuple[str, str, str, bool]:
 class FaultProxyServer:
     """The Toxiproxy-compatible API and its proxies; ``await start()`` / ``await stop()``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8474) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 8474, *, policy: HostPolicy | None = None) -> None:
         """Describe the server; ``port`` 0 picks a free port at start.
+
+        Args:
+            host: loopback address of the API.
+            port: API port.
+            policy: how proxies' listen and upstream hosts map onto loopback (wildcards, Service names).
 
         Raises:
             FaultProxyError: ``host`` is not a loopback address.
         """
         try:
-            split_address(f"{host}:{port}", "host")
+            require_loopback(host, "host")
         except ApiError as exc:
             raise FaultProxyError(exc.message) from exc
+        self.policy = policy or HostPolicy()
         self.host = host
         self.port = port
         self.proxies: dict[str, Proxy] = {}
@@ -191,7 +199,7 @@ class FaultProxyServer:
         return _json({name: proxy.to_json() for name, proxy in self.proxies.items()})
 
     async def _add_proxy(self, name: str, listen: str, upstream: str, enabled: bool) -> Proxy:
-        proxy = Proxy(name, listen, upstream)
+        proxy = Proxy(name, listen, upstream, self.policy)
         if enabled:
             await proxy.start()
         self.proxies[name] = proxy
@@ -219,7 +227,8 @@ class FaultProxyServer:
         inputs = [_proxy_input(item) for item in items]  # validate all before changing anything
         for name, listen, upstream, enabled in inputs:
             existing = self.proxies.get(name)
-            if existing is not None and existing.listen == listen and existing.upstream == upstream:
+            same_listen = existing is not None and self.policy.listen(existing.listen) == self.policy.listen(listen)
+            if existing is not None and same_listen and existing.upstream == upstream:
                 populated.append(existing)
                 continue
             if existing is not None:
@@ -249,8 +258,8 @@ class FaultProxyServer:
         enabled = body.get("enabled", proxy.enabled)
         if not isinstance(listen, str) or not isinstance(upstream, str) or not isinstance(enabled, bool):
             raise bad_request("listen and upstream must be strings, enabled true or false")
-        split_address(listen, "listen")
-        split_address(upstream, "upstream")
+        self.policy.listen(listen)
+        self.policy.upstream(upstream)
         if listen != proxy.listen or upstream != proxy.upstream:
             await proxy.stop()
             proxy.listen, proxy.upstream = listen, upstream
@@ -288,3 +297,23 @@ class FaultProxyServer:
     async def _toxic_delete(self, request: web.Request) -> web.Response:
         self._proxy(request).remove_toxic(request.match_info["toxic"])
         return web.Response(status=204)
+
+
+async def serve_until_signalled(server: FaultProxyServer, proxies: object | None = None) -> None:
+    """Start ``server``, create ``proxies`` (a populate body) and serve until SIGTERM or SIGINT; then stop.
+
+    Raises:
+        ApiError: ``proxies`` is invalid or a listener could not bind.
+    """
+    await server.start()
+    try:
+        if proxies is not None:
+            await server.populate(proxies)
+        print(f"drillbook toxiproxy: API listening on {server.url}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await server.stop()
