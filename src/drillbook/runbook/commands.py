@@ -261,7 +261,9 @@ def _tokens(part: str) -> list[str]:
     except ValueError:
         tokens = part.split()
     while tokens and (re.match(r"^[A-Za-z_]\w*=", tokens[0]) or tokens[0] in ("sudo", "time", "nohup", "exec")):
-        tokens = tokens[1:]
+        value = tokens[0].partition("=")[2]
+        # VAR=$(cmd …) runs cmd: classify that.
+        tokens = ([value[2:]] if value.startswith("$(") and len(value) > 2 else []) + tokens[1:]
     return tokens
 
 
@@ -320,6 +322,10 @@ def _part_effect(tokens: list[str], text: str) -> Effect:
         return Effect.READ_ONLY
     if tool == "kubectl":
         return _kubectl_effect(tokens)
+    if tool == "timeout":
+        inner = args[1:] if args and args[0][:1].isdigit() else args[2:]
+        effect = _part_effect(inner, " ".join(inner))
+        return Effect.READ_ONLY if effect is Effect.NON_TERMINATING else effect
     if tool in ("psql", "mysql"):
         if "-f" in flags or "--file" in flags or re.search(r"(?<![<])<(?![<])\s*\S", text):
             return Effect.MUTATING  # replays a file of statements: a restore
@@ -375,7 +381,7 @@ def _part_effect(tokens: list[str], text: str) -> Effect:
 def _kubectl_effect(tokens: list[str]) -> Effect:
     verb, resource = _kubectl_verb(tokens)
     flags = set(tokens[: tokens.index("--")] if "--" in tokens else tokens)
-    if verb is None:
+    if verb is None or any(t.startswith("--dry-run") and t != "--dry-run=none" for t in flags):
         return Effect.READ_ONLY
     if verb in ("port-forward", "proxy", "attach"):
         return Effect.NON_TERMINATING

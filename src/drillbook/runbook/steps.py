@@ -25,7 +25,7 @@ _TOOL_START = re.compile(
 )
 _ACTION_LABELS = re.compile(
     r"fix|resolution|mitigation|action|solution|recover|remediat|workaround|steps|check|investigat|detect|"
-    r"diagnos|verify|triage|procedure|runbook|commands",
+    r"diagnos|verify|triage|procedure|runbook|commands|response",
     re.IGNORECASE,
 )
 _NOT_STEPS = re.compile(r"symptom|severity|time to resolve|response sla|trigger|alert|impact|cause", re.IGNORECASE)
@@ -36,9 +36,10 @@ def extract_steps(blocks: list[Block]) -> list[Step]:
     if any(b.items and b.items[0].ordered and b.kind == "fence" for b in blocks):
         primary = _ordered_list_steps(blocks)
     else:
-        primary = [
-            step for b in blocks if b.kind == "fence" and numbered_comments(b.text) for step in _comment_steps(b)
-        ]
+        scripts = [b for b in blocks if b.kind == "fence" and numbered_comments(b.text)]
+        primary = [step for block in scripts for step in _comment_steps(block)]
+        if not primary and any(b.items and b.items[0].ordered for b in blocks):
+            primary = _ordered_list_steps(blocks)  # numbered prose: each item is a manual step
     if not primary:
         return _labelled_steps(blocks)
     first = min(step.line for step in primary)
