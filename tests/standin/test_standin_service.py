@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import signal
+import subprocess
 import time
 from typing import Any
 
@@ -68,7 +69,9 @@ def test_serves_polls_from_postgres_and_redis_and_exports_metrics(
         "up",
         "up",
     )
-    _, samples = parse(replica.request("/metrics")[1])
+    metrics_text = replica.request("/metrics")[1]
+    assert "zephyr" in metrics_text, 'the runbook checks `curl …/metrics | grep "zephyr"`'
+    _, samples = parse(metrics_text)
     assert value(samples, "http_requests_total", method="POST", route="/api/polls", status="201") == 1
     assert value(samples, "db_pool_connections", state="waiting") == 0
     assert value(samples, "redis_connected") == 1
@@ -218,3 +221,23 @@ def test_memory_growth_mode_really_grows_resident_memory(standin: StandinFactory
     start = rss()
     replica.wait_for(lambda: rss() > start + 40 * 2**20, "resident memory to grow by 40 MiB")
     replica.wait_for(lambda: any("gc" in m for m in _messages(replica)), "a memory warning an operator can grep")
+
+
+@pytest.mark.slow
+def test_redis_at_maxmemory_refuses_writes_with_its_own_reply(
+    standin: StandinFactory, database: str, redis_server: Redis
+) -> None:
+    replica = standin(
+        "zephyr-voting", {"DATABASE_URL": database, "REDIS_URL": redis_server.url, "STANDIN_SEED_ROWS": "0"}
+    )
+    replica.wait_for(lambda: replica.request("/api/health/ready")[0] == 200, "readiness")
+    subprocess.run(
+        ["redis-cli", "-h", redis_server.host, "-p", str(redis_server.port), "CONFIG", "SET", "maxmemory", "1"],
+        check=True,
+        capture_output=True,
+        timeout=10,
+    )
+    status, body = replica.json("/api/polls?host_id=x")
+    assert status == 503
+    assert body["error"].startswith("ReplyError: OOM command not allowed")
+    assert replica.request("/api/health/ready")[0] == 200, "PING still answers: Redis is up, only full"

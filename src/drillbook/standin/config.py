@@ -14,6 +14,7 @@ Variables every profile understands (besides the profile's pool-size variable an
 ``MAX_QUEUE``                             requests allowed to wait; beyond it 503 (default 64)
 ``RATE_LIMIT_ENABLED`` / ``RATE_LIMIT``   per-client fixed-window limit: ``RATE_LIMIT_REQUESTS`` per
                                           ``RATE_LIMIT_WINDOW`` s, or ``RATE_LIMIT`` per minute
+``APP_VERSION``                           reported by ``app_info`` and ``/`` (image maps set it per tag)
 ``STANDIN_HEAP_LIMIT_MB``                 memory limit for ``nodejs_heap_used_percent`` (MiB or ``512Mi``)
 ``STANDIN_SEED_ROWS``                     rows seeded into the searchable table (default 200000)
 ``SLOW_QUERY_MS``                         queries slower than this log ``slow query`` (default 50)
@@ -78,6 +79,7 @@ class StandinConfig:
     slow_query_ms: float = 50.0
     health_interval_s: float = 1.0
     heap_limit_mb: int = 512
+    version: str = "unknown"
 
     @classmethod
     def from_env(cls, profile: Profile, env: Mapping[str, str]) -> StandinConfig:
@@ -121,6 +123,7 @@ class StandinConfig:
             startup_delay_ms=reader.integer("STANDIN_STARTUP_DELAY_MS", 0),
             slow_query_ms=reader.number("SLOW_QUERY_MS", 50.0),
             health_interval_s=reader.number("STANDIN_HEALTH_INTERVAL_S", 1.0),
+            version=env.get("APP_VERSION") or "unknown",
             heap_limit_mb=max(1, reader.megabytes("STANDIN_HEAP_LIMIT_MB", 512)),
         )
 

@@ -19,7 +19,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import OutOfMemoryError, ReadOnlyError, RedisError, ResponseError
 
 from drillbook.standin.config import StandinConfig
 
@@ -163,17 +163,18 @@ class Cache:
 
     def error(self, exc: BaseException) -> DependencyDown:
         """Turn a redis-py failure into the line a Node ioredis app would log."""
-        cause: BaseException = exc
-        while cause.__cause__ is not None or cause.__context__ is not None:
-            nxt = cause.__cause__ or cause.__context__
-            assert nxt is not None
-            if isinstance(nxt, OSError):
-                cause = nxt
-                break
-            cause = nxt
-        text = str(exc)
-        if isinstance(cause, ConnectionRefusedError) or "refused" in text.lower() or "111" in text:
+        if isinstance(exc, ResponseError):  # the server answered with an error (OOM at maxmemory, READONLY …)
+            # redis-py strips the reply's error code from the message; put it back the way the server sent it.
+            code = {OutOfMemoryError: "OOM ", ReadOnlyError: "READONLY "}.get(type(exc), "")
+            return DependencyDown("redis", f"ReplyError: {code}{exc}")
+        causes: list[BaseException] = []
+        cause: BaseException | None = exc
+        while cause is not None and len(causes) < 10:
+            causes.append(cause)
+            cause = cause.__cause__ or cause.__context__
+        text = " ".join(str(c) for c in causes).lower()
+        if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in text or "error 111" in text:
             return DependencyDown("redis", f"Error: connect ECONNREFUSED {self.endpoint}")
-        if isinstance(cause, TimeoutError) or "timeout" in text.lower() or "timed out" in text.lower():
+        if any(isinstance(c, TimeoutError) for c in causes) or "timeout" in text or "timed out" in text:
             return DependencyDown("redis", f"Error: connect ETIMEDOUT {self.endpoint}")
-        return DependencyDown("redis", f"Redis connection lost: {text} ({self.endpoint})")
+        return DependencyDown("redis", f"Redis connection lost: {exc} ({self.endpoint})")

@@ -78,7 +78,8 @@ async def metrics(request: web.Request) -> web.Response:
 async def index(request: web.Request) -> web.Response:
     """What this service is, for a curious ``curl /``."""
     state = request.app[STATE]
-    return web.json_response({"service": state.profile.service, "profile": state.profile.name})
+    body = {"service": state.profile.service, "profile": state.profile.name, "version": state.config.version}
+    return web.json_response(body)
 
 
 # -- business ----------------------------------------------------------------------------------------------------

@@ -66,6 +66,8 @@ class Standin:
             if self.profile.ms_histograms
             else None
         )
+        info = {"service": self.profile.service, "profile": self.profile.name, "version": self.config.version}
+        m.gauge("app_info", "Which service and version this is (always 1).", lambda: {tuple(info.items()): 1.0})
         self.rate_limited = m.counter("rate_limit_exceeded_total", "Requests refused by the rate limiter.")
         m.gauge(
             "db_pool_connections",
