@@ -240,6 +240,7 @@ class PodWorker:
             if image is not None:
                 # Upstream reports this before every container (re)creation (seen aggregated as "x5" in describe).
                 rt.record.pulled = True
+                rt.spec_changed = False  # this run uses the new spec: later exits follow the restart policy again
                 rt.image_backoff.reset()
                 await self.event("Normal", "Pulled", f'Container image "{image_name}" already present on machine')
                 return image
@@ -277,18 +278,19 @@ class PodWorker:
             await self.event("Warning", "Failed", f"Error: {exc}")  # every retry, as upstream (aggregated by K1)
             await rt.sleep(self.node.real(10.0))
             return False
+        # Each container gets its own directory as HOME and default cwd, standing in for its root filesystem:
+        # images that write relative paths (pgdata, run/) must not share the kubelet's cwd or each other's.
         home = rt.log_dir / "home"
         home.mkdir(exist_ok=True)
         env.setdefault("HOME", str(home))
         rt.env, rt.user = env, self._user(rt)
         working_dir = rt.spec.get("workingDir")
-        rt.cwd = working_dir if working_dir and Path(working_dir).is_dir() else None
+        rt.cwd = working_dir if working_dir and Path(working_dir).is_dir() else str(home)
         argv = expand_argv(image.argv(rt.spec.get("command"), rt.spec.get("args")), env)
         rt.run_index += 1
         log_path = rt.log_path()
         log_path.write_bytes(b"")
         if rt.user is not None:
-            os.chown(log_path, *rt.user)
             os.chown(home, *rt.user)
         # Keep the latest two runs: enough for `logs --previous`.
         rt.log_path(rt.run_index - 2).unlink(missing_ok=True)

@@ -69,8 +69,20 @@ class ContainerProcess:
             log_path: CRI-format log file of this run.
             user: (uid, gid) from ``securityContext.runAsUser/runAsGroup``, or ``None`` to run as the kubelet.
         """
-        proc = await asyncio.create_subprocess_exec(
-            *_shim_argv("--log", str(log_path)),
+        # The kubelet opens the log and hands the descriptor over: a runAsUser shim need not reach state_dir.
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            proc = await cls._spawn(argv, env, cwd, log_fd, user)
+        finally:
+            os.close(log_fd)
+        return cls(proc)
+
+    @staticmethod
+    async def _spawn(
+        argv: list[str], env: Mapping[str, str], cwd: str | None, log_fd: int, user: tuple[int, int] | None
+    ) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            *_shim_argv("--log-fd", str(log_fd)),
             *argv,
             env=dict(env),
             cwd=cwd,
@@ -80,8 +92,8 @@ class ContainerProcess:
             start_new_session=True,
             user=user[0] if user else None,
             group=user[1] if user else None,
+            pass_fds=(log_fd,),
         )
-        return cls(proc)
 
     @property
     def pid(self) -> int:

@@ -3,7 +3,7 @@
 Started as a *script* (``python -I -S shim.py``), not as ``-m``, so it imports only the standard library and starts
 fast. The kubelet starts it in a new session, so the shim leads the container's process group.
 
-Container mode: ``shim.py --ppid PID --log FILE -- CMD ARGS…`` writes each stdout/stderr line to FILE in the CRI log
+Container mode: ``shim.py --ppid PID --log-fd FD -- CMD ARGS…`` writes each stdout/stderr line to FD in the CRI log
 format (``<RFC3339Nano> stdout F <line>``), exits with the command's exit code (128+N when killed by signal N), and
 kills the whole group when the kubelet dies (PR_SET_PDEATHSIG plus a parent poll, so even SIGKILL leaves nothing).
 Exec mode: ``shim.py --ppid PID --exec -- CMD ARGS…`` arms the same parent-death signal and replaces itself with CMD.
@@ -73,16 +73,17 @@ def _child_setup() -> None:
     signal.signal(_PARENT_DIED, signal.SIG_DFL)
 
 
-def _parse(argv: list[str]) -> tuple[int, str | None, bool, list[str]]:
+def _parse(argv: list[str]) -> tuple[int, int | None, bool, list[str]]:
     sep = argv.index("--")
     opts, cmd = argv[:sep], argv[sep + 1 :]
-    ppid, log, exec_mode = 0, None, False
+    ppid, exec_mode = 0, False
+    log: int | None = None
     i = 0
     while i < len(opts):
         if opts[i] == "--ppid":
             ppid, i = int(opts[i + 1]), i + 2
-        elif opts[i] == "--log":
-            log, i = opts[i + 1], i + 2
+        elif opts[i] == "--log-fd":
+            log, i = int(opts[i + 1]), i + 2
         elif opts[i] == "--exec":
             exec_mode, i = True, i + 1
         else:
@@ -104,14 +105,13 @@ def _exec(ppid: int, cmd: list[str]) -> int:
     return 127
 
 
-def _run(ppid: int, log: str, cmd: list[str]) -> int:
+def _run(ppid: int, fd: int, cmd: list[str]) -> int:
     signal.signal(_PARENT_DIED, _kill_group)
     _set_pdeathsig(_PARENT_DIED)
     if os.getppid() != ppid:
         _kill_group()
     # The kubelet's SIGTERM to the group is meant for the container; the shim waits for it to exit.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         # preexec_fn is safe here: the pump threads start only after the fork.
         child = subprocess.Popen(
@@ -156,7 +156,7 @@ def main(argv: list[str]) -> int:
     if exec_mode:
         return _exec(ppid, cmd)
     if log is None:
-        raise SystemExit("shim: container mode needs --log FILE")
+        raise SystemExit("shim: container mode needs --log-fd FD")
     return _run(ppid, log, cmd)
 
 
