@@ -141,8 +141,8 @@ def test_data_lives_in_base_dir_when_postgres_can_reach_it(public_dir: Path) -> 
 
 def test_a_bad_setting_fails_with_the_log_and_a_hint(tmp_path: Path) -> None:
     config = PostgresConfig(settings={"shared_buffers": "lots"})
-    with pytest.raises(DatastoreError) as info:
-        PostgresInstance(config, base_dir=tmp_path).start()
+    with pytest.raises(DatastoreError) as info, PostgresInstance(config, base_dir=tmp_path):
+        pass
     message = str(info.value)
     assert "shared_buffers" in message
     assert "Hint:" in message
