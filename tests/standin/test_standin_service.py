@@ -46,7 +46,7 @@ def test_health_and_readiness_report_unreachable_dependencies_while_liveness_hol
 
 @pytest.mark.slow
 def test_serves_polls_from_postgres_and_redis_and_exports_metrics(
-    standin: StandinFactory, database: str, redis_server: Redis
+    standin: StandinFactory, postgres: Postgres, database: str, redis_server: Redis
 ) -> None:
     replica = standin(
         "zephyr-voting", {"DATABASE_URL": database, "REDIS_URL": redis_server.url, "STANDIN_SEED_ROWS": "100"}
@@ -63,6 +63,10 @@ def test_serves_polls_from_postgres_and_redis_and_exports_metrics(
     assert replica.json(f"/api/polls/{code}/vote", method="POST", body={"option": 1})[0] == 201
     status, read = replica.json(f"/api/polls/{code}")
     assert (status, read["question"], read["votes"]) == (200, "Test?", {"1": "1"})
+    status, listed = replica.json("/api/polls")
+    assert (status, listed["items"][0]["roomCode"], listed["items"][0]["votes"]) == (200, code, {"1": 1})
+    index = "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_votes_poll_id'"
+    assert "(poll_id)" in postgres.psql(database.rsplit("/", 1)[1], index), "the slow-query fault's default index"
     status, health = replica.json("/api/health")
     assert (status, health["dependencies"]["database"]["status"], health["dependencies"]["redis"]["status"]) == (
         200,

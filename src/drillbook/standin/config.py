@@ -27,7 +27,8 @@ Opt-in failure modes (all off by default):
 ``STANDIN_ERROR_RATE=0.3``                that fraction of business requests fail with 500
 ``STANDIN_LEAK_CONNECTIONS=1``            each business request keeps its pool connection (leak)
 ``STANDIN_LEAK_KB_PER_REQUEST=512``       each business request retains that much memory
-``STANDIN_MEMORY_GROWTH_MB_PER_S=20``     memory grows steadily in the background (towards OOMKilled)
+``STANDIN_MEMORY_GROWTH_MB_PER_S=20``     memory grows steadily in the background (towards OOMKilled);
+                                          ``LEAK_MEMORY_MB_PER_S`` is an alias (the memory-leak fault's)
 ``STANDIN_CPU_MS_PER_REQUEST=20``         each business request burns that much real CPU
 ``STANDIN_SLOW_QUERIES=1``                do not create the runbook's index at start (searches scan)
 ``STANDIN_STARTUP_DELAY_MS=3000``         sleep before listening (slow boot)
@@ -117,7 +118,9 @@ class StandinConfig:
             error_rate=min(1.0, max(0.0, reader.number("STANDIN_ERROR_RATE", 0.0))),
             leak_connections=reader.flag("STANDIN_LEAK_CONNECTIONS"),
             leak_kb_per_request=reader.integer("STANDIN_LEAK_KB_PER_REQUEST", 0),
-            memory_growth_mb_per_s=reader.number("STANDIN_MEMORY_GROWTH_MB_PER_S", 0.0),
+            memory_growth_mb_per_s=reader.number(
+                "STANDIN_MEMORY_GROWTH_MB_PER_S", reader.number("LEAK_MEMORY_MB_PER_S", 0.0)
+            ),
             cpu_ms_per_request=reader.number("STANDIN_CPU_MS_PER_REQUEST", 0.0),
             slow_queries=reader.flag("STANDIN_SLOW_QUERIES"),
             startup_delay_ms=reader.integer("STANDIN_STARTUP_DELAY_MS", 0),

@@ -43,7 +43,7 @@ class Resource:
         fields: Text columns filled from the JSON body on create (and seeded).
         search: Query parameters of ``GET /api/<path>?…``; each filters the column of the same name.
         slow_table: Table the search reads and the seed fills (the resource's own table or a child's).
-        index_sql: The runbook's own ``CREATE INDEX`` that makes the search fast.
+        index_sql: The ``CREATE INDEX`` that makes the search fast (the runbook's own where it names one).
         id_alias: Extra response key carrying the id (zephyr returns ``roomCode``).
         child: Optional nested resource.
     """
@@ -112,8 +112,9 @@ ZEPHYR = Profile(
         table="polls",
         fields=("question", "options", "host_id"),
         search=("host_id",),
-        slow_table="polls",
-        index_sql="CREATE INDEX IF NOT EXISTS idx_polls_host_id ON polls(host_id)",
+        # The hot list query tallies votes per poll; without this index every list scans the votes table.
+        slow_table="votes",
+        index_sql="CREATE INDEX IF NOT EXISTS idx_votes_poll_id ON votes(poll_id)",
         id_alias="roomCode",
         child=Child(path="vote", table="votes", fields=("option",), cache_counter="option", parent_column="poll_id"),
     ),

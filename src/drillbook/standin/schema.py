@@ -42,6 +42,8 @@ def table_ddl(profile: Profile) -> list[str]:
 def _seed_value(field: str, search: tuple[str, ...]) -> str:
     if field == "email":
         return "'user' || g || '@example.com'"
+    if field == "option":
+        return "(g % 4)::text"
     if field == "status":
         return "(ARRAY['active','done','archived'])[1 + g % 3]"
     if field in search:
