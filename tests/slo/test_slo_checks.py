@@ -140,23 +140,15 @@ def test_check_values_format_in_the_units_they_describe() -> None:
     assert Check.from_slo(slo("latency_p99", "<", 1, "s")).format_value(None) == "no data"
 
 
-@pytest.fixture
-def slo_parser() -> None:
-    pytest.importorskip("drillbook.runbook.slos", reason="the runbook SLO parser has not landed yet")
-
-
-@pytest.mark.usefixtures("slo_parser")
 def test_drill_stated_objective_becomes_a_check() -> None:
     assert check_from_text("error rate < 1%").describe() == "error_rate < 1%"
 
 
-@pytest.mark.usefixtures("slo_parser")
 def test_unreadable_drill_objective_names_the_text_and_the_file() -> None:
     with pytest.raises(ScenarioError, match=r"drill\.feature:7: .*'make it fast'"):
         check_from_text("make it fast", path="drill.feature", line=7)
 
 
-@pytest.mark.usefixtures("slo_parser")
 def test_unmeasurable_drill_objective_says_why() -> None:
     with pytest.raises(NotMeasurable, match="CPU"):
         check_from_text("CPU usage < 80%", path="drill.feature", line=3)

@@ -1,8 +1,7 @@
 """Every SLO and alert sentence in the five seed runbooks yields a check or a documented reason it cannot.
 
 The sentences are copied by hand from ``scenarios/*/runbook.md``; each is paired with the objective a reader
-takes from it (what good looks like, in the runbook's own unit). Once the runbook parser exists, the parsed
-documents are checked too.
+takes from it (what good looks like, in the runbook's own unit). The parsed documents are checked too.
 """
 
 from __future__ import annotations
@@ -12,8 +11,9 @@ from typing import NamedTuple
 
 import pytest
 
-from drillbook.runbook.model import Slo
-from drillbook.slo import Check, NotMeasurable
+from drillbook.runbook import AlertTrigger, Runbook, Slo, parse_runbook
+from drillbook.runbook.slos import parse_alert_text, parse_slo_text
+from drillbook.slo import Check, NotMeasurable, checks_for_incident
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ("zephyr-voting", "azora", "chat-rooms", "phase5-todo", "architect-api")
@@ -111,9 +111,8 @@ def test_every_seed_runbook_has_hand_listed_sentences() -> None:
 
 @pytest.mark.parametrize("row", ROWS, ids=IDS)
 def test_parsed_seed_sentence_yields_a_check_or_a_reason(row: Row) -> None:
-    slos = pytest.importorskip("drillbook.runbook.slos", reason="the runbook SLO parser has not landed yet")
-    parsed = slos.parse_slo_text(row.sentence, line=1)
-    if parsed is None and (alert := slos.parse_alert_text(row.sentence, line=1)) is not None:
+    parsed = parse_slo_text(row.sentence, line=1)
+    if parsed is None and (alert := parse_alert_text(row.sentence, line=1)) is not None:
         parsed = alert.slo
     outcome: str | None = None
     if parsed is not None:
@@ -122,3 +121,51 @@ def test_parsed_seed_sentence_yields_a_check_or_a_reason(row: Row) -> None:
         except NotMeasurable:
             outcome = None
     assert outcome == row.expected, f"{row.sentence!r} parsed as {parsed!r}"
+
+
+def _objectives(runbook: Runbook) -> list[Slo | AlertTrigger]:
+    found: list[Slo | AlertTrigger] = list(runbook.slos)
+    for incident in runbook.incidents:
+        found.extend(incident.slos)
+        found.extend(incident.alerts)
+    return found
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_parsed_objective_in_a_seed_yields_a_check_or_a_reason(seed: str) -> None:
+    runbook = parse_runbook(ROOT / "scenarios" / seed / "runbook.md")
+    objectives = _objectives(runbook)
+    assert objectives, f"the parser found no SLOs or alerts in {seed}"
+    outcomes: list[str] = []
+    for objective in objectives:
+        try:
+            check = Check.from_slo(objective) if isinstance(objective, Slo) else Check.from_alert(objective)
+        except NotMeasurable as exc:
+            outcomes.append(f"not measurable: {exc.reason}")
+        else:
+            outcomes.append(check.describe())
+    assert len(outcomes) == len(objectives)
+    assert all(outcome.removeprefix("not measurable: ") for outcome in outcomes)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_seed_incident_gets_a_plan_that_accounts_for_its_objectives(seed: str) -> None:
+    runbook = parse_runbook(ROOT / "scenarios" / seed / "runbook.md")
+    for incident in runbook.incidents:
+        plan = checks_for_incident(incident, runbook)
+        own = len(incident.slos) + len(incident.alerts)
+        assert len(plan.checks) + len(plan.not_measurable) >= min(own, 1), incident.id
+        assert all(u.reason for u in plan.not_measurable)
+
+
+def test_zephyr_error_rate_incident_checks_the_alert_with_its_two_minute_delay() -> None:
+    runbook = parse_runbook(ROOT / "scenarios" / "zephyr-voting" / "runbook.md")
+    plan = checks_for_incident(runbook.incidents[0], runbook)
+    assert [(c.describe(), c.for_seconds) for c in plan.checks] == [("error_rate < 5%", 120.0)]
+
+
+def test_zephyr_incident_without_objectives_falls_back_to_the_document_slos() -> None:
+    runbook = parse_runbook(ROOT / "scenarios" / "zephyr-voting" / "runbook.md")
+    plan = checks_for_incident(runbook.incident("Incident-2"), runbook)
+    assert [c.describe() for c in plan.checks] == ["availability >= 99.9%", "error_rate < 1%", "latency_p95 < 500ms"]
+    assert {u.metric for u in plan.not_measurable} == {"db_latency_p95", "mttr"}
