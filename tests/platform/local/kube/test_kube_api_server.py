@@ -60,7 +60,10 @@ def run(tmp_path: Path, check: Check, *, ready: bool = True) -> FakeKubelet:
         return holder[0]
 
     async def main() -> None:
-        async with LocalKube(state_dir=tmp_path, kubelet_factory=factory) as kube, aiohttp.ClientSession() as s:
+        async with (
+            LocalKube(state_dir=tmp_path, kubelet_factory=factory) as kube,
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=8)) as s,
+        ):
             await check(Client(kube, s, holder[0]))
 
     asyncio.run(main())
@@ -118,7 +121,8 @@ def test_discovery_version_and_openapi_answer_what_kubectl_asks(tmp_path: Path) 
         assert "metrics.k8s.io" in {g["name"] for g in groups["groups"]}
         _code, core = await c.call("GET", "/api/v1")
         pods = next(r for r in core["resources"] if r["name"] == "pods")
-        assert pods["shortNames"] == ["po"] and pods["namespaced"]
+        assert pods["shortNames"] == ["po"]
+        assert pods["namespaced"]
         _code, root = await c.call("GET", "/openapi/v3")
         url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
         _code, doc = await c.call("GET", url)
@@ -301,7 +305,8 @@ def test_scale_subresource_reads_and_writes_replicas(tmp_path: Path) -> None:
             "PATCH", f"{APPS}/deployments/web/scale", {"spec": {"replicas": 4}}, "application/merge-patch+json"
         )
         assert code == 200
-        assert scale["kind"] == "Scale" and scale["spec"]["replicas"] == 4
+        assert scale["kind"] == "Scale"
+        assert scale["spec"]["replicas"] == 4
         assert scale["status"]["selector"] == "app=web"
         await c.until(f"{CORE}/pods", lambda b: len(b["items"]) == 4)
 
@@ -317,7 +322,8 @@ def test_logs_pass_options_to_the_kubelet_and_map_its_errors(tmp_path: Path) -> 
         assert c.kubelet.log_calls[-1]["tail_lines"] == 5
         assert c.kubelet.log_calls[-1]["since_seconds"] == 60.0
         code, body = await c.call("GET", f"{CORE}/pods/p/log?previous=true")
-        assert code == 400 and body["kind"] == "Status"
+        assert code == 400
+        assert body["kind"] == "Status"
 
     run(tmp_path, check)
 

@@ -20,7 +20,8 @@ def _store() -> Store:
 def test_create_stamps_uid_version_and_generation_and_refuses_duplicates() -> None:
     store = _store()
     obj = store.create("configmaps", {"metadata": {"name": "c"}, "data": {}})
-    assert obj["metadata"]["uid"] and obj["metadata"]["namespace"] == "default"
+    assert obj["metadata"]["uid"]
+    assert obj["metadata"]["namespace"] == "default"
     assert int(obj["metadata"]["resourceVersion"]) > 0
     with pytest.raises(ApiStatusError) as exc:
         store.create("configmaps", {"metadata": {"name": "c"}})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from drillbook.platform.local.kube.selectors import field_predicate, label_predi
 from drillbook.platform.local.kube.status import ApiStatusError, bad_request, not_found
 
 JsonObj = dict[str, Any]
+log = logging.getLogger(__name__)
 API_KEY: web.AppKey[Api] = web.AppKey("api", Api)
 CLOSING_KEY: web.AppKey[asyncio.Event] = web.AppKey("closing", asyncio.Event)
 
@@ -98,6 +100,11 @@ async def handle_resource(request: web.Request) -> web.StreamResponse:
         return await _dispatch(request, target)
     except ApiStatusError as exc:
         return status_response(exc)
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except Exception as exc:  # a bug must still answer like an API server, and leave a trace in the log
+        log.exception("internal error serving %s %s", request.method, request.path)
+        return status_response(ApiStatusError(500, f"localkube internal error: {exc!r}", reason="InternalError"))
 
 
 async def _dispatch(request: web.Request, t: Target) -> web.StreamResponse:

@@ -55,18 +55,19 @@ async def logs(request: web.Request, api: Api, namespace: str, name: str) -> web
     q = request.query
     container = _pick_container(pod, q.get("container"))
     since = _int(q.get("sinceSeconds"))
-    stream = api.kubelet.logs(
-        namespace,
-        name,
-        container,
-        previous=q.get("previous") == "true",
-        tail_lines=_int(q.get("tailLines")),
-        since_seconds=float(since) if since is not None else None,
-        timestamps=q.get("timestamps") == "true",
-        follow=q.get("follow") == "true",
-        limit_bytes=_int(q.get("limitBytes")),
-    )
     try:
+        # The kubelet may refuse at call time or on the first chunk; both become a Status.
+        stream = api.kubelet.logs(
+            namespace,
+            name,
+            container,
+            previous=q.get("previous") == "true",
+            tail_lines=_int(q.get("tailLines")),
+            since_seconds=float(since) if since is not None else None,
+            timestamps=q.get("timestamps") == "true",
+            follow=q.get("follow") == "true",
+            limit_bytes=_int(q.get("limitBytes")),
+        )
         first: bytes | None = await stream.__anext__()
     except StopAsyncIteration:
         first = None
