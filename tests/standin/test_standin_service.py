@@ -245,3 +245,22 @@ def test_redis_at_maxmemory_refuses_writes_with_its_own_reply(
     assert status == 503
     assert body["error"].startswith("ReplyError: OOM command not allowed")
     assert replica.request("/api/health/ready")[0] == 200, "PING still answers: Redis is up, only full"
+
+
+@pytest.mark.slow
+def test_chat_rooms_lists_rooms_with_message_counts_and_reads_messages(
+    standin: StandinFactory, database: str, redis_server: Redis
+) -> None:
+    env = {"DATABASE_URL": database, "REDIS_URL": redis_server.url, "STANDIN_SEED_ROWS": "1000"}
+    replica = standin("chat-rooms", env)
+    replica.wait_for(lambda: replica.request("/api/health/ready")[0] == 200, "readiness")
+    status, room = replica.json("/api/rooms", method="POST", body={"name": "drill-room", "owner_id": 1})
+    assert status == 201
+    for text in ("hello", "again"):
+        path = f"/api/rooms/{room['id']}/messages"
+        assert replica.json(path, method="POST", body={"user_id": "u1", "body": text})[0] == 201
+    status, rooms = replica.json("/api/rooms?owner_id=1")
+    assert (status, rooms["items"][0]["messagesCount"]) == (200, 2)
+    status, messages = replica.json(f"/api/rooms/{room['id']}/messages")
+    assert (status, [m["body"] for m in messages["items"]]) == (200, ["again", "hello"])
+    assert replica.request("/api/rooms/nope/messages", method="POST", body={"body": "x"})[0] == 404

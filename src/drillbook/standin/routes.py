@@ -236,19 +236,27 @@ async def read(state: Standin, request: web.Request) -> web.Response:
 
 
 async def _add_tallies(state: Standin, conn: Any, items: list[dict[str, Any]]) -> None:
-    """Vote tallies for the listed polls in one query; the index on the parent column keeps it fast."""
+    """Per listed parent, its children counted in one query (vote tallies, message counts).
+
+    This is the hot query the child table's index serves: drop the index and every list scans the child table.
+    """
     child = state.profile.resource.child
-    if child is None or child.cache_counter is None or not items:
+    if child is None or not items:
         return
+    key = child.cache_counter or "''"
     sql = (
-        f"SELECT {child.parent_column} AS parent, {child.cache_counter} AS key, count(*) AS n"
+        f"SELECT {child.parent_column} AS parent, {key} AS key, count(*) AS n"
         f" FROM {child.table} WHERE {child.parent_column} = ANY($1::text[]) GROUP BY 1, 2"
     )
     by_parent: dict[str, dict[str, int]] = {}
     for row in await state.db.fetch(conn, sql, [item["id"] for item in items]):
         by_parent.setdefault(row["parent"], {})[str(row["key"])] = int(row["n"])
     for item in items:
-        item[child.path + "s"] = by_parent.get(item["id"], {})
+        counts = by_parent.get(item["id"], {})
+        if child.cache_counter is not None:
+            item[child.path + "s"] = counts
+        else:
+            item[child.path + "Count"] = sum(counts.values())
 
 
 @business
