@@ -52,6 +52,8 @@ def test_logs_keep_timestamps_and_honour_tail_since_and_previous(env: Env) -> No
         assert len(stamp.split(b".")[1]) == 10  # nine fraction digits + Z
         assert text == b"line 3"
         assert await _collect(kubelet.logs("default", "logs", "app", previous=True, since_seconds=0.000001)) == b""
+        recent = await _collect(kubelet.logs("default", "logs", "app", previous=True, since_seconds=60))
+        assert len(recent.splitlines()) == 6
         limited = await _collect(kubelet.logs("default", "logs", "app", previous=True, limit_bytes=8))
         assert len(limited) == 8
 

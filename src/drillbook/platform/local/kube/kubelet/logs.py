@@ -45,14 +45,6 @@ def _render(line: bytes, query: LogQuery, since: float | None) -> bytes | None:
     return (stamp + b" " + body + b"\n") if query.timestamps else body + b"\n"
 
 
-def _lines(path: Path) -> list[bytes]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return []
-    return [line for line in data.split(b"\n") if line]
-
-
 def _select(lines: Iterable[bytes], query: LogQuery, since: float | None) -> list[bytes]:
     rendered = [r for r in (_render(line, query, since) for line in lines) if r is not None]
     if query.tail_lines is not None:
@@ -106,8 +98,3 @@ def _limit(chunk: bytes, budget: int | None) -> tuple[bytes, int | None]:
         return chunk, None
     chunk = chunk[:budget]
     return chunk, budget - len(chunk)
-
-
-def all_lines(path: Path) -> list[bytes]:
-    """Every line body of a log file (for diagnostics and tests)."""
-    return [_render(line, LogQuery(), None) or b"" for line in _lines(path)]
