@@ -132,6 +132,7 @@ def test_kill_crashes_and_start_recovers_the_data(tmp_path: Path) -> None:
         assert psql(pg, "SELECT v FROM t") == "7"
 
 
+@pytest.mark.slow
 def test_data_lives_in_base_dir_when_postgres_can_reach_it(public_dir: Path) -> None:
     with PostgresInstance(base_dir=public_dir) as pg:
         assert (public_dir / "data" / "PG_VERSION").is_file()
@@ -171,6 +172,7 @@ def test_concurrent_template_builds_agree(tmp_path: Path, monkeypatch: pytest.Mo
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [results[0].name]
 
 
+@pytest.mark.slow
 def test_close_removes_the_private_data_home_and_its_link(tmp_path: Path) -> None:
     with PostgresInstance(base_dir=tmp_path) as pg:
         home = (tmp_path / "data").resolve().parent
@@ -180,6 +182,7 @@ def test_close_removes_the_private_data_home_and_its_link(tmp_path: Path) -> Non
     assert not (tmp_path / "data").is_symlink()
 
 
+@pytest.mark.slow
 def test_orphaned_data_homes_are_collected_once_their_link_is_gone(tmp_path: Path) -> None:
     pg = PostgresInstance(base_dir=tmp_path / "pod").start()
     home = (tmp_path / "pod" / "data").resolve().parent

@@ -66,6 +66,7 @@ def test_server_refuses_a_non_loopback_host() -> None:
         FaultProxyServer(host="0.0.0.0")
 
 
+@pytest.mark.slow
 def test_process_answers_version_and_is_reaped_on_exit() -> None:
     with ToxiproxyProcess() as process:
         pid = process.pid
