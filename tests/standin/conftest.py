@@ -9,12 +9,10 @@ import contextlib
 import itertools
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -25,8 +23,8 @@ from typing import Any
 
 import pytest
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-PG_UID, PG_GID = 101, 104
+from drillbook.platform.local.datastores import PostgresConfig, PostgresInstance, RedisConfig, RedisInstance
+
 LOOPBACK = "127.0.0.1"
 # Stand-ins bind their own loopback address, as localkube pods do; one /24 per test process.
 _STANDIN_NET = f"127.0.{60 + os.getpid() % 60}"
@@ -63,19 +61,24 @@ def _wait_port(host: str, port: int, proc: subprocess.Popen[Any], what: str, tim
 
 @dataclass
 class Postgres:
-    """A PostgreSQL server owned by the ``postgres`` user; ``dsn(db)`` for a database on it."""
+    """The session's PostgreSQL (engineer D's ``PostgresInstance``); ``dsn(db)`` for a database on it."""
 
-    host: str
-    port: int
-    proc: subprocess.Popen[bytes]
+    instance: PostgresInstance
+
+    @property
+    def host(self) -> str:
+        return self.instance.host
+
+    @property
+    def port(self) -> int:
+        return self.instance.port
 
     def dsn(self, database: str, user: str = "app", password: str = "app") -> str:
         return f"postgresql://{user}:{password}@{self.host}:{self.port}/{database}"
 
     def psql(self, database: str, sql: str) -> str:
-        env = {**os.environ, "PGPASSWORD": "app"}
         cmd = ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", self.dsn(database), "-c", sql]
-        return subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, timeout=30).stdout.strip()
+        return subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=30).stdout.strip()
 
     def create_database(self, name: str) -> str:
         self.psql("postgres", f"CREATE DATABASE {name}")
@@ -83,100 +86,43 @@ class Postgres:
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    """One PostgreSQL 15 for the session (databases per test keep tests apart)."""
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip("PostgreSQL 15 binaries not installed at /usr/lib/postgresql/15/bin")
-    # Not under pytest's tmp dir: that one is root-only (0700) and the server runs as the postgres user.
-    base = Path(tempfile.mkdtemp(prefix="drillbook-standin-pg-"))
-    try:
-        yield from _run_postgres(base)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _run_postgres(base: Path) -> Iterator[Postgres]:
-    data, sock = base / "data", base / "sock"
-    sock.mkdir()
-    os.chown(base, PG_UID, PG_GID)
-    os.chown(sock, PG_UID, PG_GID)
-    pwfile = base / "pw"
-    pwfile.write_text("app\n")
-    os.chown(pwfile, PG_UID, PG_GID)
-    subprocess.run(
-        [PG_BIN / "initdb", "-D", data, "-U", "app", "--pwfile", pwfile, "-A", "md5", "--no-sync"],
-        user=PG_UID,
-        group=PG_GID,
-        extra_groups=[],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    port = free_port()
-    log = open(base / "postgres.log", "wb")  # noqa: SIM115 - lives as long as the server
-    proc = subprocess.Popen(
-        [PG_BIN / "postgres", "-D", data, "-h", LOOPBACK, "-p", str(port), "-k", sock, "-c", "fsync=off"],
-        user=PG_UID,
-        group=PG_GID,
-        extra_groups=[],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_port(LOOPBACK, port, proc, "postgres")
-        server = Postgres(LOOPBACK, port, proc)
-        deadline = time.monotonic() + 20
-        while True:  # listening is not accepting: wait until startup recovery is over
-            try:
-                server.psql("postgres", "SELECT 1")
-                break
-            except subprocess.CalledProcessError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield server
-    finally:
-        _terminate(proc)
-        log.close()
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    """One PostgreSQL 15 for the session, superuser ``app`` (databases per test keep tests apart)."""
+    config = PostgresConfig(user="app", password="app", database="postgres", extensions=())
+    with PostgresInstance(config, base_dir=tmp_path_factory.mktemp("standin-pg")) as instance:
+        yield Postgres(instance)
 
 
 @dataclass
 class Redis:
-    """A redis-server that a test can stop and start again on the same port."""
+    """A Redis (engineer D's ``RedisInstance``) that a test can stop and start again on the same port."""
 
-    host: str
-    port: int
-    workdir: Path
-    proc: subprocess.Popen[bytes] | None = None
+    instance: RedisInstance
+
+    @property
+    def host(self) -> str:
+        return self.instance.host
+
+    @property
+    def port(self) -> int:
+        return self.instance.port
 
     @property
     def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
+        return self.instance.url
 
     def start(self) -> None:
-        cmd = ["redis-server", "--bind", self.host, "--port", str(self.port), "--save", "", "--appendonly", "no"]
-        cmd += ["--dir", str(self.workdir)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        _wait_port(self.host, self.port, self.proc, "redis-server")
+        self.instance.start()
 
     def stop(self) -> None:
-        if self.proc is not None:
-            _terminate(self.proc)
-            self.proc = None
+        self.instance.stop()
 
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[Redis]:
     """A running Redis, stopped at teardown."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server not installed")
-    server = Redis(LOOPBACK, free_port(), tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    with RedisInstance(RedisConfig(), base_dir=tmp_path / "redis") as instance:
+        yield Redis(instance)
 
 
 @dataclass
