@@ -11,6 +11,7 @@ postgres:   {namespace: production, service: postgres, deployment: postgres,
 redis:      {namespace: production, service: redis, deployment: redis}
 traffic:
   - {name: health, method: GET, path: /api/health, weight: 1}
+slos: ["error rate < 1%", "p95 latency < 500ms"]   # when the incident states none we can measure
 ```
 """
 
@@ -85,6 +86,8 @@ class Scenario:
     postgres: PostgresSpec | None = None
     redis: RedisSpec | None = None
     traffic: tuple[TrafficEndpoint, ...] = field(default_factory=tuple)
+    slos: tuple[str, ...] = field(default_factory=tuple)
+    """Objectives drills measure when the incident's runbook states none it can measure ("error rate < 1%")."""
 
     @property
     def runbook(self) -> Path:
@@ -113,8 +116,8 @@ def load_scenario(directory: Path) -> Scenario:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise ScenarioError(f"not valid YAML: {exc}", path=path, line=None if line is None else line + 1) from exc
     if not isinstance(node, yaml.MappingNode):
-        raise ScenarioError("expected a mapping with keys app, postgres, redis, traffic", path=path, line=1)
-    top = _mapping(node, path, {"app", "postgres", "redis", "traffic"})
+        raise ScenarioError("expected a mapping with keys app, postgres, redis, traffic, slos", path=path, line=1)
+    top = _mapping(node, path, {"app", "postgres", "redis", "traffic", "slos"})
     if "app" not in top:
         raise ScenarioError("missing required key 'app'", path=path, line=1)
     traffic_node = top.get("traffic")
@@ -123,6 +126,16 @@ def load_scenario(directory: Path) -> Scenario:
         if not isinstance(traffic_node, yaml.SequenceNode):
             raise ScenarioError("'traffic' must be a list of endpoints", path=path, line=_line(traffic_node))
         traffic = [_decode(TrafficEndpoint, item, path) for item in traffic_node.value]
+    slos: list[str] = []
+    slos_node = top.get("slos")
+    if slos_node is not None:
+        if not isinstance(slos_node, yaml.SequenceNode) or not all(
+            isinstance(item, yaml.ScalarNode) for item in slos_node.value
+        ):
+            raise ScenarioError(
+                "'slos' must be a list of sentences such as 'error rate < 1%'", path=path, line=_line(slos_node)
+            )
+        slos = [str(item.value) for item in slos_node.value]
     return Scenario(
         name=directory.name,
         directory=directory,
@@ -130,6 +143,7 @@ def load_scenario(directory: Path) -> Scenario:
         postgres=_decode(PostgresSpec, top["postgres"], path) if "postgres" in top else None,
         redis=_decode(RedisSpec, top["redis"], path) if "redis" in top else None,
         traffic=tuple(traffic),
+        slos=tuple(slos),
     )
 
 

@@ -64,6 +64,9 @@ class StandinConfig:
     redis_url: str
     pool_size: int
     acquire_timeout_ms: int = 1000
+    #: Idle pooled connections are closed after this long (node-postgres' idleTimeoutMillis default), so the
+    #: pool grows again under load and then needs new server connections, as a real app's pool does.
+    idle_timeout_ms: int = 10000
     max_concurrency: int = 8
     service_time_ms: float = 50.0
     max_queue: int = 64
@@ -109,6 +112,7 @@ class StandinConfig:
             redis_url=_redis_url(env),
             pool_size=max(1, pool),
             acquire_timeout_ms=reader.integer("DB_ACQUIRE_TIMEOUT_MS", 1000),
+            idle_timeout_ms=reader.integer("DB_IDLE_TIMEOUT_MS", 10000),
             max_concurrency=max(1, reader.integer("MAX_CONCURRENCY", 8)),
             service_time_ms=reader.number("SERVICE_TIME_MS", 50.0),
             max_queue=max(0, reader.integer("MAX_QUEUE", 64)),

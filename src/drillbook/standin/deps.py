@@ -68,7 +68,7 @@ class Database:
             self._config.database_url,
             min_size=0,
             max_size=self._config.pool_size,
-            max_inactive_connection_lifetime=60.0,
+            max_inactive_connection_lifetime=self._config.idle_timeout_ms / 1000,
             command_timeout=30.0,
         )
 
