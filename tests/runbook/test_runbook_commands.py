@@ -126,3 +126,12 @@ def test_fence_languages_are_normalised(info: str, language: str) -> None:
 
 def test_yaml_and_json_blocks_are_not_commands() -> None:
     assert commands_from_code("apiVersion: v1\nkind: Pod\n", "yaml", 1) == []
+
+
+def test_option_comments_label_the_commands_under_them() -> None:
+    code = (
+        "kubectl get pods\n# Option 1: restart\nkubectl rollout restart deploy/a\n"
+        "# option 2 - undo\nkubectl rollout undo deploy/a\n"
+    )
+    commands = commands_from_code(code, "bash", 1)
+    assert [c.branch for c in commands] == [None, "Option 1", "Option 2"]

@@ -178,3 +178,13 @@ def test_seed_json_has_the_documented_fields(seed: Seed, name: str) -> None:
     assert {"text", "line", "tool", "effect", "placeholders"} <= command.keys()
     assert isinstance(command["effect"], str)
     assert {"slos", "time_targets", "incidents", "metadata"} <= data.keys()
+
+
+def test_architect_p1_recovery_offers_three_labelled_options(seed: Seed) -> None:
+    step = seed("architect-api").incident("P1").steps[3]
+    assert step.title == "Immediate Recovery"
+    assert [(c.verb, c.branch) for c in step.commands] == [
+        ("rollout", "Option 1"),
+        ("rollout", "Option 2"),
+        ("scale", "Option 3"),
+    ]

@@ -67,5 +67,6 @@ def _incident_lines(incident: Incident) -> list[str]:
         for command in step.commands:
             first = command.text.splitlines()[0] if command.text else ""
             extra = f"; needs {', '.join(command.placeholders)}" if command.placeholders else ""
+            extra += f"; {command.branch}" if command.branch else ""
             lines.append(f"     [{command.effect.value}] {first}  ({command.tool or command.language}{extra})")
     return lines

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from drillbook.runbook.model import Command, Effect
 
@@ -60,6 +61,7 @@ _PROMPT = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*[$#]|\$|PS>)\s")
 _COMMAND_START = re.compile(r"^(?:[A-Za-z_]\w*=|[a-z./_~$\[({!][^\s:]*(?:\s|$))")
 """A shell line starts with a lower-case command word, a path, ``VAR=value`` or a test; prose starts Capitalised."""
 _NOTIFY_WORDS = re.compile(r"^(slack|page|notify|email|e-mail|post|announce|message|tell|inform)\b", re.I)
+_BRANCH = re.compile(r"^(?:#|--)\s*(option|alternative|approach)\s*([a-z0-9]{1,3})\b", re.IGNORECASE)
 _HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_]\w*)['\"]?")
 _PLACEHOLDERS = (
     re.compile(r"(?<![<\w])<[A-Za-z][\w.\- ]{0,40}>(?!>)"),
@@ -109,10 +111,26 @@ def commands_from_code(code: str, language: str, line: int) -> list[Command]:
     """The commands in one code block whose first line is ``line`` (``language`` already normalised)."""
     numbered = list(enumerate(code.splitlines(), start=line))
     if language == "sql":
-        return [_command(text, at, lang) for at, text, lang in _sql_statements(numbered)]
-    if language not in SHELL_LANGUAGES:
+        commands = [_command(text, at, lang) for at, text, lang in _sql_statements(numbered)]
+    elif language in SHELL_LANGUAGES:
+        commands = [_command(text, at, lang) for at, text, lang in _shell_lines(numbered)]
+    else:
         return []
-    return [_command(text, at, lang) for at, text, lang in _shell_lines(numbered)]
+    branches = _branches(numbered)
+    return [replace(c, branch=branches[c.line]) if c.line in branches else c for c in commands]
+
+
+def _branches(lines: list[tuple[int, str]]) -> dict[int, str]:
+    """Line → the ``# Option 2: …`` alternative it sits under, for blocks that offer alternatives."""
+    found: dict[int, str] = {}
+    current: str | None = None
+    for at, text in lines:
+        match = _BRANCH.match(text.strip())
+        if match:
+            current = f"{match.group(1).capitalize()} {match.group(2).upper()}"
+        elif current is not None:
+            found[at] = current
+    return found
 
 
 def prose_command(text: str, line: int) -> Command:

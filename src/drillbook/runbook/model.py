@@ -105,6 +105,8 @@ class Command:
     placeholders: tuple[str, ...] = ()
     verb: str | None = None
     resource: str | None = None
+    branch: str | None = None
+    """Alternative this command belongs to (``"Option 2"``) when a block offers several; ``None`` for all."""
 
 
 @dataclass(frozen=True)
