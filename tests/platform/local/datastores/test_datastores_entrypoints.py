@@ -138,6 +138,17 @@ def test_killing_the_entrypoint_group_takes_postgres_down(tmp_path: Path, reaper
         time.sleep(0.05)
 
 
+def test_postgres_entrypoint_with_trust_needs_no_password(tmp_path: Path, reaper: list[subprocess.Popen[str]]) -> None:
+    host, port = "127.0.0.12", free_port("127.0.0.12")
+    env = {"POD_IP": host, "PGPORT": str(port), "POSTGRES_HOST_AUTH_METHOD": "trust"}
+    proc = spawn("postgres_entrypoint", tmp_path, env)
+    reaper.append(proc)
+    wait_for_line(proc, "PostgreSQL ready")
+    cmd = ["psql", "-X", "-At", "-h", host, "-p", str(port), "-U", "postgres", "-c", "SELECT current_database()"]
+    out = subprocess.run(cmd, env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "postgres"
+
+
 def test_postgres_entrypoint_without_password_fails_like_the_image(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "drillbook.platform.local.datastores.postgres_entrypoint"],

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Literal
 
 import psutil
 
@@ -28,7 +28,7 @@ from drillbook.platform.local.datastores._host import (
     reap_group,
     runtime_root,
 )
-from drillbook.platform.local.datastores.template import PG_BIN, copy_template, ensure_template
+from drillbook.platform.local.datastores.template import PG_BIN, copy_template, ensure_template, pg_hba
 
 #: Marks a data directory whose roles, database and extensions were created.
 SETUP_MARKER = "drillbook-setup-done"
@@ -55,6 +55,8 @@ class PostgresConfig:
     settings: Mapping[str, str] = field(default_factory=dict)
     #: The official postgres image makes POSTGRES_USER a superuser; runbooks assume they may terminate backends.
     superuser: bool = True
+    #: pg_hba method for TCP clients: "scram-sha-256", "md5", or "trust" (POSTGRES_HOST_AUTH_METHOD=trust).
+    host_auth: Literal["scram-sha-256", "md5", "trust"] = "scram-sha-256"
     #: Seconds to wait for the server to accept a real connection.
     start_timeout: float = 30.0
 
@@ -299,6 +301,9 @@ class PostgresInstance:
         settings.update(c.settings)
         lines = ["# drillbook: rewritten at every start; ALTER SYSTEM (postgresql.auto.conf) overrides it"]
         lines += [f"{name} = {_conf_value(value)}" for name, value in settings.items()]
+        hba = data / "pg_hba.conf"
+        hba.write_text(pg_hba(c.host_auth))
+        os.chown(hba, account.uid, account.gid)
         conf = data / CONF_NAME
         conf.write_text("\n".join(lines) + "\n")
         os.chown(conf, account.uid, account.gid)
@@ -372,10 +377,11 @@ class PostgresInstance:
     def _setup_sql(self) -> str:
         c = self.config
         power = "SUPERUSER" if c.superuser else "NOSUPERUSER"
+        password = f" PASSWORD {_literal(c.password)}" if c.password else ""  # none: trust-only setups
         if c.user == "postgres":
-            sql = [f"ALTER ROLE postgres PASSWORD {_literal(c.password)};"]
+            sql = [f"ALTER ROLE postgres{password};"]
         else:
-            sql = [f"CREATE ROLE {_ident(c.user)} LOGIN {power} PASSWORD {_literal(c.password)};"]
+            sql = [f"CREATE ROLE {_ident(c.user)} LOGIN {power}{password};"]
         if c.database != "postgres":
             # FILE_COPY copies template1's files; the default WAL_LOG would write all of them to WAL first.
             sql.append(f"CREATE DATABASE {_ident(c.database)} OWNER {_ident(c.user)} STRATEGY FILE_COPY;")

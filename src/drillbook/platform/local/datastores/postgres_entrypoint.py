@@ -1,6 +1,7 @@
 """Stand-in for the official ``postgres:15`` image (``python -m <this module>``).
 
-Reads POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB, optional POSTGRES_MAX_CONNECTIONS and DRILLBOOK_PG_SETTINGS
+Reads POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB, optional POSTGRES_HOST_AUTH_METHOD (scram-sha-256, md5,
+trust), POSTGRES_MAX_CONNECTIONS and DRILLBOOK_PG_SETTINGS
 (``name=value`` pairs separated by ``;`` or newlines), keeps data in ``$PGDATA`` (default ``./pgdata``; reused when
 present, so a restarted pod keeps its data) and listens on ``$POD_IP:$PGPORT`` (default 127.0.0.1:5432).
 Runs in the foreground: SIGTERM or SIGINT → fast shutdown; exits with the server's exit code.
@@ -14,9 +15,16 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Literal
 
 from drillbook.errors import DatastoreError, UsageError
 from drillbook.platform.local.datastores.postgres import PostgresConfig, PostgresInstance
+
+AUTH_METHODS: dict[str, Literal["scram-sha-256", "md5", "trust"]] = {
+    "scram-sha-256": "scram-sha-256",
+    "md5": "md5",
+    "trust": "trust",
+}
 
 
 def parse_settings(text: str) -> dict[str, str]:
@@ -42,15 +50,20 @@ def instance_from_env(env: Mapping[str, str], cwd: Path, extra: Sequence[str] = 
     max_conn = env.get("POSTGRES_MAX_CONNECTIONS", "100")
     if not max_conn.isdigit():
         raise UsageError(f"POSTGRES_MAX_CONNECTIONS: expected a positive integer, got {max_conn!r}.")
-    password = env.get("POSTGRES_PASSWORD")
-    if not password:
+    password = env.get("POSTGRES_PASSWORD") or ""
+    raw_auth = env.get("POSTGRES_HOST_AUTH_METHOD") or "scram-sha-256"
+    auth = AUTH_METHODS.get(raw_auth)
+    if auth is None:
+        raise UsageError(f"POSTGRES_HOST_AUTH_METHOD: expected scram-sha-256, md5 or trust, got {raw_auth!r}.")
+    if not password and auth != "trust":
         raise UsageError(
             "POSTGRES_PASSWORD: expected a password, found none (the official image refuses to start too). "
-            "Hint: set POSTGRES_PASSWORD in the pod spec."
+            "Hint: set POSTGRES_PASSWORD in the pod spec, or POSTGRES_HOST_AUTH_METHOD=trust."
         )
     config = PostgresConfig(
         user=user,
         password=password,
+        host_auth=auth,
         database=env.get("POSTGRES_DB") or user,
         max_connections=int(max_conn),
         settings=parse_settings(env.get("DRILLBOOK_PG_SETTINGS", "")),

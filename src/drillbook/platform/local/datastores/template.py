@@ -20,13 +20,15 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 #: Bump when the template's contents change, so stale caches are not reused.
 TEMPLATE_FORMAT = 2
 
-#: Only loopback clients, password-checked over TCP; the local socket trusts (it lives in a private dir).
-PG_HBA = """\
-# drillbook: written by the template builder
-local   all   all                  trust
-host    all   all   127.0.0.0/8    scram-sha-256
-host    all   all   ::1/128        scram-sha-256
-"""
+
+def pg_hba(host_auth: str) -> str:
+    """Only loopback clients, checked with ``host_auth`` over TCP; the local socket trusts (it is in a private dir)."""
+    return (
+        "# drillbook: rewritten at every start\n"
+        "local   all   all                  trust\n"
+        f"host    all   all   127.0.0.0/8    {host_auth}\n"
+        f"host    all   all   ::1/128        {host_auth}\n"
+    )
 
 
 def pg_version() -> str:
@@ -67,7 +69,7 @@ def initdb(data_dir: Path, account: Account) -> None:
             f"expected initdb to create {data_dir}, it exited with {result.returncode}:\n"
             f"{result.stderr.strip()[-2000:]}\nHint: check that user 'postgres' can write to {data_dir.parent}."
         )
-    (data_dir / "pg_hba.conf").write_text(PG_HBA)
+    (data_dir / "pg_hba.conf").write_text(pg_hba("scram-sha-256"))
     os.chown(data_dir / "pg_hba.conf", account.uid, account.gid)
 
 
