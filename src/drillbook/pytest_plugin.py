@@ -1,3 +1,206 @@
-"""drillbook's pytest plugin: the Gherkin step library and drill fixtures are registered here."""
+"""drillbook's pytest plugin: options, the run's journal and reports, the drill fixture and the step library.
+
+Loaded in every pytest session of an environment where drillbook is installed; it does nothing (no run
+directory, no journal) until a drill actually runs.
+"""
 
 from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drillbook.errors import DrillbookError
+from drillbook.gherkin.run import RUN_KEY, RunContext
+from drillbook.journal import Platform
+
+pytest_plugins = ("drillbook.gherkin.steps",)
+
+_HINTS = pytest.StashKey[list[str]]()
+_ERROR = pytest.StashKey[BaseException]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """drillbook's command-line options."""
+    group = parser.getgroup("drillbook", "drillbook game days")
+    group.addoption("--drillbook-reports", default="reports", help="where run directories go (default: reports)")
+    group.addoption(
+        "--drillbook-platform",
+        default="local",
+        choices=[p.value for p in Platform],
+        help="where drills run: local (embedded, default), kind, k3s or existing",
+    )
+    group.addoption("--drillbook-scenarios", default=None, help="scenario directory (default: <rootdir>/scenarios)")
+    group.addoption("--drillbook-run-id", default="", help="name of this run's directory (default: timestamp)")
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    # CI cancels a job with SIGTERM: unwind like Ctrl-C so every fault is reverted and every process reaped.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+class _Interrupts:
+    """Ctrl-C or SIGTERM: finish every running drill (revert, teardown, verdict) before pytest exits."""
+
+    def __init__(self, run: RunContext) -> None:
+        self.run = run
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        while self.run.active:
+            drill = self.run.active.pop()
+            try:
+                drill.finish(excinfo.value)
+            except Exception as exc:  # keep unwinding the others
+                print(f"drillbook: could not finish {drill.drill_id}: {exc}", file=sys.stderr)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Prepare (but do not open) this run's context."""
+    root = Path(str(config.rootpath))
+    scenarios = config.getoption("--drillbook-scenarios")
+    config.stash[RUN_KEY] = RunContext(
+        reports_root=(root / config.getoption("--drillbook-reports")).resolve(),
+        platform=Platform(config.getoption("--drillbook-platform")),
+        scenarios_dir=Path(scenarios).resolve() if scenarios else root / "scenarios",
+        argv=list(sys.argv),
+        run_id=config.getoption("--drillbook-run-id"),
+    )
+    config.pluginmanager.register(_Interrupts(config.stash[RUN_KEY]), "drillbook-interrupts")
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Check every drill's system, incident and fault names before anything runs."""
+    from pytest_bdd.scenario import scenario_wrapper_template_registry
+
+    from drillbook.gherkin.validate import problems
+
+    run = config.stash[RUN_KEY]
+    found: list[str] = []
+    for item in items:
+        template = scenario_wrapper_template_registry.get(getattr(item, "function", None))  # type: ignore[arg-type]
+        if template is None:
+            continue
+        steps = [(step.line_number, step.name) for step in template.steps]
+        item.stash[_HINTS] = [text for _, text in steps]
+        for problem in problems(template.feature.rel_filename, steps, run.scenarios_dir):
+            if problem not in found:
+                found.append(problem)
+    if found:
+        raise pytest.UsageError("drillbook: these drills name things that do not exist:\n" + "\n".join(found))
+
+
+def pytest_bdd_step_error(request: pytest.FixtureRequest, exception: BaseException, **_: Any) -> None:
+    """Remember why a step failed so the drill's teardown can journal it."""
+    request.node.stash[_ERROR] = exception
+
+
+@pytest.fixture
+def drillbook_sandbox_factory(request: pytest.FixtureRequest) -> Any:
+    """Provision a system on the selected platform; override to provide your own."""
+    from drillbook.platform import sandbox_factory
+
+    run = request.config.stash[RUN_KEY]
+    run.open()
+    assert run.run_dir is not None
+    return sandbox_factory(run.platform, run.scenarios_dir, run.run_dir)
+
+
+@pytest.fixture
+def drillbook_drill(request: pytest.FixtureRequest, record_property: Any) -> Iterator[Any]:
+    """The drill of this scenario: built from the system and incident its steps name, always finished."""
+    from drillbook.drill.session import Drill
+    from drillbook.drill.spec import DrillSpec
+    from drillbook.gherkin.validate import hints
+    from drillbook.report.junit import junit_properties
+    from drillbook.runbook import parse_runbook
+    from drillbook.slo.checks import checks_for_incident
+
+    run = request.config.stash[RUN_KEY]
+    seen = hints(request.node.stash.get(_HINTS, []))
+    if seen.system is None or seen.incident is None:
+        pytest.fail('a drill must name its system (the "x" system) and its incident (incident "ID")', pytrace=False)
+    journal = run.open()
+    runbook = parse_runbook(run.scenarios_dir / seen.system / "runbook.md")
+    incident = runbook.incident(seen.incident)
+    plan = _plan(checks_for_incident(incident, runbook), seen.slos, run.scenarios_dir / seen.system)
+    run.drills += 1
+    drill = Drill(
+        drill_id=f"{seen.system}/{incident.id}#{run.drills}",
+        spec=DrillSpec(system=seen.system, incident_id=incident.id),
+        runbook=runbook,
+        incident=incident,
+        plan=plan,
+        journal=journal,
+        progress=_progress(request.config),
+    )
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    drill.start()
+    run.active.append(drill)
+    try:
+        yield drill
+    finally:
+        if drill in run.active:
+            run.active.remove(drill)
+            judgement = drill.finish(request.node.stash.get(_ERROR, None))
+        for verdict_event in _last_verdict(run, drill.drill_id):
+            for name, value in junit_properties(verdict_event):
+                record_property(name, value)
+        del judgement
+
+
+def _plan(runbook_plan: Any, drill_slos: tuple[str, ...], scenario_dir: Path) -> Any:
+    """What the drill measures: its own SLOs, else the runbook's, else the scenario's defaults."""
+    from drillbook.scenario import load_scenario
+    from drillbook.slo.checks import CheckPlan, check_from_text
+
+    if drill_slos:
+        return CheckPlan(tuple(check_from_text(t) for t in drill_slos), runbook_plan.not_measurable)
+    if runbook_plan.checks:
+        return runbook_plan
+    defaults = load_scenario(scenario_dir).slos
+    return CheckPlan(tuple(check_from_text(t) for t in defaults), runbook_plan.not_measurable)
+
+
+def _last_verdict(run: RunContext, drill_id: str) -> list[Any]:
+    from drillbook.journal import VerdictReached, read_journal
+
+    if run.run_dir is None:
+        return []
+    verdicts = [e for e in read_journal(run.run_dir / "journal.jsonl") if isinstance(e, VerdictReached)]
+    return [e for e in verdicts if e.drill == drill_id][-1:]
+
+
+def _progress(config: pytest.Config) -> Any:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def say(message: str) -> None:
+        if reporter is not None:
+            reporter.write_line(message)
+        else:
+            print(message, file=sys.stderr)
+
+    return say
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Close the run's journal and write its reports."""
+    run = session.config.stash.get(RUN_KEY, None)
+    if run is None:
+        return
+    try:
+        run_dir = run.close()
+    except DrillbookError as exc:
+        session.config.stash[RUN_KEY].run_dir = None
+        print(f"drillbook: the reports could not be written: {exc}", file=sys.stderr)
+        return
+    if run_dir is not None:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_sep("=", "drillbook")
+            reporter.write_line(f"reports: {run_dir / 'index.html'}")
+            reporter.write_line(f"summary: {run_dir / 'summary.md'}")

@@ -1,0 +1,214 @@
+"""Bindings: how a runbook's world maps onto the sandbox (``scenarios/<system>/bindings.yaml``).
+
+```yaml
+urls:            # a URL prefix the runbook uses -> a Service of the sandbox
+  https://api.zephyr.example.com: {service: zephyr-backend, namespace: default}
+placeholders:    # text as written -> what it stands for
+  <pod-name>:    {pod: app=api-gateway, namespace: production}   # a live pod chosen by selector
+  <DB_HOST>:     {service_host: postgres, namespace: default}     # the Service's loopback address
+  <DB_USER>:     {value: zephyr}                                  # a literal
+hosts:           # bare host names the runbook contacts -> a Service
+  prometheus:    {service: prometheus, namespace: monitoring}
+```
+
+Decoded strictly (unknown keys are errors naming the file, the line and the allowed keys). Values are
+resolved at run time against a :class:`SandboxView`; anything not bound stays as written, and the policy
+then blocks the command and says which name was unbound.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import yaml
+
+from drillbook.errors import DrillbookError, ScenarioError
+
+_TARGET_KEYS = {"service", "namespace", "port", "pod", "service_host", "service_port", "value", "env"}
+
+
+class SandboxView(Protocol):
+    """What the executor may ask of the sandbox."""
+
+    def service_address(self, namespace: str, name: str, port: int | None = None) -> tuple[str, int]:
+        """A loopback host and port reaching the Service."""
+
+    def pod_name(self, namespace: str, selector: str) -> str:
+        """A live pod matching the selector."""
+
+    def env(self) -> dict[str, str]:
+        """Environment for commands: KUBECONFIG, PG*, REDIS_*…"""
+
+    def tool_dirs(self) -> list[Path]:
+        """Directories holding the real tools."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one bound name stands for; exactly one kind is set."""
+
+    line: int
+    namespace: str = "default"
+    service: str | None = None
+    port: int | None = None
+    pod: str | None = None
+    service_host: str | None = None
+    service_port: str | None = None
+    value: str | None = None
+    env: str | None = None
+
+
+@dataclass(frozen=True)
+class Bindings:
+    """A system's bindings, as read from its file."""
+
+    path: Path | None = None
+    urls: Mapping[str, Target] = field(default_factory=dict)
+    placeholders: Mapping[str, Target] = field(default_factory=dict)
+    hosts: Mapping[str, Target] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Bindings:
+        """Read and validate a bindings file; a missing file means no bindings."""
+        if not path.is_file():
+            return cls(path=None)
+        try:
+            node = yaml.compose(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise ScenarioError(
+                f"not valid YAML: {exc}", path=path, line=None if mark is None else mark.line + 1
+            ) from exc
+        if node is None:
+            return cls(path=path)
+        sections = _mapping(node, path, {"urls", "placeholders", "hosts"})
+        return cls(
+            path=path,
+            urls={k: _target(v, path) for k, v in _items(sections.get("urls"), path)},
+            placeholders={k: _target(v, path) for k, v in _items(sections.get("placeholders"), path)},
+            hosts={k: _target(v, path) for k, v in _items(sections.get("hosts"), path)},
+        )
+
+
+def _mapping(node: yaml.Node, path: Path, allowed: set[str] | None) -> dict[str, yaml.Node]:
+    if not isinstance(node, yaml.MappingNode):
+        raise ScenarioError("expected a mapping", path=path, line=node.start_mark.line + 1)
+    out: dict[str, yaml.Node] = {}
+    for key, value in node.value:
+        name = str(key.value)
+        if allowed is not None and name not in allowed:
+            raise ScenarioError(
+                f"unknown key {name!r}; allowed keys: {', '.join(sorted(allowed))}",
+                path=path,
+                line=key.start_mark.line + 1,
+            )
+        out[name] = value
+    return out
+
+
+def _items(node: yaml.Node | None, path: Path) -> list[tuple[str, yaml.Node]]:
+    return [] if node is None else list(_mapping(node, path, None).items())
+
+
+def _target(node: yaml.Node, path: Path) -> Target:
+    line = node.start_mark.line + 1
+    raw = {k: yaml.safe_load(yaml.serialize(v)) for k, v in _mapping(node, path, _TARGET_KEYS).items()}
+    kinds = [k for k in ("service", "pod", "service_host", "service_port", "value", "env") if k in raw]
+    if len(kinds) != 1:
+        raise ScenarioError(
+            "each binding needs exactly one of service, pod, service_host, service_port, value, env; "
+            f"got {', '.join(kinds) or 'none'}",
+            path=path,
+            line=line,
+        )
+    port = raw.get("port")
+    if port is not None and not isinstance(port, int):
+        raise ScenarioError(f"'port' must be an integer, got {port!r}", path=path, line=line)
+    return Target(
+        line=line,
+        namespace=str(raw.get("namespace", "default")),
+        service=_str(raw.get("service")),
+        port=port,
+        pod=_str(raw.get("pod")),
+        service_host=_str(raw.get("service_host")),
+        service_port=_str(raw.get("service_port")),
+        value=_str(raw.get("value")),
+        env=_str(raw.get("env")),
+    )
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """A command as written and as it will run."""
+
+    as_written: str
+    as_run: str
+    unresolved: tuple[str, ...]
+    """Placeholders left as written, because nothing binds them (or binding them failed: see ``problems``)."""
+    problems: tuple[str, ...] = ()
+
+
+class Resolver:
+    """Applies bindings to command text against a live sandbox."""
+
+    def __init__(self, bindings: Bindings, view: SandboxView) -> None:
+        self.bindings = bindings
+        self.view = view
+
+    def resolve(self, target: Target) -> str:
+        """The value a binding stands for right now."""
+        if target.value is not None:
+            return target.value
+        if target.env is not None:
+            return self.view.env().get(target.env, "")
+        if target.pod is not None:
+            return self.view.pod_name(target.namespace, target.pod)
+        if target.service_host is not None:
+            return self.view.service_address(target.namespace, target.service_host)[0]
+        if target.service_port is not None:
+            return str(self.view.service_address(target.namespace, target.service_port)[1])
+        assert target.service is not None
+        host, port = self.view.service_address(target.namespace, target.service, target.port)
+        return f"http://{host}:{port}"
+
+    def rewrite(self, text: str, placeholders: tuple[str, ...]) -> Rewrite:
+        """Apply URL, host and placeholder bindings; report what stays unbound."""
+        result = text
+        problems: list[str] = []
+        for prefix, target in sorted(self.bindings.urls.items(), key=lambda kv: -len(kv[0])):
+            if prefix in result:
+                try:
+                    result = result.replace(prefix, self.resolve(target))
+                except DrillbookError as exc:
+                    problems.append(f"{prefix}: {exc}")
+        for host, target in self.bindings.hosts.items():
+            pattern = re.compile(rf"(?<=://){re.escape(host)}(?::\d+)?(?=[/'\"\s]|$)")
+            if pattern.search(result):
+                try:
+                    base = self.resolve(target).split("://", 1)[-1]
+                    result = pattern.sub(base, result)
+                except DrillbookError as exc:
+                    problems.append(f"{host}: {exc}")
+        unresolved: list[str] = []
+        for placeholder in placeholders:
+            bound = self.bindings.placeholders.get(placeholder)
+            if bound is None:
+                if not placeholder.startswith("$"):  # $VARS are provided by the environment, not rewritten
+                    unresolved.append(placeholder)
+                continue
+            if bound.env is not None and placeholder.startswith("$"):
+                continue
+            try:
+                result = result.replace(placeholder, self.resolve(bound))
+            except DrillbookError as exc:
+                problems.append(f"{placeholder}: {exc}")
+                unresolved.append(placeholder)
+        return Rewrite(text, result, tuple(unresolved), tuple(problems))

@@ -1,0 +1,150 @@
+"""The step executor: an incident step's commands, verbatim, through bindings and policy, into a shell."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from drillbook.execute import policy, runner
+from drillbook.execute.bindings import Bindings, Resolver, SandboxView
+from drillbook.journal import Decision
+from drillbook.runbook.model import Command, Effect, Step
+
+DEFAULT_DEADLINE_S = 60.0
+"""No single runbook command may take longer in a drill (``rollout status`` and ``wait`` included)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One command of a step: as written, as run, the policy's decision, and what happened."""
+
+    as_written: str
+    as_run: str
+    decision: Decision
+    exit_code: int | None
+    output: str
+    started: float
+    ended: float
+    reason: str = ""
+    supplied_by_drill: bool = False
+    line: int = 0
+
+
+class StepExecutor:
+    """Runs runbook steps against one sandbox."""
+
+    def __init__(
+        self,
+        *,
+        view: SandboxView,
+        workdir: Path,
+        bindings: Bindings | None = None,
+        deadline_s: float = DEFAULT_DEADLINE_S,
+        bounded_s: float = policy.BOUNDED_DEADLINE_S,
+    ) -> None:
+        self.view = view
+        self.bindings = bindings or Bindings()
+        self.resolver = Resolver(self.bindings, view)
+        self.workdir = workdir
+        self.deadline_s = deadline_s
+        self.bounded_s = bounded_s
+        self.tool_dirs = view.tool_dirs()
+        self.shims = runner.make_shims(workdir / "shims", self.tool_dirs)
+
+    def environment(self) -> dict[str, str]:
+        """The shell environment: shims first on PATH, the sandbox's variables, a throwaway HOME."""
+        home = self.workdir / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        path = ":".join([str(self.shims), *(str(d) for d in self.tool_dirs)])
+        return {"PATH": path, "HOME": str(home), "LANG": "C.UTF-8", "TERM": "dumb", **self.view.env()}
+
+    def run_step(self, step: Step, *, branch: str | None = None, supplied: str | None = None) -> list[Outcome]:
+        """Run every command of the step in order (a prose-only step runs the drill's supplied command)."""
+        commands = [c for c in step.commands if c.effect is not Effect.MANUAL]
+        manual: list[Command | None] = [c for c in step.commands if c.effect is Effect.MANUAL]
+        if not step.commands:
+            manual = [None]
+        outcomes: list[Outcome] = []
+        if supplied is not None:
+            outcomes.append(self._run(supplied, (), supplied_by_drill=True, line=step.line))
+        elif not commands:
+            for command in manual:
+                text = command.text if command is not None else step.title
+                reason = "prose only: not executable (a drill may supply a command for this step)"
+                outcomes.append(Outcome(text, "", Decision.MANUAL, None, "", _now(), _now(), reason, line=step.line))
+        session: str | None = None
+        for command in commands:
+            if command.tool == "psql" and _opens_session(command.text):
+                session = command.text
+                outcomes.append(self._run(command.text + " -c '\\conninfo'", command.placeholders, written=command))
+                continue
+            if command.tool == "sql" or (command.language == "sql" and command.tool != "psql"):
+                opener = session or "psql"
+                text = f"{opener} -v ON_ERROR_STOP=1 -c {shlex.quote(command.text)}"
+                placeholders = tuple(p for p in command.placeholders) + _placeholders_of(opener)
+                outcomes.append(self._run(text, placeholders, written=command))
+                continue
+            outcomes.append(self._run(command.text, command.placeholders, written=command))
+        return outcomes
+
+    def _run(
+        self,
+        text: str,
+        placeholders: tuple[str, ...],
+        *,
+        written: Command | None = None,
+        supplied_by_drill: bool = False,
+        line: int = 0,
+    ) -> Outcome:
+        as_written = written.text if written is not None else text
+        rewrite = self.resolver.rewrite(text, placeholders)
+        judgement = policy.judge(rewrite.as_run, rewrite.unresolved, self.tool_dirs)
+        decision = (
+            Decision.SUPPLIED if supplied_by_drill and judgement.decision is Decision.RUNS else judgement.decision
+        )
+        reason = "; ".join([judgement.reason, *rewrite.problems]).strip("; ")
+        line = written.line if written is not None else line
+        if judgement.decision not in (Decision.RUNS, Decision.BOUNDED):
+            now = _now()
+            output = judgement.payload
+            return Outcome(
+                as_written, rewrite.as_run, decision, None, output, now, now, reason, supplied_by_drill, line
+            )
+        bounded = judgement.decision is Decision.BOUNDED
+        done = runner.run(
+            rewrite.as_run,
+            env=self.environment(),
+            cwd=self.workdir / "cwd",
+            deadline_s=self.bounded_s if bounded else self.deadline_s,
+        )
+        exit_code = done.exit_code
+        if done.timed_out and not bounded:
+            exit_code = 124
+            reason = f"did not finish within {self.deadline_s:.0f} s"
+        return Outcome(
+            as_written, rewrite.as_run, decision, exit_code, done.output, done.started, done.ended, reason,
+            supplied_by_drill, line,
+        )  # fmt: skip
+
+
+def _opens_session(text: str) -> bool:
+    """A bare ``psql …`` (no -c/-f/-l) opens an interactive session for the SQL that follows it."""
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        return False
+    flags = {"-c", "--command", "-f", "--file", "-l", "--list"}
+    return bool(words) and not any(w in flags or w.startswith(("--command=", "--file=")) for w in words)
+
+
+def _placeholders_of(text: str) -> tuple[str, ...]:
+    from drillbook.runbook.commands import placeholders
+
+    return placeholders(text)
+
+
+def _now() -> float:
+    import time
+
+    return time.time()

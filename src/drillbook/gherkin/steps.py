@@ -1,0 +1,163 @@
+"""The Gherkin step library: what a drill can say.
+
+```gherkin
+Feature: Azora — RB-007 Database Connection Pool Exhausted
+  Background:
+    Given the "azora" system is running on the local platform
+    And steady traffic of 20 users
+  Scenario: RB-007 restores the API after the connection pool is exhausted
+    When the "pool-exhaustion" fault is injected with mode "idle"
+    Then the SLOs of incident "RB-007" are breached within 30 seconds
+    When the operator follows incident "RB-007"
+    Then the SLOs are restored within the incident's time target
+```
+
+Before the operator follows the incident, a drill may choose branches (``Given step 3 follows "Option 2"``),
+supply a command for a prose-only step (``Given the drill supplies `kubectl scale deployment/redis
+--replicas=1` for step 2``) and mark steps optional (``Given step 5 is optional``). Friendlier fault
+sentences for one repository's drills are declared with :func:`fault_phrase`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import pytest
+from pytest_bdd import given, parsers, then, when
+
+from drillbook.drill.session import Drill, DrillOutcome
+from drillbook.journal import Verdict
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+FAULT_PHRASES: dict[str, tuple[str, dict[str, str]]] = {}
+"""Sentence → (fault name, parameters), for collection-time checks and the docs."""
+
+_PARAM = re.compile(r'(\w+)\s+"([^"]*)"')
+
+
+def parse_params(text: str) -> dict[str, str]:
+    """``mode "idle", variable "DATABASE_URL"`` → ``{"mode": "idle", "variable": "DATABASE_URL"}``."""
+    return dict(_PARAM.findall(text))
+
+
+def verdict_step(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a decided drill outcome into a clean test failure: the verdict and its reason, no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        __tracebackhide__ = True
+        try:
+            return func(*args, **kwargs)
+        except DrillOutcome as exc:
+            pytest.fail(f"drill {exc.judgement.verdict.value.upper()}: {exc.judgement.reason}", pytrace=False)
+
+    return wrapper
+
+
+@given(parsers.re(r'the "(?P<system>[^"]+)" system is running(?: on the (?P<where>[\w -]+))?'))
+@verdict_step
+def system_is_running(drillbook_drill: Drill, drillbook_sandbox_factory: Any, system: str) -> None:
+    """Provision the system (its scenario directory names it)."""
+    drillbook_drill.provision(drillbook_sandbox_factory)
+
+
+@given(parsers.re(r"steady traffic of (?P<users>\d+) users?"), converters={"users": int})
+@verdict_step
+def steady_traffic(drillbook_drill: Drill, users: int) -> None:
+    """Start user traffic that feeds the SLO monitor."""
+    drillbook_drill.start_traffic(users)
+
+
+@given(parsers.re(r'the drill measures "(?P<slo>[^"]+)"'))
+def drill_measures(drillbook_drill: Drill, slo: str) -> None:
+    """An SLO the drill states itself; read before the drill starts (see the plugin's fixture)."""
+
+
+@given(parsers.re(r'step (?P<number>\d+) follows "(?P<branch>[^"]+)"'), converters={"number": int})
+def choose_branch(drillbook_drill: Drill, number: int, branch: str) -> None:
+    """Follow a named branch ("Option 2") of a step instead of the first."""
+    drillbook_drill.spec.branches[number] = branch
+
+
+@given(parsers.re(r"the drill supplies `(?P<command>[^`]+)` for step (?P<number>\d+)"), converters={"number": int})
+def supply_command(drillbook_drill: Drill, command: str, number: int) -> None:
+    """Give a prose-only step a command; the report marks it as supplied by the drill, not the runbook."""
+    drillbook_drill.spec.supplied[number] = command
+
+
+@given(parsers.re(r"step (?P<number>\d+) is optional"), converters={"number": int})
+def optional_step(drillbook_drill: Drill, number: int) -> None:
+    """A step whose failure is shown but does not fail the drill."""
+    drillbook_drill.spec.optional_steps.add(number)
+
+
+@when(parsers.re(r'the "(?P<fault>[\w-]+)" fault is injected(?: with (?P<params>.+))?'))
+@verdict_step
+def inject_fault(drillbook_drill: Drill, fault: str, params: str | None) -> None:
+    """Inject a registered fault with optional parameters (``mode "idle", variable "X"``)."""
+    drillbook_drill.inject(fault, parse_params(params or ""))
+
+
+def fault_phrase(sentence: str, fault: str, **params: str) -> None:
+    """Declare a plain-language ``When`` sentence that injects ``fault`` with ``params``.
+
+    Call it at module level in a step module (``steps/*.py``); the step lands in that module.
+    """
+    FAULT_PHRASES[sentence] = (fault, dict(params))
+
+    def _inject(drillbook_drill: Drill) -> None:
+        __tracebackhide__ = True
+        try:
+            drillbook_drill.inject(fault, dict(params))
+        except DrillOutcome as exc:
+            pytest.fail(f"drill {exc.judgement.verdict.value.upper()}: {exc.judgement.reason}", pytrace=False)
+
+    _inject.__doc__ = f"Inject {fault} {params or ''}".strip()
+    when(sentence, stacklevel=2)(_inject)
+
+
+@then(
+    parsers.re(r'the SLOs(?: of incident "(?P<incident>[^"]+)")? are breached within (?P<seconds>\d+) seconds?'),
+    converters={"seconds": int},
+)
+@verdict_step
+def slos_breached(drillbook_drill: Drill, seconds: int, incident: str | None) -> None:
+    """The fault must breach the SLOs within the time, or the drill is vacuous."""
+    drillbook_drill.await_breach(float(seconds))
+
+
+@when(parsers.re(r'the operator follows incident "(?P<incident>[^"]+)"'))
+@verdict_step
+def operator_follows(drillbook_drill: Drill, incident: str) -> None:
+    """Run the incident's steps verbatim, in order."""
+    drillbook_drill.respond()
+
+
+@then(parsers.re(r"the SLOs are restored(?: within the incident's time target)?"))
+@verdict_step
+def slos_restored(drillbook_drill: Drill) -> None:
+    """Every breached SLO must come back and hold; then the verdict is reached."""
+    drillbook_drill.await_restore()
+    judgement = drillbook_drill.conclude()
+    if judgement.verdict is not Verdict.PASSED:
+        raise DrillOutcome(judgement)
+
+
+def iter_step_patterns() -> Iterator[str]:
+    """Every sentence this library understands, for ``drillbook steps`` and docs."""
+    yield 'Given the "<system>" system is running on the local platform'
+    yield "Given steady traffic of <N> users"
+    yield 'Given the drill measures "<SLO sentence>"'
+    yield 'Given step <N> follows "<branch label>"'
+    yield "Given the drill supplies `<command>` for step <N>"
+    yield "Given step <N> is optional"
+    yield 'When the "<fault>" fault is injected [with <key> "<value>", …]'
+    yield 'Then the SLOs [of incident "<id>"] are breached within <N> seconds'
+    yield 'When the operator follows incident "<id>"'
+    yield "Then the SLOs are restored within the incident's time target"
+    yield from FAULT_PHRASES

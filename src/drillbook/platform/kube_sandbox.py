@@ -1,0 +1,262 @@
+"""A sandbox on any Kubernetes API: deploy a scenario, wait for it, and hand the drill what it needs.
+
+Everything here talks to the cluster through the real kubectl (``apply``) and the real ``kubernetes``
+client, so it is shared by localkube and real clusters (kind, k3s, an allowed existing cluster). What
+differs per provider is only how the cluster comes up and how the host reaches a Service
+(:class:`ServiceAccess`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from kubernetes import client, config
+
+from drillbook.errors import ClusterError, SandboxError
+from drillbook.faults.target import FaultTarget, TrafficControl, Workload
+from drillbook.gherkin.run import PLATFORM_LABELS, tool_versions
+from drillbook.journal import Platform, ToolVersions
+from drillbook.scenario import Scenario
+from drillbook.slo.stats import RequestRecord
+
+
+class ServiceAccess(Protocol):
+    """How processes on the host reach a Service of the cluster."""
+
+    def address(self, namespace: str, name: str, port: int | None = None) -> tuple[str, int]:
+        """A loopback host and port that reach the Service (its first port when none is given)."""
+
+    def close(self) -> None:
+        """Release whatever the access holds (port-forwards)."""
+
+
+class ClusterIPAccess:
+    """localkube's Services listen on their loopback ClusterIP: the host reaches them directly."""
+
+    def __init__(self, api_client: Any) -> None:
+        self.core = client.CoreV1Api(api_client)
+
+    def address(self, namespace: str, name: str, port: int | None = None) -> tuple[str, int]:
+        """The Service's ClusterIP and port."""
+        service = _read_service(self.core, namespace, name)
+        ports = [p.port for p in service.spec.ports or []]
+        chosen = port if port is not None else (ports[0] if ports else None)
+        if chosen is None or (ports and chosen not in ports):
+            raise ClusterError(f"service {namespace}/{name} has no port {port}; it has {ports}")
+        return str(service.spec.cluster_ip), int(chosen)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _read_service(core: Any, namespace: str, name: str) -> Any:
+    try:
+        return core.read_namespaced_service(name, namespace)
+    except client.ApiException as exc:
+        raise ClusterError(f"service {namespace}/{name} not found in the sandbox ({exc.status})") from exc
+
+
+class KubeSandbox:
+    """A scenario deployed on a Kubernetes API; the drill's :class:`~drillbook.drill.ports.Sandbox`."""
+
+    def __init__(
+        self,
+        *,
+        scenario: Scenario,
+        platform: Platform,
+        kube_env: Mapping[str, str],
+        workdir: Path,
+        access_factory: Callable[[Any], ServiceAccess],
+        on_close: Callable[[], None] | None = None,
+        ready_timeout_s: float = 120.0,
+    ) -> None:
+        self.scenario = scenario
+        self._platform = platform
+        self.kube_env = dict(kube_env)
+        self.workdir = workdir
+        self._on_close = on_close
+        self.ready_timeout_s = ready_timeout_s
+        self.api_client = config.new_client_from_config(config_file=self.kube_env["KUBECONFIG"])  # type: ignore[no-untyped-call]
+        self.access = access_factory(self.api_client)
+        self._traffic: list[Any] = []
+
+    # -- the Sandbox protocol ------------------------------------------------------------------------------
+
+    @property
+    def platform(self) -> Platform:
+        """Which engine this is."""
+        return self._platform
+
+    @property
+    def platform_label(self) -> str:
+        """The engine in words, for progress and reports."""
+        return PLATFORM_LABELS[self._platform]
+
+    @property
+    def app_url(self) -> str:
+        """Base URL of the application's Service, reachable from the host."""
+        app = self.scenario.app
+        host, port = self.access.address(app.namespace, app.service, app.port)
+        return f"http://{host}:{port}"
+
+    def versions(self) -> ToolVersions:
+        """Tool versions for the evidence block."""
+        return tool_versions()
+
+    def fault_target(self, traffic: TrafficControl | None) -> FaultTarget:
+        """What faults may act on in this sandbox."""
+        app = self.scenario.app
+        target = FaultTarget(
+            workdir=self.workdir,
+            kube_env=self.kube_env,
+            app=Workload(app.namespace, app.deployment, app.container, app.selector),
+            traffic=traffic,
+        )
+        pg = self.scenario.postgres
+        if pg is not None:
+            host, port = self.access.address(pg.namespace, pg.service, pg.port)
+            target.postgres_dsn = f"postgresql://{pg.user}:{pg.password}@{host}:{port}/{pg.database}"
+            target.postgres_admin_dsn = f"postgresql://{pg.admin_user}:{pg.admin_password}@{host}:{port}/{pg.database}"
+            target.postgres = Workload(pg.namespace, pg.deployment, None, f"app={pg.deployment}")
+        redis = self.scenario.redis
+        if redis is not None:
+            host, port = self.access.address(redis.namespace, redis.service, redis.port)
+            target.redis_url = f"redis://{host}:{port}/0"
+            target.redis = Workload(redis.namespace, redis.deployment, None, f"app={redis.deployment}")
+        return target
+
+    def step_runner(self) -> Any:
+        """The executor that runs runbook commands against this sandbox."""
+        from drillbook.platform.executor_view import step_runner_for
+
+        return step_runner_for(self)
+
+    def start_traffic(self, users: int, on_record: Callable[[RequestRecord], None]) -> Any:
+        """Start bounded user traffic against the application."""
+        from drillbook.platform.traffic import start_traffic
+
+        traffic = start_traffic(self, users, on_record)
+        self._traffic.append(traffic)
+        return traffic
+
+    def close(self) -> None:
+        """Stop traffic, release access, tear the cluster down."""
+        for traffic in self._traffic:
+            with contextlib.suppress(Exception):
+                traffic.stop()
+        self.access.close()
+        self.api_client.close()
+        if self._on_close is not None:
+            self._on_close()
+
+    # -- bring-up ------------------------------------------------------------------------------------------
+
+    def deploy(self) -> None:
+        """``kubectl apply`` the scenario's manifests and wait until every Deployment is Available."""
+        self.kubectl("apply", "-f", str(self.scenario.manifests))
+        self.wait_available()
+
+    def kubectl(self, *args: str, timeout_s: float = 60.0) -> str:
+        """Run the real kubectl against the sandbox; a failure is a sandbox error with kubectl's words."""
+        import os
+
+        env = {**os.environ, **self.kube_env}
+        try:
+            done = subprocess.run(
+                ["kubectl", *args], env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ClusterError(f"kubectl {' '.join(args)} did not complete: {exc}") from exc
+        if done.returncode != 0:
+            raise ClusterError(f"kubectl {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()[-800:]}")
+        return done.stdout
+
+    def wait_available(self) -> None:
+        """Wait until every Deployment in the sandbox has all replicas available."""
+        apps = client.AppsV1Api(self.api_client)
+        deadline = time.monotonic() + self.ready_timeout_s
+        pending: list[str] = []
+        while time.monotonic() < deadline:
+            listing = self.api_client.sanitize_for_serialization(apps.list_deployment_for_all_namespaces())
+            deployments: list[dict[str, Any]] = listing.get("items", [])
+            pending = []
+            for d in deployments:
+                want = int(d.get("spec", {}).get("replicas", 1))
+                have = int(d.get("status", {}).get("availableReplicas", 0) or 0)
+                if have < want:
+                    pending.append(f"{d['metadata']['namespace']}/{d['metadata']['name']} ({have}/{want})")
+            if deployments and not pending:
+                return
+            time.sleep(0.25)
+        error = SandboxError(
+            f"the {self.scenario.name} system did not become available within {self.ready_timeout_s:.0f} s; "
+            f"still waiting for: {', '.join(pending) or 'any deployment'}"
+        )
+        with contextlib.suppress(Exception):
+            error.add_note(self.kubectl("get", "pods", "-A", "-o", "wide"))
+            error.add_note(self.kubectl("get", "events", "-A"))
+        error.add_note("Hint: run `drillbook localkube` with the scenario's images and `kubectl describe` the pods")
+        raise error
+
+
+class PortForwardAccess:
+    """Real clusters: reach a Service through ``kubectl port-forward`` on a loopback port."""
+
+    def __init__(self, kube_env: Mapping[str, str], api_client: Any) -> None:
+        self.kube_env = dict(kube_env)
+        self.core = client.CoreV1Api(api_client)
+        self._forwards: dict[tuple[str, str, int], tuple[subprocess.Popen[bytes], int]] = {}
+
+    def address(self, namespace: str, name: str, port: int | None = None) -> tuple[str, int]:
+        """A loopback port forwarded to the Service (started on first use, kept until close)."""
+        import os
+        import socket
+
+        service = _read_service(self.core, namespace, name)
+        chosen = port if port is not None else int(service.spec.ports[0].port)
+        key = (namespace, name, chosen)
+        if key in self._forwards and self._forwards[key][0].poll() is None:
+            return "127.0.0.1", self._forwards[key][1]
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            local = int(probe.getsockname()[1])
+        argv = [
+            "kubectl",
+            "port-forward",
+            "--address",
+            "127.0.0.1",
+            "-n",
+            namespace,
+            f"svc/{name}",
+            f"{local}:{chosen}",
+        ]
+        process = subprocess.Popen(
+            argv,
+            env={**os.environ, **self.kube_env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._forwards[key] = (process, local)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", local), timeout=0.5):
+                return "127.0.0.1", local
+            time.sleep(0.1)
+        raise ClusterError(f"kubectl port-forward to {namespace}/{name}:{chosen} did not open within 15 s")
+
+    def close(self) -> None:
+        """End every port-forward this access started."""
+        for process, _ in self._forwards.values():
+            if process.poll() is None:
+                process.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=5)
+                if process.poll() is None:
+                    process.kill()
+        self._forwards.clear()

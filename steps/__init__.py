@@ -1,0 +1,1 @@
+"""Step definitions for this repository's seed systems."""
