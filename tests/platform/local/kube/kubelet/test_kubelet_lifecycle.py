@@ -231,7 +231,8 @@ def test_liveness_failure_kills_and_restarts_the_container(env: Env) -> None:
     async def body(kubelet: Kubelet) -> None:
         await kubelet.sync_pod(pod)
         status = await env.sink.wait_for("live", lambda s: container_status(s)["restartCount"] >= 1)
-        assert container_status(status)["lastState"]["terminated"]["exitCode"] == 143
+        # SIGTERM (143) normally; SIGKILL after the 0.1 s grace (137) when a loaded machine had not forked it yet.
+        assert container_status(status)["lastState"]["terminated"]["exitCode"] in (143, 137)
         killing = await env.sink.wait_event("live", "Killing")
         assert killing == "Container app failed liveness probe, will be restarted"
         unhealthy = await env.sink.wait_event("live", "Unhealthy")
