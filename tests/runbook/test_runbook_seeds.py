@@ -30,6 +30,8 @@ def test_azora_time_to_resolve_is_the_upper_bound(seed: Seed, incident: str, sec
 def test_azora_rb007_has_its_six_steps_with_kubectl_and_psql(seed: Seed) -> None:
     incident = seed("azora").incident("rb-007")
     assert incident.severity == "Critical"
+    assert incident.time_target is not None
+    assert (incident.time_target.text, incident.time_target.line) == ("10-15 minutes", 377)
     assert [s.number for s in incident.steps] == [1, 2, 3, 4, 5, 6]
     assert incident.steps[0].title == "Check Connection Pool Status"
     first = incident.steps[0].commands[0]

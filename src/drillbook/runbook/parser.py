@@ -187,7 +187,7 @@ def _incident(
     severity_slas: dict[str, TimeTarget],
 ) -> Incident:
     severity = candidate.severity
-    symptoms: list[str] = []
+    symptoms: list[tuple[str, int]] = []
     alerts: list[AlertTrigger] = []
     slos: list[Slo] = []
     target: TimeTarget | None = None
@@ -203,28 +203,28 @@ def _incident(
             collecting = False
             continue
         if collecting and block.items and not block.items[0].ordered:
-            symptoms.append(clean_inline(block.text))
+            symptoms.append((clean_inline(block.text), block.line))
             continue
         collecting = False
-        for label, raw in labels(block):
+        for label, raw, line in labels(block):
             value = clean_inline(raw)
             if label.startswith("symptom"):
                 collecting = not value
-                symptoms.extend(v.strip() for v in re.split(r",\s+(?![^()]*\))", value) if v.strip())
+                symptoms.extend((v.strip(), line) for v in re.split(r",\s+(?![^()]*\))", value) if v.strip())
             elif label in ("alert", "trigger", "alert condition", "condition") and value:
-                alert = parse_alert_text(raw, block.line, name=candidate.id)
+                alert = parse_alert_text(raw, line, name=candidate.id)
                 if alert is None:
-                    symptoms.append(value)
+                    symptoms.append((value, line))
                 else:
                     alerts.append(alert)
             elif label in ("severity", "priority") and value:
                 severity = value
             elif label in _TARGET_LABELS and (seconds := duration_seconds(value)) is not None and target is None:
-                target = TimeTarget(_TARGET_LABELS[label], value, seconds, block.line)
-    for symptom in symptoms:
+                target = TimeTarget(_TARGET_LABELS[label], value, seconds, line)
+    for symptom, line in symptoms:
         if not re.search(r"[<>≤≥]|\d\s*%", symptom):
             continue  # "returns 503" is a symptom, not an objective
-        if (slo := parse_slo_text(symptom, candidate.line)) is not None and slo not in slos:
+        if (slo := parse_slo_text(symptom, line)) is not None and slo not in slos:
             slos.append(slo)
     if not alerts:
         alerts.extend(_alerts_for_title(candidate.title, doc_alerts))
@@ -235,7 +235,7 @@ def _incident(
         title=candidate.title,
         line=candidate.line,
         severity=severity,
-        symptoms=tuple(symptoms),
+        symptoms=tuple(text for text, _ in symptoms),
         alerts=tuple(alerts),
         slos=tuple(slos),
         time_target=target,

@@ -50,13 +50,14 @@ def clean_inline(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("**", "").replace("`", "")).strip()
 
 
-def labels(block: Block) -> list[tuple[str, str]]:
-    """``**Label**: value`` pairs of a paragraph, one per source line (label lower-cased, colon dropped)."""
-    found: list[tuple[str, str]] = []
-    for raw in block.text.splitlines():
+def labels(block: Block) -> list[tuple[str, str, int]]:
+    """``**Label**: value`` pairs of a paragraph with their source lines (label lower-cased, colon dropped)."""
+    found: list[tuple[str, str, int]] = []
+    for offset, raw in enumerate(block.text.splitlines()):
         match = _LABEL.match(raw)
         if match:
-            found.append((match.group(1).strip().rstrip(":").casefold(), match.group(2).strip()))
+            label = match.group(1).strip().rstrip(":").casefold()
+            found.append((label, match.group(2).strip(), block.line + offset))
     return found
 
 
@@ -96,7 +97,7 @@ def _candidate(section: Section) -> Candidate | None:
         return None
     ident, severity, strong = _identify(title)
     has_fields = any(
-        label.startswith(_FIELD_LABELS) for b in section.blocks if b.kind == "paragraph" for label, _ in labels(b)
+        label.startswith(_FIELD_LABELS) for b in section.blocks if b.kind == "paragraph" for label, _, _ in labels(b)
     )
     has_steps = any(b.kind == "fence" and (b.items or numbered_comments(b.text)) for b in section.blocks)
     has_code = any(b.kind == "fence" for b in section.blocks)
