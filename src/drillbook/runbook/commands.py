@@ -79,7 +79,7 @@ _READ_ONLY_TOOLS = _words(
     "host nc test which cut tr column less more stat id whoami uptime hostname base64 sleep true false "
     "export cd set source pg_dump mongodump pg_isready nproc lsof netstat ss vmstat iostat curl wget "
 )
-_NON_TERMINATING_TOOLS = frozenset({"watch", "htop", "top", "journalctl -f", "stern"})
+_NON_TERMINATING_TOOLS = frozenset({"watch", "htop", "top", "stern", "btop", "atop"})
 _KUBECTL_READ = _words(
     "wait get describe logs top explain api-resources api-versions version cluster-info auth diff events "
 )
@@ -386,6 +386,11 @@ def _part_effect(tokens: list[str], text: str) -> Effect:
         return Effect.EXTERNAL
     if tool in _NON_TERMINATING_TOOLS:
         return Effect.READ_ONLY if tool == "top" and "-b" in flags else Effect.NON_TERMINATING
+    if tool in ("iostat", "vmstat", "mpstat", "pidstat", "sar"):
+        numbers = [a for a in args if a.isdigit()]
+        return Effect.NON_TERMINATING if len(numbers) == 1 else Effect.READ_ONLY  # an interval with no count
+    if tool == "journalctl":
+        return Effect.NON_TERMINATING if flags & {"-f", "--follow"} else Effect.READ_ONLY
     if tool == "tail":
         return Effect.NON_TERMINATING if flags & {"-f", "-F", "--follow"} else Effect.READ_ONLY
     if tool == "ping":
