@@ -114,3 +114,9 @@ def test_capacity_serves_at_most_max_concurrency_queues_the_rest_and_refuses_pas
 def test_service_link_style_ports_are_understood() -> None:
     env = {"DATABASE_URL": "postgresql://a@h/x", "REDIS_HOST": "127.20.0.2", "REDIS_PORT": "tcp://127.20.0.2:6380"}
     assert StandinConfig.from_env(get_profile("zephyr-voting"), env).redis_url == "redis://127.20.0.2:6380/0"
+
+
+def test_an_unexpanded_service_variable_is_a_clear_startup_error() -> None:
+    env = {**BASE, "REDIS_URL": "redis://$(REDIS_SERVICE_HOST):$(REDIS_SERVICE_PORT)/0"}
+    with pytest.raises(UsageError, match=r"Invalid REDIS_URL: .*Kubernetes could not expand it"):
+        StandinConfig.from_env(get_profile("zephyr-voting"), env)

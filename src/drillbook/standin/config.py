@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from drillbook.errors import UsageError
 from drillbook.standin.profiles import Profile
@@ -104,12 +104,15 @@ class StandinConfig:
         reader = _Reader(env)
         pool = sum(reader.integer(v, 0) for v in profile.pool_vars) or profile.default_pool
         rate_limit, window = _rate_limit(reader, env)
+        database_url, redis_url = _database_url(profile, env), _redis_url(env)
+        _check_url("DATABASE_URL", database_url, ("postgres", "postgresql"))
+        _check_url("REDIS_URL", redis_url, ("redis", "rediss"))
         return cls(
             profile=profile,
             host=env.get("POD_IP") or "127.0.0.1",
             port=reader.integer("PORT", profile.port),
-            database_url=_database_url(profile, env),
-            redis_url=_redis_url(env),
+            database_url=database_url,
+            redis_url=redis_url,
             pool_size=max(1, pool),
             acquire_timeout_ms=reader.integer("DB_ACQUIRE_TIMEOUT_MS", 1000),
             idle_timeout_ms=reader.integer("DB_IDLE_TIMEOUT_MS", 10000),
@@ -202,6 +205,21 @@ def _redis_url(env: Mapping[str, str]) -> str:
     password = env.get("REDIS_PASSWORD")
     auth = f":{quote(password)}@" if password else ""
     return f"redis://{auth}{host}:{port}/0"
+
+
+def _check_url(name: str, url: str, schemes: tuple[str, ...]) -> None:
+    """Fail at start, like the real app's client library would, on a URL it cannot use."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a non-numeric port
+    except ValueError as exc:
+        raise UsageError(
+            f"Invalid {name}: {exc}; expected {schemes[0]}://host:port/…. "
+            "A literal $(VAR) means Kubernetes could not expand it: define VAR earlier in env, or create the "
+            "Service before the pods."
+        ) from None
+    if parts.scheme not in schemes or not parts.hostname:
+        raise UsageError(f"Invalid {name}: expected {schemes[0]}://host:port/…, got {url!r}")
 
 
 def _port(value: str | None, default: str) -> str:

@@ -77,7 +77,8 @@ class Database:
         if self._pool is None:
             return
         for conn in self._leaked:
-            await self._pool.release(conn)
+            with contextlib.suppress(Exception):  # a leaked connection may be long dead
+                await self._pool.release(conn)
         self._leaked.clear()
         try:
             await asyncio.wait_for(self._pool.close(), timeout=5.0)
@@ -113,6 +114,8 @@ class Database:
             raise DependencyDown("database", f"error: {exc}") from exc
         except OSError as exc:
             raise DependencyDown("database", describe_connect_error(exc, self.endpoint)) from exc
+        except Exception as exc:  # any client failure means "no connection", never a crash
+            raise DependencyDown("database", f"{type(exc).__name__}: {exc} ({self.endpoint})") from exc
         finally:
             self.waiting -= 1
         try:
