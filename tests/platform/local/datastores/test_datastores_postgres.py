@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
@@ -13,7 +16,8 @@ import pytest
 
 from drillbook.errors import DatastoreError
 from drillbook.platform.local.datastores import PostgresConfig, PostgresInstance
-from drillbook.platform.local.datastores.postgres import collect_orphans
+from drillbook.platform.local.datastores._host import runtime_root
+from drillbook.platform.local.datastores.homes import collect_orphans
 from drillbook.platform.local.datastores.template import ensure_template
 
 
@@ -192,3 +196,17 @@ def test_orphaned_data_homes_are_collected_once_their_link_is_gone(tmp_path: Pat
     (tmp_path / "pod" / "data").unlink()
     collect_orphans(min_age=0)
     assert not home.exists()
+
+
+def test_socket_dirs_of_dead_servers_are_collected() -> None:
+    dead = Path(tempfile.mkdtemp(prefix="pgsock-", dir=runtime_root()))
+    live = Path(tempfile.mkdtemp(prefix="pgsock-", dir=runtime_root()))
+    try:
+        (dead / ".s.PGSQL.5432.lock").write_text("999999999\n")  # above pid_max: never running
+        (live / ".s.PGSQL.5432.lock").write_text(f"{os.getpid()}\n")
+        collect_orphans(min_age=0)
+        assert not dead.exists()
+        assert live.exists()
+    finally:
+        shutil.rmtree(dead, ignore_errors=True)
+        shutil.rmtree(live, ignore_errors=True)

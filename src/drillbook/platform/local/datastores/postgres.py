@@ -14,8 +14,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Literal
 
-import psutil
-
 from drillbook.errors import DatastoreError
 from drillbook.platform.local.datastores._host import (
     MAX_SOCKET_DIR_LEN,
@@ -28,14 +26,13 @@ from drillbook.platform.local.datastores._host import (
     reap_group,
     runtime_root,
 )
+from drillbook.platform.local.datastores.homes import OWNER_FILE, collect_orphans
 from drillbook.platform.local.datastores.template import PG_BIN, copy_template, ensure_template, pg_hba
 
 #: Marks a data directory whose roles, database and extensions were created.
 SETUP_MARKER = "drillbook-setup-done"
 #: The file our per-start settings go to; postgresql.conf includes it, ALTER SYSTEM still overrides it.
 CONF_NAME = "drillbook.conf"
-#: In a data home under the runtime root: the path of the symlink that uses it.
-OWNER_FILE = "owner"
 PG_LIB = Path("/usr/lib/postgresql/15/lib")
 PG_SHARE = Path("/usr/share/postgresql/15")
 
@@ -59,26 +56,6 @@ class PostgresConfig:
     host_auth: Literal["scram-sha-256", "md5", "trust"] = "scram-sha-256"
     #: Seconds to wait for the server to accept a real connection.
     start_timeout: float = 30.0
-
-
-def collect_orphans(min_age: float = 60.0) -> None:
-    """Remove data homes under the runtime root whose owner link is gone and whose server is not running.
-
-    Entrypoints (pods) never know when their pod directory is deleted, so their homes are collected here.
-    """
-    for home in runtime_root().glob("pg-*"):
-        try:
-            if time.time() - home.stat().st_mtime < min_age or not (home / OWNER_FILE).exists():
-                continue
-            link = Path((home / OWNER_FILE).read_text())
-            if link.is_symlink() and link.resolve() == (home / "data").resolve():
-                continue
-            pidfile = home / "data" / "postmaster.pid"
-            if pidfile.exists() and psutil.pid_exists(int(pidfile.read_text().split()[0])):
-                continue
-        except (OSError, ValueError, IndexError):
-            continue
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def _ident(name: str) -> str:
@@ -275,6 +252,7 @@ class PostgresInstance:
             os.chown(natural, account.uid, account.gid)
             natural.chmod(0o700)
             return natural
+        collect_orphans()
         short = Path(tempfile.mkdtemp(prefix="pgsock-", dir=runtime_root()))
         self._socket_tmp = short
         os.chown(short, account.uid, account.gid)
