@@ -199,7 +199,7 @@ class Standin:
                     seeded = await ensure_schema(conn, self.config)
             except DependencyDown as exc:
                 self.log.warn(f"database not ready for schema setup, retrying: {exc.message}")
-            except Exception as exc:
+            except Exception as exc:  # e.g. a lock timeout: log it and retry, the replica must keep running
                 self.log.error(f"schema setup failed, retrying: {type(exc).__name__}: {exc}")
             else:
                 self.schema_ready = True
