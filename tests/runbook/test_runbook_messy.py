@@ -159,3 +159,12 @@ def test_any_markdownish_text_gives_a_runbook_or_a_located_parse_error(text: str
     runbook.to_json()
     for incident in runbook.incidents:
         assert incident.line >= 1
+
+
+def test_plain_field_labels_without_bold_are_read() -> None:
+    text = "## Cache Outage\n\nSeverity: High\nTime to Resolve: 20 minutes\nTrigger: error rate > 3% for 1 minute\n"
+    (incident,) = parse_text(text).incidents
+    assert incident.severity == "High"
+    assert incident.time_target is not None
+    assert (incident.time_target.seconds, incident.time_target.line) == (1200, 4)
+    assert incident.alerts[0].for_seconds == 60

@@ -28,6 +28,9 @@ _INCIDENT_WORDS = re.compile(
     re.IGNORECASE,
 )
 _LABEL = re.compile(r"^\s*\*\*([^*]{1,60}?)\*\*\s*:?\s*(.*)$")
+_PLAIN_LABEL = re.compile(
+    r"^\s*(symptoms?|severity|priority|trigger|alert|time to resolve|response sla|mttr|rto)\s*:\s*(.*)$", re.IGNORECASE
+)
 _NUMBERED_COMMENT = re.compile(r"^\s*#\s*(\d{1,3})[.)]\s+(\S.*)$", re.MULTILINE)
 _FIELD_LABELS = ("symptom", "trigger", "alert", "time to resolve", "response sla", "severity", "mttr", "rto")
 
@@ -54,7 +57,7 @@ def labels(block: Block) -> list[tuple[str, str, int]]:
     """``**Label**: value`` pairs of a paragraph with their source lines (label lower-cased, colon dropped)."""
     found: list[tuple[str, str, int]] = []
     for offset, raw in enumerate(block.text.splitlines()):
-        match = _LABEL.match(raw)
+        match = _LABEL.match(raw) or _PLAIN_LABEL.match(raw)
         if match:
             label = match.group(1).strip().rstrip(":").casefold()
             found.append((label, match.group(2).strip(), block.line + offset))
