@@ -202,7 +202,10 @@ def test_socket_dirs_of_dead_servers_are_collected() -> None:
     dead = Path(tempfile.mkdtemp(prefix="pgsock-", dir=runtime_root()))
     live = Path(tempfile.mkdtemp(prefix="pgsock-", dir=runtime_root()))
     try:
-        (dead / ".s.PGSQL.5432.lock").write_text("999999999\n")  # above pid_max: never running
+        gone = "999999999\n"  # above pid_max: never running
+        (dead / "creator").write_text(gone)
+        (dead / ".s.PGSQL.5432.lock").write_text(gone)
+        (live / "creator").write_text(gone)
         (live / ".s.PGSQL.5432.lock").write_text(f"{os.getpid()}\n")
         collect_orphans(min_age=0)
         assert not dead.exists()

@@ -18,6 +18,8 @@ from drillbook.platform.local.datastores._host import runtime_root
 
 #: In a data home: the path of the symlink that uses it.
 OWNER_FILE = "owner"
+#: In a socket dir: the pid of the process that made it (alive → in use, even before the server binds).
+CREATOR_FILE = "creator"
 
 
 def _pid_alive(pidfile: Path) -> bool:
@@ -38,6 +40,8 @@ def _home_abandoned(home: Path) -> bool:
 
 
 def _socket_dir_abandoned(directory: Path) -> bool:
+    if not (directory / CREATOR_FILE).exists() or _pid_alive(directory / CREATOR_FILE):
+        return False
     return not any(_pid_alive(lock) for lock in directory.glob(".s.PGSQL.*.lock"))
 
 

@@ -26,7 +26,7 @@ from drillbook.platform.local.datastores._host import (
     reap_group,
     runtime_root,
 )
-from drillbook.platform.local.datastores.homes import OWNER_FILE, collect_orphans
+from drillbook.platform.local.datastores.homes import CREATOR_FILE, OWNER_FILE, collect_orphans
 from drillbook.platform.local.datastores.template import PG_BIN, copy_template, ensure_template, pg_hba
 
 #: Marks a data directory whose roles, database and extensions were created.
@@ -254,6 +254,7 @@ class PostgresInstance:
             return natural
         collect_orphans()
         short = Path(tempfile.mkdtemp(prefix="pgsock-", dir=runtime_root()))
+        (short / CREATOR_FILE).write_text(f"{os.getpid()}\n")
         self._socket_tmp = short
         os.chown(short, account.uid, account.gid)
         return short
