@@ -168,3 +168,19 @@ def test_plain_field_labels_without_bold_are_read() -> None:
     assert incident.time_target is not None
     assert (incident.time_target.seconds, incident.time_target.line) == (1200, 4)
     assert incident.alerts[0].for_seconds == 60
+
+
+def test_single_incident_document_becomes_one_incident_with_headed_steps() -> None:
+    text = (
+        "# Redis Down\n\n## Symptoms\n\n- timeouts > 2% of requests\n\n## Diagnosis\n\n```bash\nredis-cli ping\n```\n\n"
+        "## Resolution\n\n1. Restart Redis service\n2. Verify\n\n   ```bash\n   redis-cli info\n   ```\n"
+    )
+    (incident,) = parse_text(text).incidents
+    assert (incident.id, incident.title, incident.line) == ("redis-down", "Redis Down", 1)
+    assert incident.symptoms == ("timeouts > 2% of requests",)
+    assert [(s.number, s.title) for s in incident.steps] == [
+        (1, "Diagnosis"),
+        (2, "Restart Redis service"),
+        (3, "Verify"),
+    ]
+    assert incident.steps[1].commands[0].effect.value == "manual"

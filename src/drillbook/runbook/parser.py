@@ -10,7 +10,7 @@ import yaml
 from drillbook.errors import RunbookParseError
 from drillbook.runbook.markdown import Block, Section, parse_blocks, split_sections
 from drillbook.runbook.model import AlertTrigger, Incident, Runbook, Slo, TimeTarget, TimeTargetKind
-from drillbook.runbook.sections import Candidate, clean_inline, find_incidents, labels
+from drillbook.runbook.sections import Candidate, clean_inline, find_incidents, labels, whole_document
 from drillbook.runbook.slos import duration_seconds, parse_alert_text, parse_slo_text
 from drillbook.runbook.steps import extract_steps
 
@@ -93,8 +93,9 @@ def _parse(text: str, path: Path) -> Runbook:
     metadata, text = _front_matter(text)
     sections = split_sections(parse_blocks(text))
     doc_slos, doc_targets, doc_alerts, severity_slas = _document_facts(sections)
-    incidents = [_incident(candidate, doc_alerts, doc_targets, severity_slas) for candidate in find_incidents(sections)]
     title = metadata.get("title") or next((clean_inline(s.title) for s in sections if s.level == 1), "") or path.stem
+    candidates = find_incidents(sections) or whole_document(sections, title)
+    incidents = [_incident(candidate, doc_alerts, doc_targets, severity_slas) for candidate in candidates]
     return Runbook(
         path=path,
         title=title,

@@ -94,6 +94,23 @@ def find_incidents(sections: list[Section]) -> list[Candidate]:
     return found
 
 
+def whole_document(sections: list[Section], title: str) -> list[Candidate]:
+    """A document about one incident ("# Redis down" then "## Diagnosis", "## Fix") as that one incident.
+
+    Used only when no section reads as an incident on its own but the document has commands or numbered steps;
+    sub-headings become step labels.
+    """
+    blocks: list[Block] = []
+    for section in sections:
+        if section.level > 1:
+            blocks.append(Block("paragraph", f"**{clean_inline(section.title)}**:", section.line))
+        blocks.extend(section.blocks)
+    if not any(b.kind == "fence" or (b.items and b.items[0].ordered) for b in blocks):
+        return []
+    line = next((s.line for s in sections if s.level == 1), 1)
+    return [Candidate(slug(title) or "incident", title, line, None, blocks)]
+
+
 def _candidate(section: Section) -> Candidate | None:
     title = clean_inline(section.title)
     if not title or _EXCLUDED.search(title):
