@@ -203,3 +203,16 @@ def test_pod_ips_are_never_shared_between_kubelets_and_are_unlocked_on_release(t
     finally:
         os.close(fd)
         second.release(ip_b)
+
+
+def test_scaled_liveness_probe_never_kills_before_a_real_start_up_allowance() -> None:
+    from drillbook.platform.local.kube.kubelet.probes import KILL_ALLOWANCE_S, ProbeTiming
+
+    spec = {"initialDelaySeconds": 10, "periodSeconds": 10, "failureThreshold": 3}
+    liveness = ProbeTiming.from_spec(spec, 0.05, kills=True)
+    readiness = ProbeTiming.from_spec(spec, 0.05)
+    assert readiness.initial_delay_s == pytest.approx(0.5)
+    assert liveness.period_s == pytest.approx(0.5)
+    assert liveness.initial_delay_s + liveness.period_s * 3 == pytest.approx(KILL_ALLOWANCE_S)
+    short = ProbeTiming.from_spec({"periodSeconds": 1, "failureThreshold": 1}, 0.05, kills=True)
+    assert short.initial_delay_s + short.period_s == pytest.approx(1.0)  # the nominal window is shorter: kept

@@ -12,6 +12,8 @@ JsonObj = dict[str, Any]
 
 #: Probe periods and delays are scaled by the time factor but never below this (real seconds).
 MIN_PERIOD_S = 0.05
+#: Real seconds a scaled liveness/startup probe waits at least before it can kill a new container.
+KILL_ALLOWANCE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -25,15 +27,30 @@ class ProbeTiming:
     success_threshold: int
 
     @classmethod
-    def from_spec(cls, spec: JsonObj, time_factor: float) -> ProbeTiming:
-        """Read upstream fields (defaults: period 10 s, timeout 1 s, failureThreshold 3, successThreshold 1)."""
+    def from_spec(cls, spec: JsonObj, time_factor: float, *, kills: bool = False) -> ProbeTiming:
+        """Read upstream fields (defaults: period 10 s, timeout 1 s, failureThreshold 3, successThreshold 1).
+
+        Args:
+            spec: The probe object.
+            time_factor: Scales delays and periods.
+            kills: True for liveness and startup probes: their first kill is held back to at least
+                :data:`KILL_ALLOWANCE_S` after start (or the nominal window, if shorter), because process start-up
+                time is real and is not scaled; otherwise a 0.05 factor would kill apps real Kubernetes lets boot.
+        """
         timeout = float(spec.get("timeoutSeconds", 1))
+        nominal_delay = float(spec.get("initialDelaySeconds", 0))
+        period = max(float(spec.get("periodSeconds", 10)) * time_factor, MIN_PERIOD_S)
+        failures = int(spec.get("failureThreshold", 3))
+        delay = nominal_delay * time_factor
+        if kills:
+            nominal_window = nominal_delay + float(spec.get("periodSeconds", 10)) * failures
+            delay = max(delay, min(nominal_window, KILL_ALLOWANCE_S) - period * failures)
         return cls(
-            initial_delay_s=float(spec.get("initialDelaySeconds", 0)) * time_factor,
-            period_s=max(float(spec.get("periodSeconds", 10)) * time_factor, MIN_PERIOD_S),
+            initial_delay_s=delay,
+            period_s=period,
             # Timeouts are not scaled below half a second: a loaded 2-core machine must not fail healthy probes.
             timeout_s=min(max(timeout * time_factor, 0.5), max(timeout, 0.5)),
-            failure_threshold=int(spec.get("failureThreshold", 3)),
+            failure_threshold=failures,
             success_threshold=int(spec.get("successThreshold", 1)),
         )
 
@@ -171,7 +188,7 @@ class ProbeWorker:
         self.kind = kind
         self._spec = spec
         self._target = target
-        self.timing = ProbeTiming.from_spec(spec, time_factor)
+        self.timing = ProbeTiming.from_spec(spec, time_factor, kills=kind != "Readiness")
         self._on_unhealthy = on_unhealthy
         self._on_change = on_change
 
