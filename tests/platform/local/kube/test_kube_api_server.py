@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from kube_fakes import FakeKubelet
 
-from drillbook.platform.local.kube.cluster import LocalKube
+from drillbook.errors import UsageError
+from drillbook.platform.local.kube.cluster import LocalKube, write_kubeconfig
 
 JsonObj = dict[str, Any]
 Check = Callable[["Client"], Awaitable[None]]
@@ -64,7 +66,8 @@ def run(tmp_path: Path, check: Check, *, ready: bool = True) -> FakeKubelet:
             LocalKube(state_dir=tmp_path, kubelet_factory=factory) as kube,
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=8)) as s,
         ):
-            await check(Client(kube, s, holder[0]))
+            # Bounded, so a stuck request fails with a traceback pointing at the await that hung.
+            await asyncio.wait_for(check(Client(kube, s, holder[0])), 30)
 
     asyncio.run(main())
     return holder[0]
@@ -354,3 +357,44 @@ def test_metrics_api_reports_pod_usage_for_top(tmp_path: Path) -> None:
         assert body["items"][0]["containers"] == [{"name": "c", "usage": {"cpu": "5000000n", "memory": "20480Ki"}}]
 
     run(tmp_path, check)
+
+
+def test_a_stalled_rollout_reports_progress_deadline_exceeded(tmp_path: Path) -> None:
+    async def check(c: Client) -> None:
+        c.kube.server.api.time_factor = 0.002  # progressDeadlineSeconds 600 -> 1.2 s
+        await c.call("POST", f"{APPS}/deployments", _deployment(replicas=1))
+
+        def stalled(d: JsonObj) -> bool:
+            conds = {x["type"]: x for x in d.get("status", {}).get("conditions", [])}
+            return conds.get("Progressing", {}).get("reason") == "ProgressDeadlineExceeded"
+
+        done = await c.until(f"{APPS}/deployments/web", stalled, timeout=6)
+        progressing = next(x for x in done["status"]["conditions"] if x["type"] == "Progressing")
+        assert progressing["status"] == "False"
+        assert progressing["message"].endswith("has timed out progressing.")
+
+    run(tmp_path, check, ready=False)
+
+
+def test_deleting_a_namespace_removes_everything_in_it(tmp_path: Path) -> None:
+    async def check(c: Client) -> None:
+        await c.call("POST", "/api/v1/namespaces", {"metadata": {"name": "gone"}})
+        await c.call("POST", "/apis/apps/v1/namespaces/gone/deployments", _deployment())
+        await c.until("/api/v1/namespaces/gone/pods", lambda b: len(b["items"]) == 2)
+        _code, ns = await c.call("DELETE", "/api/v1/namespaces/gone")
+        assert ns["status"]["phase"] == "Terminating"
+        await c.until("/api/v1/namespaces/gone", lambda b: b.get("code") == 404)
+        _code, pods = await c.call("GET", "/api/v1/pods")
+        assert all(p["metadata"]["namespace"] != "gone" for p in pods["items"])
+        code, body = await c.call("DELETE", "/api/v1/namespaces/default")
+        assert code == 403
+        assert "may not be deleted" in body["message"]
+
+    run(tmp_path, check)
+
+
+def test_kubeconfig_inside_the_users_kube_dir_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(UsageError, match="per-run path"):
+        write_kubeconfig(tmp_path / ".kube" / "config", "http://127.0.0.1:1")
+    assert not (tmp_path / ".kube").exists()

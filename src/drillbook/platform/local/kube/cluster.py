@@ -15,14 +15,24 @@ from typing import Any
 
 import yaml
 
-from drillbook.errors import ClusterError
+from drillbook.errors import ClusterError, UsageError
 from drillbook.platform.local.kube.server import KubeletFactory, LocalKubeServer, real_kubelet
 
 CONTEXT = "localkube"
 
 
 def write_kubeconfig(path: Path, url: str, namespace: str = "default") -> None:
-    """Write a kubeconfig whose only context, ``localkube``, points at ``url`` (atomically)."""
+    """Write a kubeconfig whose only context, ``localkube``, points at ``url`` (atomically).
+
+    Raises:
+        UsageError: ``path`` is inside ``~/.kube``; a throwaway cluster must never touch the user's config.
+    """
+    home_kube = (Path.home() / ".kube").resolve()
+    if path.resolve().is_relative_to(home_kube):
+        raise UsageError(
+            f"refusing to write the localkube kubeconfig to {path}: it is inside {home_kube}, the user's own "
+            "configuration. Pass a per-run path instead, e.g. --kubeconfig /tmp/localkube/kubeconfig."
+        )
     config = {
         "apiVersion": "v1",
         "kind": "Config",

@@ -31,6 +31,7 @@ class ControllerManager:
         self._deployments = DeploymentController(api)
         self._on_sync = on_sync
         self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
         api.store.add_listener(self._changed)
 
     def _changed(self, resource: str, _type: EventType, _obj: dict[str, Any]) -> None:
@@ -57,20 +58,24 @@ class ControllerManager:
                 log.exception("controller %s failed; continuing", name)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), TICK_S)
             self._wake.clear()
+            if self._stop.is_set():
+                break
             await asyncio.sleep(DEBOUNCE_S)
             self.reconcile()
 
     def start(self) -> None:
         """Start the loop in the running event loop."""
+        self._stop.clear()
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        """Stop the loop."""
+        """Stop the loop by flag, not by cancellation: Python 3.11's ``wait_for`` can swallow a cancel."""
+        self._stop.set()
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
+            self._task = None
