@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import psutil
@@ -24,6 +25,8 @@ _SUFFIX = {
     "Ei": 2**60,
     "m": 0,  # handled separately: milli-units
 }
+#: CPU usage is averaged over about this many real seconds (kubectl top shows a smoothed rate too).
+CPU_WINDOW_S = 1.0
 _QUANTITY = re.compile(r"^([0-9.]+(?:[eE][-+]?[0-9]+)?)([a-zA-Z]*)$")
 
 
@@ -58,12 +61,12 @@ class _Sample:
 
 
 class GroupMeter:
-    """Measures a process group: RSS now, CPU rate since the previous measurement."""
+    """Measures a process group: RSS now, CPU rate over the last :data:`CPU_WINDOW_S` of samples."""
 
     def __init__(self, pgid: int, exclude: frozenset[int] = frozenset()) -> None:
         self.pgid = pgid
         self._exclude = exclude
-        self._last: _Sample | None = None
+        self._history: deque[_Sample] = deque()
         self.usage = ContainerUsage(0, 0)
 
     def sample(self, members: list[int]) -> ContainerUsage:
@@ -81,11 +84,13 @@ class GroupMeter:
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
                 continue
         now = time.monotonic()
+        # Keep one sample older than the window so the rate always spans at least CPU_WINDOW_S once available.
+        while len(self._history) > 1 and now - self._history[1].at >= CPU_WINDOW_S:
+            self._history.popleft()
         nanocores = 0
-        if self._last is not None and now > self._last.at:
-            nanocores = max(int((cpu - self._last.cpu_s) / (now - self._last.at) * 1e9), 0)
-        elif self._last is None:
-            nanocores = self.usage.cpu_nanocores
-        self._last = _Sample(now, cpu)
+        if self._history and now > self._history[0].at:
+            oldest = self._history[0]
+            nanocores = max(int((cpu - oldest.cpu_s) / (now - oldest.at) * 1e9), 0)
+        self._history.append(_Sample(now, cpu))
         self.usage = ContainerUsage(nanocores, rss)
         return self.usage
