@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,19 @@ def test_lint_without_files_is_a_usage_error(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit) as caught:
         main(["lint"])
     assert caught.value.code == 2
+
+
+def test_outline_survives_a_terminal_that_cannot_show_the_text(tmp_path: Path) -> None:
+    path = tmp_path / "moj.md"
+    path.write_bytes(b"# T\xff\n\n## RB-1: x \xe2\x86\x92\n\n```bash\nkubectl get pods\n```\n")
+    env = {"PYTHONIOENCODING": "ascii", "LC_ALL": "C", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "drillbook", "parse", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[RB-1] RB-1: x \\u2192" in done.stdout

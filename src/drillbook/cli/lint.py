@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from drillbook.cli.parse import emit
 from drillbook.errors import RunbookParseError
 from drillbook.runbook import parse_runbook
 from drillbook.runbook.lint import RULES, lint_runbook
@@ -39,10 +40,10 @@ def run(args: argparse.Namespace) -> int:
             continue
         findings.extend(lint_runbook(runbook))
     if args.json:
-        print(json.dumps([f.to_json() for f in findings], indent=2, ensure_ascii=False))
+        print(json.dumps([f.to_json() for f in findings], indent=2))
     else:
         for finding in findings:
-            print(finding.format())
+            emit(finding.format())
         checked = len(args.runbooks) - unreadable
         print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in {checked} runbook(s)", file=sys.stderr)
     if unreadable:

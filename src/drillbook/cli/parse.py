@@ -8,6 +8,14 @@ import json
 from drillbook.runbook import Incident, Runbook, parse_runbook
 
 
+def emit(text: str) -> None:
+    """Print ``text``; characters the terminal cannot show are escaped rather than crashing the command."""
+    try:
+        print(text)
+    except UnicodeEncodeError:
+        print(text.encode("ascii", "backslashreplace").decode("ascii"))
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``parse`` subcommand."""
     parser = subparsers.add_parser(
@@ -27,9 +35,9 @@ def run(args: argparse.Namespace) -> int:
     """Print the outline (or JSON) of one runbook; parse errors reach the dispatcher as exit code 2."""
     runbook = parse_runbook(args.runbook)
     if args.json:
-        print(json.dumps(runbook.to_json(), indent=2, ensure_ascii=False))
+        print(json.dumps(runbook.to_json(), indent=2))
     else:
-        print("\n".join(outline(runbook)))
+        emit("\n".join(outline(runbook)))
     return 0
 
 
