@@ -138,3 +138,9 @@ def test_option_comments_label_the_commands_under_them() -> None:
     )
     commands = commands_from_code(code, "bash", 1)
     assert [c.branch for c in commands] == [None, "Option 1", "Option 2"]
+
+
+def test_variables_the_script_sets_itself_are_not_placeholders() -> None:
+    code = "BACKUP=/tmp/b.gz\nfor pod in $(kubectl get pods -o name); do\nkubectl logs $pod\ndone\nls $BACKUP $TARGET\n"
+    commands = commands_from_code(code, "bash", 1)
+    assert [c.placeholders for c in commands] == [(), (), (), (), ("$TARGET",)]

@@ -54,6 +54,8 @@ _COMMAND_START = re.compile(r"^(?:[A-Za-z_]\w*=|[a-z./_~$\[({!][^\s:]*(?:\s|$))"
 """A shell line starts with a lower-case command word, a path, ``VAR=value`` or a test; prose starts Capitalised."""
 _NOTIFY_WORDS = re.compile(r"^(slack|page|notify|email|e-mail|post|announce|message|tell|inform)\b", re.I)
 _BRANCH = re.compile(r"^(?:#|--)\s*(option|alternative|approach)\s*([a-z0-9]{1,3})\b", re.IGNORECASE)
+_ASSIGNED = re.compile(r"(?:^|[;&|]\s*|\bexport\s+)([A-Za-z_]\w*)=", re.MULTILINE)
+_LOOP_VARIABLE = re.compile(r"\b(?:for|read(?:\s+-\w+)*)\s+([A-Za-z_]\w*)")
 _HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_]\w*)['\"]?")
 _PLACEHOLDERS = (
     re.compile(r"(?<![<\w])<[A-Za-z][\w.\- ]{0,40}>(?!>)"),
@@ -94,7 +96,20 @@ def commands_from_code(code: str, language: str, line: int) -> list[Command]:
     else:
         return []
     branches = _branches(numbered)
-    return [replace(c, branch=branches[c.line]) if c.line in branches else c for c in commands]
+    commands = [replace(c, branch=branches[c.line]) if c.line in branches else c for c in commands]
+    return _drop_script_variables(commands)
+
+
+def _drop_script_variables(commands: list[Command]) -> list[Command]:
+    """``$BACKUP_FILE`` is no placeholder once the script itself set it (``BACKUP_FILE=…``, ``for pod in …``)."""
+    assigned: set[str] = set()
+    kept: list[Command] = []
+    for command in commands:
+        own = [p for p in command.placeholders if p.lstrip("${").rstrip("}") not in assigned]
+        kept.append(replace(command, placeholders=tuple(own)) if len(own) != len(command.placeholders) else command)
+        assigned.update(_ASSIGNED.findall(command.text))
+        assigned.update(name for name in _LOOP_VARIABLE.findall(command.text))
+    return kept
 
 
 def _branches(lines: list[tuple[int, str]]) -> dict[int, str]:
