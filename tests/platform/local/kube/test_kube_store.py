@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
+from drillbook.platform.local.kube import events as events_module
 from drillbook.platform.local.kube import store as store_module
+from drillbook.platform.local.kube.events import EventRecorder
 from drillbook.platform.local.kube.status import ApiStatusError
 from drillbook.platform.local.kube.store import Store
 
@@ -90,3 +92,19 @@ def test_watch_from_a_version_older_than_history_is_gone(monkeypatch: pytest.Mon
     with pytest.raises(ApiStatusError) as exc:
         asyncio.run(scenario())
     assert exc.value.code == 410
+
+
+def test_repeated_events_aggregate_and_old_ones_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events_module, "MAX_EVENTS", 3)
+    store = _store()
+    pod = store.create("pods", {"metadata": {"name": "p"}, "spec": {}})
+    recorder = EventRecorder(store)
+    for _ in range(3):
+        recorder.record(pod, "Warning", "BackOff", "Back-off restarting failed container", "kubelet")
+    (event,) = store.list("events", "default")
+    assert event["count"] == 3
+    assert event["source"] == {"component": "kubelet", "host": "localkube"}
+    assert event["involvedObject"]["uid"] == pod["metadata"]["uid"]
+    for n in range(5):
+        recorder.record(pod, "Normal", "Pulled", f"pull {n}", "kubelet")
+    assert [e["message"] for e in store.list("events", "default")] == ["pull 2", "pull 3", "pull 4"]

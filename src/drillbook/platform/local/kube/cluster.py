@@ -22,17 +22,8 @@ CONTEXT = "localkube"
 
 
 def write_kubeconfig(path: Path, url: str, namespace: str = "default") -> None:
-    """Write a kubeconfig whose only context, ``localkube``, points at ``url`` (atomically).
-
-    Raises:
-        UsageError: ``path`` is inside ``~/.kube``; a throwaway cluster must never touch the user's config.
-    """
-    home_kube = (Path.home() / ".kube").resolve()
-    if path.resolve().is_relative_to(home_kube):
-        raise UsageError(
-            f"refusing to write the localkube kubeconfig to {path}: it is inside {home_kube}, the user's own "
-            "configuration. Pass a per-run path instead, e.g. --kubeconfig /tmp/localkube/kubeconfig."
-        )
+    """Write a kubeconfig whose only context, ``localkube``, points at ``url`` (atomically)."""
+    refuse_home_kube(path, "kubeconfig")
     config = {
         "apiVersion": "v1",
         "kind": "Config",
@@ -51,6 +42,20 @@ def write_kubeconfig(path: Path, url: str, namespace: str = "default") -> None:
 def client_env(kubeconfig: Path, state_dir: Path) -> dict[str, str]:
     """Environment for kubectl and clients: this cluster's kubeconfig and its own kubectl cache."""
     return {"KUBECONFIG": str(kubeconfig), "KUBECACHEDIR": str(state_dir / "kubectl-cache")}
+
+
+def refuse_home_kube(path: Path, what: str) -> None:
+    """Refuse any path inside ``~/.kube``: a throwaway cluster must never touch the user's own config.
+
+    Raises:
+        UsageError: ``path`` is inside ``~/.kube``.
+    """
+    home_kube = (Path.home() / ".kube").resolve()
+    if path.resolve().is_relative_to(home_kube):
+        raise UsageError(
+            f"refusing to put the localkube {what} at {path}: it is inside {home_kube}, the user's own "
+            "configuration. Pass a per-run path instead, e.g. --kubeconfig /tmp/localkube/kubeconfig."
+        )
 
 
 class LocalKube:
@@ -85,6 +90,8 @@ class LocalKube:
         return client_env(self.kubeconfig, self.state_dir)
 
     async def __aenter__(self) -> LocalKube:
+        refuse_home_kube(self.kubeconfig, "kubeconfig")
+        refuse_home_kube(self.state_dir, "state directory")
         await self.server.start()
         write_kubeconfig(self.kubeconfig, self.url)
         return self
@@ -122,6 +129,8 @@ class LocalKubeProcess:
 
     def start(self) -> None:
         """Start the child and wait until it answers ``/readyz``; tears down if it does not."""
+        refuse_home_kube(self.kubeconfig, "kubeconfig")
+        refuse_home_kube(self.state_dir, "state directory")
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.kubeconfig.unlink(missing_ok=True)
         cmd = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any
 
 from drillbook.platform.local.kube.resources import BY_KIND
@@ -10,6 +11,8 @@ from drillbook.platform.local.kube.store import Store, now_rfc3339
 
 JsonObj = dict[str, Any]
 NODE_NAME = "localkube"
+#: Events kept before the oldest are dropped (upstream expires them after an hour; drills are shorter).
+MAX_EVENTS = 3000
 
 
 class EventRecorder:
@@ -18,6 +21,7 @@ class EventRecorder:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._names: dict[tuple[str, ...], str] = {}
+        self._order: deque[tuple[str, str]] = deque()
 
     def record(self, involved: JsonObj, type_: str, reason: str, message: str, component: str) -> None:
         """Record one occurrence of an event about ``involved``."""
@@ -65,3 +69,6 @@ class EventRecorder:
         if not meta.get("namespace"):
             event["involvedObject"].pop("namespace")
         self._store.create("events", event)
+        self._order.append((namespace, name))
+        while len(self._order) > MAX_EVENTS:
+            self._store.remove("events", *self._order.popleft())

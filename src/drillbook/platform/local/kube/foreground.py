@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from drillbook.errors import DrillbookError, UsageError
-from drillbook.platform.local.kube.cluster import LocalKube
+from drillbook.platform.local.kube.cluster import LocalKube, refuse_home_kube
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +56,8 @@ async def serve(args: argparse.Namespace) -> None:
     """Start localkube, print how to use it, and run until a signal arrives."""
     files = [f for group in args.images for f in group]
     state_dir = args.state_dir or args.kubeconfig.parent / "localkube-state"
+    refuse_home_kube(args.kubeconfig, "kubeconfig")  # before anything is created
+    refuse_home_kube(state_dir, "state directory")
     kube = LocalKube(
         state_dir=state_dir,
         images=_images(files),
