@@ -138,7 +138,7 @@ def kubectl_verb(tokens: list[str]) -> tuple[str | None, str | None]:
     if not words:
         return None, None
     verb = words[0]
-    rest = words[2:] if verb in ("rollout", "set", "config", "auth", "create") and len(words) > 2 else words[1:]
+    rest = words[2:] if verb in ("rollout", "set", "config", "auth") and len(words) > 2 else words[1:]
     if verb in ("logs", "exec", "attach", "port-forward", "cp"):
         # These take a pod name, or type/name for another workload kind.
         return verb, rest[0].split("/", 1)[0].casefold() if rest and "/" in rest[0] else "pod"

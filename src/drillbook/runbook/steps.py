@@ -77,13 +77,14 @@ def _comment_steps(block: Block) -> list[Step]:
     language = normalise_language(block.info)
     lines = block.text.splitlines()
     heads = [(i, m) for i, text in enumerate(lines) if (m := _COMMENT_STEP.match(text))]
+    # Parse the block whole, so a variable set in step 1 is known in step 3, then share commands out by line.
+    every = commands_from_code(block.text, language, block.line)
     steps: list[Step] = []
     for position, (index, match) in enumerate(heads):
         end = heads[position + 1][0] if position + 1 < len(heads) else len(lines)
         start = 0 if position == 0 else index + 1  # commands before "# 1." belong to the first step
-        body = "\n".join(lines[start:end])
         line = block.line + index
-        commands = commands_from_code(body, language, block.line + start)
+        commands = [c for c in every if block.line + start <= c.line < block.line + end]
         title = match.group(2).strip()
         prose = "\n".join(t.lstrip("# ").strip() for t in lines[index + 1 : end] if t.strip().startswith("#"))
         if not commands:
