@@ -92,7 +92,10 @@ def stop_helper(pidfile: Path, marker: str, *, grace_s: float = 3.0) -> None:
 
 
 def die_with_parent() -> None:
-    """Ask the kernel to SIGKILL this process when its parent dies (Linux), so no helper outlives a killed run."""
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux), so no helper outlives a killed run.
+
+    The kernel watches the parent *thread*: start helpers from a thread that lives as long as the run.
+    """
     if not sys.platform.startswith("linux"):
         return
     import ctypes

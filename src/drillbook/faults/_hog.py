@@ -20,23 +20,29 @@ import asyncpg
 from drillbook.faults._helpers import die_with_parent
 
 
-async def _hog(args: argparse.Namespace) -> int:
-    connections: list[Any] = []
-    refused = ""
-    for _ in range(args.max):
+async def _grab(args: argparse.Namespace, connections: list[Any], tasks: list[Any]) -> str:
+    """Open connections until the server refuses one; return its refusal."""
+    while len(connections) < args.max:
         try:
             # client_connection_check_interval: a backend busy in pg_sleep notices within a second that a
             # SIGKILLed hog is gone, instead of holding its slot for the whole sleep.
             settings = {"application_name": args.marker, "client_connection_check_interval": "1000"}
             conn = await asyncpg.connect(args.dsn, timeout=5, server_settings=settings)
         except (asyncpg.PostgresError, OSError, TimeoutError) as exc:
-            refused = str(exc)
-            break
+            return str(exc)
+        # A leaked connection has done work: it shows a last query, like the app's own connections do.
+        await conn.execute("SELECT 1")
         connections.append(conn)
-    tasks = []
-    if args.mode == "active":
-        # Long-running queries look like a stuck batch job in pg_stat_activity (state 'active').
-        tasks = [asyncio.create_task(c.execute(f"SELECT pg_sleep({args.hold_s})")) for c in connections]
+        if args.mode == "active":
+            # Long-running queries look like a stuck batch job in pg_stat_activity (state 'active').
+            tasks.append(asyncio.create_task(conn.execute(f"SELECT pg_sleep({args.hold_s})")))
+    return ""
+
+
+async def _hog(args: argparse.Namespace) -> int:
+    connections: list[Any] = []
+    tasks: list[Any] = []
+    refused = await _grab(args, connections, tasks)
     print(json.dumps({"held": len(connections), "refused": refused}), flush=True)
     parent = os.getppid()
     stop = asyncio.Event()
@@ -44,6 +50,8 @@ async def _hog(args: argparse.Namespace) -> int:
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     deadline = loop.time() + args.hold_s
     while not stop.is_set() and loop.time() < deadline and os.getppid() == parent:
+        # The leak goes on: every slot that frees up is taken again, as a leaking client keeps doing.
+        await _grab(args, connections, tasks)
         await asyncio.sleep(0.2)
     # Cancel running queries (a cancel request needs no connection slot), then close politely.
     for task in tasks:

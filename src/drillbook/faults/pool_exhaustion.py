@@ -6,9 +6,14 @@ Modes (parameter ``mode``):
   clients already") and leaves them idle, like a leaking client.
 * ``active`` — the same, but each connection runs a long ``pg_sleep``: a stuck batch job.
 
-The hog logs in as its own non-superuser role (parameter ``role``, default ``leaky_worker``, created through
-the admin DSN), the way a leaking batch worker would: PostgreSQL's reserved superuser slots stay free, so an
-operator with superuser rights can still get in and act. ``role=app`` hogs as the application's own user.
+Once the slots are taken, the application's own connections are dropped (parameter ``kick``, default
+``yes``), as a database restart or failover would: its pool has to reconnect and races the leak for every
+slot that frees up.
+
+The hog keeps leaking: every slot that frees up is taken again. It logs in as the application's own user
+(parameter ``role``, default ``app``: a leak in the application's code), or as a separate non-superuser role
+(``role=leaky_worker``, created through the admin DSN: a leaking batch job; PostgreSQL's reserved superuser
+slots then stay free for an operator with superuser rights).
 
 Revert: end the hog's process group and terminate any backend still carrying its application name.
 """
@@ -56,26 +61,46 @@ class PoolExhaustion(Fault):
 
     def apply(self) -> None:
         dsn = self.require(self.target.postgres_dsn, "a PostgreSQL DSN for the application's user")
-        role = self.param("role", "leaky_worker")
-        admin = self.target.postgres_admin_dsn
-        if role != "app" and admin is not None:
-            dsn = asyncio.run(_ensure_role(admin, role))
         mode = self.param("mode", "idle")
         if mode not in {"idle", "active"}:
             raise FaultInjectionError(f"pool-exhaustion: mode must be 'idle' or 'active', got {mode!r}")
-        ready = start_helper(
-            _HOG,
-            ["--dsn", dsn, "--mode", mode, "--hold-s", str(self.int_param("hold_s", 900))],
-            pidfile=self._pidfile,
-            marker=self._marker,
-            ready_timeout_s=60.0,
-        )
-        held = ready.get("held")
-        if not isinstance(held, int) or held == 0:
-            raise FaultInjectionError(
-                f"pool-exhaustion: the hog could not open any connection ({ready.get('refused')})"
-            )
-        self.held = held
+        role = self.param("role", "app")
+        admin = self.target.postgres_admin_dsn
+        if role != "app" and admin is not None:
+            dsn = asyncio.run(_ensure_role(admin, role))
+        args = ["--dsn", dsn, "--mode", mode, "--hold-s", str(self.int_param("hold_s", 900))]
+        app_user = urlsplit(self.target.postgres_dsn or "").username
+        kick = self.param("kick", "yes") == "yes" and app_user is not None and admin is not None
+        self.held = self._start_hog(args, admin if kick else None, app_user or "")
+
+    def _start_hog(self, args: list[str], admin_dsn: str | None, app_user: str) -> int:
+        # The hog is started from this (main) thread: it dies with the thread that started it (PDEATHSIG).
+        # The admin connection is opened first so it still has a slot once the hog has taken the rest.
+        loop = asyncio.new_event_loop()
+        try:
+            admin = loop.run_until_complete(asyncpg.connect(admin_dsn, timeout=10)) if admin_dsn else None
+            try:
+                ready = start_helper(_HOG, args, pidfile=self._pidfile, marker=self._marker, ready_timeout_s=60.0)
+                held = ready.get("held")
+                if not isinstance(held, int) or held == 0:
+                    refused = ready.get("refused")
+                    raise FaultInjectionError(f"pool-exhaustion: the hog could not open any connection ({refused})")
+                if admin is not None:
+                    # As a database restart or failover would: the application's pool must reconnect.
+                    loop.run_until_complete(
+                        admin.execute(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE usename = $1 AND application_name <> $2 AND pid <> pg_backend_pid()",
+                            app_user,
+                            self._marker,
+                        )
+                    )
+                return held
+            finally:
+                if admin is not None:
+                    loop.run_until_complete(admin.close())
+        finally:
+            loop.close()
 
     @classmethod
     def undo_from_spec(cls, spec: Mapping[str, JsonValue]) -> None:
