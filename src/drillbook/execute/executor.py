@@ -6,6 +6,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from drillbook.errors import UsageError
 from drillbook.execute import policy, runner
 from drillbook.execute.bindings import Bindings, Resolver, SandboxView
 from drillbook.journal import Decision
@@ -57,24 +58,49 @@ class StepExecutor:
         home = self.workdir / "home"
         home.mkdir(parents=True, exist_ok=True)
         path = ":".join([str(self.shims), *(str(d) for d in self.tool_dirs)])
-        return {"PATH": path, "HOME": str(home), "LANG": "C.UTF-8", "TERM": "dumb", **self.view.env()}
+        # GIT_CEILING_DIRECTORIES: a runbook's `git log`/`git diff` must not find a repository above the workdir.
+        base = {"PATH": path, "HOME": str(home), "LANG": "C.UTF-8", "TERM": "dumb"}
+        return {**base, "GIT_CEILING_DIRECTORIES": str(self.workdir), **self.view.env()}
 
     def run_step(self, step: Step, *, branch: str | None = None, supplied: str | None = None) -> list[Outcome]:
-        """Run every command of the step in order (a prose-only step runs the drill's supplied command)."""
-        commands = [c for c in step.commands if c.effect is not Effect.MANUAL]
-        manual: list[Command | None] = [c for c in step.commands if c.effect is Effect.MANUAL]
-        if not step.commands:
-            manual = [None]
+        """Run every command of the step in order (a prose-only step runs the drill's supplied command).
+
+        When the step offers alternatives ("Option 1/2/3"), only ``branch`` runs (default: the first offered),
+        with the commands that belong to no option.
+        """
+        offered = [c.branch for c in step.commands if c.branch is not None]
+        chosen = branch if branch is not None else (offered[0] if offered else None)
+        if chosen is not None and offered and chosen not in offered:
+            raise UsageError(
+                f"step {step.number} ({step.title!r}) offers {', '.join(dict.fromkeys(offered))}; got branch {chosen!r}"
+            )
+        in_branch: list[Command | None] = [c for c in step.commands if c.branch is None or c.branch == chosen]
+        if not in_branch:
+            in_branch = [None]  # a step with no command at all is prose only
         outcomes: list[Outcome] = []
-        if supplied is not None:
-            outcomes.append(self._run(supplied, (), supplied_by_drill=True, line=step.line))
-        elif not commands:
-            for command in manual:
+        pending = supplied
+        if pending is not None and all(c is not None and c.effect is not Effect.MANUAL for c in in_branch):
+            outcomes.append(self._run(pending, (), supplied_by_drill=True, line=step.line))
+            pending = None
+        session: str | None = None
+        for command in in_branch:
+            if command is None or command.effect is Effect.MANUAL:
+                if pending is not None:  # the drill's command stands in for the prose
+                    outcomes.append(self._run(pending, (), supplied_by_drill=True, line=step.line))
+                    pending = None
+                    continue
                 text = command.text if command is not None else step.title
                 reason = "prose only: not executable (a drill may supply a command for this step)"
-                outcomes.append(Outcome(text, "", Decision.MANUAL, None, "", _now(), _now(), reason, line=step.line))
-        session: str | None = None
-        for command in commands:
+                line = command.line if command is not None else step.line
+                outcomes.append(Outcome(text, "", Decision.MANUAL, None, "", _now(), _now(), reason, line=line))
+                continue
+            if command.effect is Effect.NOTIFICATION and command.language == "prose":
+                judgement = policy.judge_notification(command.text)
+                outcomes.append(
+                    Outcome(command.text, "", judgement.decision, None, judgement.payload, _now(), _now(),
+                            judgement.reason, line=command.line)
+                )  # fmt: skip
+                continue
             if command.tool == "psql" and _opens_session(command.text):
                 session = command.text
                 outcomes.append(self._run(command.text + " -c '\\conninfo'", command.placeholders, written=command))

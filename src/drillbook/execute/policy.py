@@ -1,11 +1,11 @@
 """The executor's policy: every command is judged *before* it runs.
 
-Decisions, worst part of a line wins:
+Decisions, worst part of a line wins (nested commands — ``$(…)``, ``bash -c``, ``kubectl exec --`` — count):
 
-* ``captured`` — notifications (Slack, PagerDuty, status pages, mail): never sent; the payload is kept.
 * ``blocked`` — cloud CLIs and remote shells (they leave the sandbox), destructive host commands, docker,
-  any host that is not loopback after bindings, and placeholders nothing binds.
-* ``missing_tool`` — a tool this machine lacks (helm, npm, mongosh…), reported per step.
+  package installs, git remotes, any host that is not loopback after bindings, and placeholders nothing binds.
+* ``captured`` — notifications (Slack, PagerDuty, status pages, mail): never sent; the payload is kept.
+* ``missing_tool`` — a tool this machine lacks (helm, npm scripts, mongosh…), reported per step.
 * ``bounded`` — commands that never end by themselves (``-w``, ``-f``, ``watch``, ``top``): run with a
   short deadline and counted as done when it passes.
 * ``manual`` — prose only: not executable unless the drill supplies a command (then ``supplied``).
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,14 +26,29 @@ from drillbook.execute.shell import Part, hosts, is_loopback, split_parts, urls
 from drillbook.journal import Decision
 
 CLOUD_CLIS = frozenset({"aws", "gcloud", "gsutil", "az", "terraform", "eksctl", "doctl", "pulumi", "heroku", "fly"})
-REMOTE_SHELLS = frozenset({"ssh", "scp", "sftp", "rsync", "telnet"})
-HOST_DESTRUCTIVE = frozenset({"dd", "mkfs", "shutdown", "reboot", "halt", "poweroff", "kill", "pkill", "killall"})
-NOTIFY_HOSTS = ("hooks.slack.com", "slack.com", "pagerduty.com", "statuspage.io", "opsgenie.com", "discord.com")
-NOTIFY_PROGRAMS = frozenset({"/slack", "slack", "mail", "sendmail", "mailx", "pd-send"})
-SHELL_BUILTINS = frozenset(
-    {"echo", "cd", "export", "set", "unset", "test", "[", "true", "false", "printf", "read", "sleep", "for", "do",
-     "done", "if", "then", "fi", "while", "source", ".", "wait", "exit", "local", "let", "eval", "trap", "alias"}
+REMOTE_SHELLS = frozenset({"ssh", "scp", "sftp", "rsync", "telnet", "ssh-copy-id", "mosh"})
+HOST_DESTRUCTIVE = frozenset(
+    {"dd", "shutdown", "reboot", "halt", "poweroff", "init", "telinit", "kill", "pkill", "killall", "fdisk",
+     "sfdisk", "parted", "wipefs", "shred", "systemctl", "service", "iptables", "ip6tables", "nft", "ufw", "mount",
+     "umount", "swapoff", "useradd", "userdel", "usermod", "passwd", "chpasswd", "crontab", "modprobe", "rmmod",
+     "insmod", "sysctl", "chroot"}
 )  # fmt: skip
+PACKAGE_MANAGERS = frozenset(
+    {"pip", "pip3", "pipx", "apt", "apt-get", "aptitude", "yum", "dnf", "apk", "brew", "gem", "cargo", "conda",
+     "snap", "npx", "pnpm", "poetry", "uv"}
+)  # fmt: skip
+CONTAINER_TOOLS = frozenset({"docker", "docker-compose", "podman", "nerdctl", "crictl", "ctr", "kind", "minikube"})
+NOTIFY_HOSTS = ("hooks.slack.com", "slack.com", "pagerduty.com", "statuspage.io", "opsgenie.com", "discord.com")
+NOTIFY_PROGRAMS = frozenset({"slack", "mail", "sendmail", "mailx", "mutt", "pd-send", "pagerduty", "page", "email"})
+SHELL_BUILTINS = frozenset(
+    {"echo", "cd", "export", "set", "unset", "test", "[", "[[", "true", "false", "printf", "read", "sleep", "for",
+     "done", "fi", "while", "source", ".", "wait", "exit", "local", "let", "eval", "trap", "alias", "case", "esac",
+     "return", "shift", "type", "ulimit", "umask", "declare", "readonly", "function", "pushd", "popd", ":"}
+)  # fmt: skip
+GIT_REMOTE_VERBS = frozenset({"clone", "fetch", "pull", "push", "ls-remote", "remote", "submodule"})
+JSON_ENDPOINTS = ("hooks.slack.com", "events.pagerduty.com", "api.pagerduty.com", "statuspage.io", "opsgenie.com")
+_SAFE_WRITE = re.compile(r"^/(?:dev/(?:null|stdout|stderr|fd/\d+)|tmp/)")
+_REDIRECTIONS = frozenset({">", ">>", ">|", "&>", "&>>", ">&"})
 
 BOUNDED_DEADLINE_S = 8.0
 """A never-ending command (``-w``, ``-f``, ``watch``) runs this long and then counts as done."""
@@ -50,12 +66,23 @@ class Judgement:
 
 def judge(text: str, unresolved: Sequence[str], tool_dirs: Sequence[Path]) -> Judgement:
     """Judge a command as it will run (bindings already applied)."""
-    if unresolved:
-        return Judgement(
-            Decision.BLOCKED, f"unbound placeholder {', '.join(unresolved)}: nothing in the sandbox binds it"
-        )
     parts = split_parts(text)
     judgements = [_judge_part(part, tool_dirs) for part in parts] or [Judgement(Decision.RUNS)]
+    worst = _worst(judgements)
+    if unresolved:
+        unbound = f"unbound placeholder {', '.join(unresolved)}: nothing in the sandbox binds it"
+        if worst.decision is Decision.CAPTURED:  # never sent anyway: the placeholder only stays in the payload
+            return Judgement(Decision.CAPTURED, f"{worst.reason} ({unbound})", worst.payload)
+        return Judgement(Decision.BLOCKED, unbound)
+    return worst
+
+
+def judge_notification(text: str) -> Judgement:
+    """A prose notification ("Slack: @incident-commander DECLARE P1"): captured with its text as the payload."""
+    return Judgement(Decision.CAPTURED, "notification: captured, never sent", text)
+
+
+def _worst(judgements: Sequence[Judgement]) -> Judgement:
     for decision in (Decision.BLOCKED, Decision.CAPTURED, Decision.MISSING_TOOL, Decision.BOUNDED):
         for judgement in judgements:
             if judgement.decision is decision:
@@ -65,29 +92,82 @@ def judge(text: str, unresolved: Sequence[str], tool_dirs: Sequence[Path]) -> Ju
 
 def _judge_part(part: Part, tool_dirs: Sequence[Path]) -> Judgement:
     program, args = part.program, part.args
-    text = part.text
-    if program in NOTIFY_PROGRAMS or any(host in text for host in NOTIFY_HOSTS):
-        return Judgement(Decision.CAPTURED, "notification: captured, never sent", _payload(part))
-    if program in CLOUD_CLIS:
-        return Judgement(Decision.BLOCKED, f"{program} is a cloud CLI: it would leave the sandbox")
-    if program in REMOTE_SHELLS:
-        return Judgement(Decision.BLOCKED, f"{program} reaches hosts outside the sandbox")
-    if program in HOST_DESTRUCTIVE or (program == "rm" and any(a.startswith("-") and "r" in a for a in args)):
-        return Judgement(Decision.BLOCKED, f"{program} is a destructive host command")
-    if program in {"docker", "docker-compose", "podman"}:
-        return Judgement(Decision.BLOCKED, f"{program} acts on the host's containers, not the sandbox")
+    where = f" (run by {part.via})" if part.via else ""
+    if program.rstrip(":").lower() in NOTIFY_PROGRAMS or any(host in part.text for host in NOTIFY_HOSTS):
+        return _captured(part)
+    refusal = _refusal(part)
+    if refusal:
+        return Judgement(Decision.BLOCKED, refusal + where)
     for host in hosts(part):
         if "<" in host or "{" in host or host.startswith("$"):
-            return Judgement(Decision.BLOCKED, f"unbound host {host}: nothing in the sandbox binds it")
+            return Judgement(Decision.BLOCKED, f"unbound host {host}{where}: nothing in the sandbox binds it")
         if not is_loopback(host):
             return Judgement(
-                Decision.BLOCKED, f"{host} is not in the sandbox (only loopback and bound hosts are reached)"
+                Decision.BLOCKED, f"{host} is not in the sandbox{where} (only loopback and bound hosts are reached)"
             )
-    if program and program not in SHELL_BUILTINS and not _installed(program, tool_dirs):
+    if program in {"npm", "yarn"}:  # what they act on (package.json, node_modules) is the app's repository
+        return Judgement(Decision.MISSING_TOOL, f"{program} needs the app's repository; the sandbox has none")
+    # In a pod the image decides which tools exist; on the host, PATH does.
+    if part.via != "kubectl exec" and program and program not in SHELL_BUILTINS and not _installed(program, tool_dirs):
         return Judgement(Decision.MISSING_TOOL, f"{program} is not installed on this machine")
     if _never_ends(program, args):
         return Judgement(Decision.BOUNDED, f"never ends by itself: stopped after {BOUNDED_DEADLINE_S:.0f} s")
     return Judgement(Decision.RUNS)
+
+
+def _refusal(part: Part) -> str:
+    """Why this part must not run at all, or ``""``."""
+    program, args = part.program, part.args
+    if program in CLOUD_CLIS:
+        return f"{program} is a cloud CLI: it would leave the sandbox"
+    if program in REMOTE_SHELLS:
+        return f"{program} reaches hosts outside the sandbox"
+    if program in CONTAINER_TOOLS:
+        return f"{program} acts on the host's containers, not the sandbox"
+    if program in HOST_DESTRUCTIVE or program.startswith("mkfs") or _removes_recursively(program, args):
+        return f"{program} is a destructive host command"
+    if program in PACKAGE_MANAGERS or _installs(program, args):
+        return f"{program} reaches a package registry on the internet (and may change the host)"
+    if program == "git" and any(a in GIT_REMOTE_VERBS for a in args[:3]):
+        return "git talks to a remote repository outside the sandbox"
+    if program == "kubectl":
+        flag = next((a for a in args if a.split("=", 1)[0] in {"--kubeconfig", "--server", "-s", "--token"}), None)
+        if flag is not None:
+            return f"kubectl {flag.split('=', 1)[0]} would point kubectl away from the sandbox's cluster"
+    target = _host_write(part.text)
+    if target:
+        return f"writes to {target} on the host (only the step's own directory and /tmp may be written)"
+    return ""
+
+
+def _removes_recursively(program: str, args: Sequence[str]) -> bool:
+    recursive = any(a in {"--recursive", "-R"} or (re.fullmatch(r"-[a-zA-Z]+", a) and "r" in a) for a in args)
+    return program in {"rm", "rmdir"} and bool(recursive)
+
+
+def _installs(program: str, args: Sequence[str]) -> bool:
+    """``npm install``, ``go get``, ``python -m pip install``: they download and change the host."""
+    first = args[0] if args else ""
+    if program in {"npm", "yarn"}:  # these reach the package registry
+        return first in {"install", "i", "ci", "add", "publish", "update", "upgrade", "exec", "dlx", "audit", "view",
+                         "info", "outdated", "login", "search", "unpublish", "deprecate", "dist-tag"}  # fmt: skip
+    if program == "go":
+        return first in {"get", "install", "mod"}
+    return program.startswith("python") and list(args[:2]) == ["-m", "pip"]
+
+
+def _host_write(text: str) -> str:
+    """The host path an output redirection writes to, outside the step's directory and /tmp, or ``""``."""
+    try:
+        lexer = shlex.shlex(text, posix=True, punctuation_chars=True)
+        tokens = list(lexer)
+    except ValueError:
+        return ""
+    for index, token in enumerate(tokens[:-1]):
+        target = tokens[index + 1]
+        if token in _REDIRECTIONS and target.startswith("/") and not _SAFE_WRITE.match(target):
+            return target
+    return ""
 
 
 def _installed(program: str, tool_dirs: Sequence[Path]) -> bool:
@@ -98,8 +178,13 @@ def _installed(program: str, tool_dirs: Sequence[Path]) -> bool:
 
 
 def _never_ends(program: str, args: Sequence[str]) -> bool:
-    if program in {"watch", "htop"} or (program == "top" and "-b" not in args):
+    if program in {"watch", "htop", "iotop", "less", "more", "vim", "vi", "nano"} or (
+        program == "top" and "-b" not in args
+    ):
         return True
+    if program in {"vmstat", "iostat", "mpstat", "pidstat", "sar"}:  # "iostat -x 1": an interval and no count
+        numbers = [a for a in args if a.isdigit()]
+        return len(numbers) == 1
     if program == "kubectl":
         # Words after `--` belong to the command run in the pod (psql's -w is "no password", not "watch").
         args = args[: list(args).index("--")] if "--" in args else args
@@ -110,18 +195,30 @@ def _never_ends(program: str, args: Sequence[str]) -> bool:
             return True
     if program == "tail" and any(a in {"-f", "-F", "--follow"} for a in args):
         return True
+    if program == "ping" and not any(a == "-c" or a.startswith("-c") for a in args):
+        return True
     return program == "redis-cli" and any(a.lower() in {"monitor", "subscribe", "psubscribe"} for a in args)
 
 
-def _payload(part: Part) -> str:
+def _captured(part: Part) -> Judgement:
+    """A notification, kept and never sent; a payload that claims to be JSON is checked."""
     words = part.args
-    for index, word in enumerate(words):
-        if word in {"-d", "--data", "--data-raw", "--data-binary"} and index + 1 < len(words):
-            data = words[index + 1]
-            try:
-                return json.dumps(json.loads(data), indent=2)
-            except ValueError:
-                return data
     targets = urls(part.text)
+    for index, word in enumerate(words):
+        if word in {"-d", "--data", "--data-raw", "--data-binary", "--json"} and index + 1 < len(words):
+            data = words[index + 1]
+            claims_json = any(t in part.text for t in JSON_ENDPOINTS) or "application/json" in part.text.lower()
+            try:
+                pretty = json.dumps(json.loads(data), indent=2)
+            except ValueError as exc:
+                if claims_json:
+                    return Judgement(
+                        Decision.CAPTURED,
+                        f"notification: captured, never sent; its payload claims to be JSON but is not ({exc})",
+                        data,
+                    )
+                return Judgement(Decision.CAPTURED, "notification: captured, never sent", data)
+            return Judgement(Decision.CAPTURED, "notification: captured, never sent (payload is valid JSON)", pretty)
     message = re.sub(r"\s+", " ", part.text)
-    return f"{message} (to {targets[0]})" if targets else message
+    payload = f"{message} (to {targets[0]})" if targets else message
+    return Judgement(Decision.CAPTURED, "notification: captured, never sent", payload)

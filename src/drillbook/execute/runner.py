@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,23 +25,12 @@ echo "drillbook: $(basename "$0") is blocked in the sandbox: it would reach outs
 exit 126
 """
 
-_NET_GUARD = """#!/bin/sh
-# drillbook: only loopback targets (127.0.0.0/8, ::1, localhost) may be reached from a drill.
-for arg in "$@"; do
-  case "$arg" in
-    *://*)
-      host=$(printf '%s' "$arg" | sed -E 's#^[a-zA-Z+]+://([^/@]*@)?(\\[[^]]*\\]|[^:/?]*).*#\\2#')
-      case "$host" in
-        127.*|localhost|\\[::1\\]|::1) ;;
-        *) echo "drillbook: $(basename "$0") to $host is blocked: only the sandbox may be reached" >&2; exit 6 ;;
-      esac
-      ;;
-  esac
-done
-exec "{real}" "$@"
-"""
-
-REFUSED_TOOLS = ("aws", "gcloud", "gsutil", "az", "terraform", "ssh", "scp", "sftp", "docker", "helm", "eksctl")
+REFUSED_TOOLS = (
+    "aws", "gcloud", "gsutil", "az", "terraform", "ssh", "scp", "sftp", "rsync", "telnet", "docker", "helm", "eksctl",
+    "pip", "pip3", "apt", "apt-get",
+)  # fmt: skip
+KILL_GRACE_S = 3.0
+"""How long a command's process group gets after SIGTERM before SIGKILL (a clean shutdown of kubectl and psql)."""
 
 
 def make_shims(directory: Path, tool_dirs: Sequence[Path]) -> Path:
@@ -48,12 +39,13 @@ def make_shims(directory: Path, tool_dirs: Sequence[Path]) -> Path:
     for tool in REFUSED_TOOLS:
         _write(directory / tool, _REFUSE)
     search = ":".join(str(d) for d in tool_dirs)
+    guard = (Path(__file__).with_name("netguard.py")).read_text(encoding="utf-8")
     for tool in ("curl", "wget"):
-        import shutil
-
         real = shutil.which(tool, path=search)
         if real is not None:
-            _write(directory / tool, _NET_GUARD.replace("{real}", real))
+            # -I: the shim ignores PYTHON* variables and the user's site directory.
+            script = f"#!{sys.executable} -I\n{guard}\nraise SystemExit(main({real!r}, sys.argv))\n"
+            _write(directory / tool, script)
     return directory
 
 
@@ -91,23 +83,36 @@ def run(command: str, *, env: Mapping[str, str], cwd: Path, deadline_s: float) -
         raw, _ = process.communicate(timeout=deadline_s)
     except subprocess.TimeoutExpired:
         timed_out = True
-        _kill_group(process)
-        raw, _ = process.communicate()
+        raw = _end_group(process)
     except BaseException:
-        _kill_group(process)
-        process.wait()
+        _end_group(process)
         raise
+    else:
+        _end_group(process)  # reap what the command left running in the background (`cmd &`)
     output = raw.decode("utf-8", errors="replace")
     if len(output) > EXCERPT_CHARS:
         output = output[: EXCERPT_CHARS // 2] + "\n…\n" + output[-EXCERPT_CHARS // 2 :]
     return Completed(None if timed_out else process.returncode, output, started, time.time(), timed_out)
 
 
-def _kill_group(process: subprocess.Popen[bytes]) -> None:
+def _end_group(process: subprocess.Popen[bytes]) -> bytes:
+    """SIGTERM the command's process group, SIGKILL it after a grace period, and collect the remaining output.
+
+    The group is killed even when its leader has already exited: a background child that ignores SIGTERM
+    would otherwise hold the output pipe open, and the drill, forever.
+    """
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=KILL_GRACE_S)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
     try:
-        process.wait(timeout=3)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
+        raw, _ = process.communicate(timeout=KILL_GRACE_S)
+    except subprocess.TimeoutExpired:  # a process that left the group (setsid) still holds the pipe
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+        process.wait()
+        raw = b""
+    return raw or b""

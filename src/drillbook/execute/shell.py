@@ -1,143 +1,326 @@
 """Reading shell command lines the way a shell would, enough to judge them before they run.
 
-A line is split into parts at ``|``, ``&&``, ``||``, ``;`` and newlines (outside quotes), each part into
-words (``shlex``), and every host a part would contact is extracted: URLs anywhere, ``-h``/``--host`` of
-database clients, ``user@host`` of ssh-like tools, connection strings.
+A line is split into simple commands ("parts") at ``|``, ``&&``, ``||``, ``;``, ``&``, newlines and
+parentheses (outside quotes). Command substitutions (``$(…)``, backticks, ``<(…)``) and the commands a
+part runs on someone else's behalf (``bash -c``, ``eval``, ``watch``, ``kubectl exec … --``, ``xargs``,
+``sudo``, ``timeout``) become parts of their own, so every command that would run is judged. Heredoc
+bodies are data, except when a shell reads them. Every host a part would contact is extracted: URLs
+anywhere, ``-h``/``--host`` and ``host=`` of database clients, ``/dev/tcp``, ``user@host`` of ssh-like
+tools, ``--connect-to``/``--resolve``/``--proxy`` of curl.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import shlex
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-_SEPARATORS = ("&&", "||", "|", ";", "\n")
-_URL = re.compile(r"""\b(?:https?|postgres(?:ql)?|redis|rediss|mongodb(?:\+srv)?|amqp|mysql)://[^\s'"`<>]+""")
+_URL = re.compile(r"""\b(?:https?|postgres(?:ql)?|redis|rediss|mongodb(?:\+srv)?|amqp|mysql|ftp)://[^\s'"`<>]+""")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_WRAPPERS = {"sudo", "time", "nohup", "env", "exec", "command", "timeout", "xargs", "nice"}
-_HOST_FLAGS = {"-h", "--host", "-H"}
-_CURL_VALUE_FLAGS = {
-    "-o",
-    "--output",
-    "-d",
-    "--data",
-    "--data-raw",
-    "--data-binary",
-    "--data-urlencode",
-    "-H",
-    "--header",
-    "-X",
-    "--request",
-    "-u",
-    "--user",
-    "-w",
-    "--write-out",
-    "-m",
-    "--max-time",
-    "--connect-timeout",
-    "-A",
-    "--user-agent",
-    "-e",
-    "--referer",
-    "-b",
-    "--cookie",
-    "-c",
-    "--cookie-jar",
-    "-T",
-    "--upload-file",
-    "-F",
-    "--form",
-    "-O",
-    "--output-document",
-    "--header-file",
-    "--post-data",
-    "-U",
+_HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][\w-]*)\2")
+_DEV_NET = re.compile(r"/dev/(?:tcp|udp)/([^/\s'\"]+)/")
+_SOCAT = re.compile(r"^(?:TCP[46]?|TCP-CONNECT|OPENSSL|SSL|UDP[46]?|UDP-SENDTO|SOCKS4A?|PROXY)[:-]([^:,]+)", re.I)
+_CONNINFO_HOST = re.compile(r"(?<![\w-])(?:host|hostaddr)\s*=\s*'?([^\s',]+(?:,[^\s',]+)*)")
+_SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
+_KEYWORDS = frozenset({"!", "{", "}", "if", "then", "else", "elif", "do", "while", "until", "time"})
+_MAX_DEPTH = 6
+SUBSTITUTED = "__drillbook_substituted__"
+"""What a command substitution is replaced by in the part that uses its output."""
+
+# Wrappers that run the rest of their words as a command, and how many values each option takes.
+_WRAPPERS: dict[str, dict[str, int]] = {
+    "sudo": {"-u": 1, "-g": 1, "-C": 1, "-D": 1, "-p": 1, "-r": 1, "-t": 1, "-U": 1, "-T": 1, "-h": 1},
+    "env": {"-u": 1, "-C": 1, "-S": 1, "--unset": 1, "--chdir": 1},
+    "timeout": {"-s": 1, "-k": 1, "--signal": 1, "--kill-after": 1},
+    "nice": {"-n": 1},
+    "ionice": {"-c": 1, "-n": 1, "-p": 1},
+    "stdbuf": {"-i": 1, "-o": 1, "-e": 1},
+    "xargs": {"-I": 1, "-i": 0, "-n": 1, "-P": 1, "-d": 1, "-L": 1, "-s": 1, "-E": 1, "-a": 1},
+    "nohup": {},
+    "time": {"-f": 1, "-o": 1},
+    "command": {},
+    "exec": {"-a": 1},
+    "setsid": {},
+    "builtin": {},
 }
-_HOST_TOOLS = {"psql", "pg_isready", "pg_dump", "pg_restore", "redis-cli", "mongo", "mongosh", "mysql", "nc", "ping"}
+_POSITIONAL_WRAPPERS = frozenset({"timeout"})
+"""Wrappers whose first positional word is a value (timeout's duration), not the command."""
+
+
+def _flags(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_VALUE_FLAGS: dict[str, frozenset[str]] = {
+    "curl": _flags(
+        "-o --output -d --data --data-raw --data-binary --data-urlencode --data-ascii --json -H --header -X "
+        "--request -u --user -w --write-out -m --max-time --connect-timeout -A --user-agent -e --referer -b "
+        "--cookie -c --cookie-jar -T --upload-file -F --form --form-string --header-file -U --proxy-user -E "
+        "--cert --key --cacert --capath -r --range -C --continue-at --retry --retry-delay --retry-max-time "
+        "-Y --speed-limit -y --speed-time --limit-rate --interface --dns-servers --url-query"
+    ),
+    "wget": _flags(
+        "-O --output-document -o --output-file -a --append-output --header --post-data --post-file -U "
+        "--user-agent -t --tries -T --timeout -P --directory-prefix --user --password -w --wait"
+    ),
+    "nc": _flags("-w -p -s -x -i -q -W -X -O -I -c -e"),
+    "ping": _flags("-c -i -w -W -s -I -t -l -p -Q -M"),
+}
+_VALUE_FLAGS["ncat"] = _VALUE_FLAGS["netcat"] = _VALUE_FLAGS["nc"]
+_VALUE_FLAGS["ping6"] = _VALUE_FLAGS["ping"]
+_VALUE_FLAGS["http"] = _VALUE_FLAGS["https"] = _VALUE_FLAGS["xh"] = frozenset({"-a", "--auth", "-o", "--output"})
+_PG_TOOLS = frozenset({"psql", "pg_isready", "pg_dump", "pg_dumpall", "pg_restore", "pg_basebackup", "pgbench"})
+_HOST_FLAG_TOOLS = _PG_TOOLS | {"redis-cli", "redis-benchmark", "mongo", "mongosh", "mysql", "mysqladmin"}
+_CURL_REDIRECTS = frozenset({"-x", "--proxy", "--preproxy", "--socks4", "--socks4a", "--socks5", "--socks5-hostname"})
+UNKNOWN_TARGET = "(a target read from a file)"
+"""The host reported for ``curl -K file`` / ``wget -i file``: what it contacts cannot be known before it runs."""
 
 
 @dataclass(frozen=True)
 class Part:
-    """One simple command of a line: its program and words."""
+    """One simple command of a line: its words, and the position of the program among them."""
 
     text: str
     words: tuple[str, ...]
+    index: int = -1
+    """Position of the program in ``words`` (after assignments, keywords and wrappers); -1 when there is none."""
+    via: str = ""
+    """Who runs this part on the line's behalf (``"kubectl exec"``, ``"bash -c"``, ``"$(…)"``); ``""`` for the line."""
 
     @property
     def program(self) -> str:
         """The program this part runs (after variable assignments and wrappers such as ``sudo``)."""
-        for index, word in enumerate(self.words):
-            if _ASSIGNMENT.match(word):
-                continue
-            if word in _WRAPPERS:
-                if word == "timeout" and index + 1 < len(self.words):
-                    continue
-                continue
-            if word.replace(".", "").isdigit():  # timeout's duration
-                continue
-            return word.rsplit("/", 1)[-1]
-        return ""
+        return self.words[self.index].rsplit("/", 1)[-1] if self.index >= 0 else ""
 
     @property
     def args(self) -> tuple[str, ...]:
         """The words after the program."""
-        program = self.program
-        for index, word in enumerate(self.words):
-            if word.rsplit("/", 1)[-1] == program:
-                return self.words[index + 1 :]
-        return ()
+        return self.words[self.index + 1 :] if self.index >= 0 else ()
+
+    @property
+    def assignments(self) -> tuple[str, ...]:
+        """``NAME=value`` words before the program (or all of them when there is none)."""
+        end = self.index if self.index >= 0 else len(self.words)
+        return tuple(w for w in self.words[:end] if _ASSIGNMENT.match(w))
 
 
-def split_parts(text: str) -> list[Part]:
-    """The simple commands of a line (quotes respected; heredoc bodies stay with their command)."""
-    parts: list[str] = []
+def split_parts(text: str, via: str = "", _depth: int = 0) -> list[Part]:
+    """Every simple command the line would run, nested ones included (quotes respected)."""
+    if _depth > _MAX_DEPTH:
+        return [Part(text, (text,), 0, via)]  # absurdly nested: judged as an unknown program
+    line, bodies = _strip_heredocs(text)
+    outer, substitutions = _extract_substitutions(line)
+    parts: list[Part] = []
+    for chunk in _split_top(outer):
+        part = _part(chunk, via)
+        if part.words:
+            parts.append(part)
+            parts.extend(_nested(part, _depth))
+    for inner in substitutions:
+        parts.extend(split_parts(inner, via or "$(…)", _depth + 1))
+    for feeds_shell, body in bodies:
+        if feeds_shell:
+            parts.extend(split_parts(body, "heredoc", _depth + 1))
+        else:  # data, but any URL in it is still looked at
+            parts.append(Part(body, (), -1, "heredoc"))
+    return parts
+
+
+def _strip_heredocs(text: str) -> tuple[str, list[tuple[bool, str]]]:
+    """The command lines without heredoc bodies, and each body (with whether a shell reads it)."""
+    lines = text.split("\n")
+    kept: list[str] = []
+    bodies: list[tuple[bool, str]] = []
+    index = 0
+    while index < len(lines):
+        current = lines[index]
+        kept.append(current)
+        index += 1
+        for match in _HEREDOC.finditer(current.replace("<<<", "   ")):
+            terminator, body = match.group(3), []
+            while index < len(lines) and lines[index].strip() != terminator:
+                body.append(lines[index])
+                index += 1
+            index += 1  # the terminator line
+            words = set(re.findall(r"[\w./-]+", current[: match.start()]))
+            feeds_shell = any(w.rsplit("/", 1)[-1] in _SHELLS for w in words)
+            bodies.append((feeds_shell, "\n".join(body)))
+    return "\n".join(kept), bodies
+
+
+def _extract_substitutions(text: str) -> tuple[str, list[str]]:
+    """Replace ``$(…)``, ``<(…)``, ``>(…)`` and backticks (outside single quotes) by a marker; return their bodies."""
+    out: list[str] = []
+    found: list[str] = []
+    quote: str | None = None
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if quote == "'":
+            out.append(char)
+            quote = None if char == "'" else quote
+            i += 1
+            continue
+        if char == "\\" and i + 1 < len(text):
+            out.append(text[i : i + 2])
+            i += 2
+            continue
+        if char in "'\"" and (quote is None or quote == char):
+            quote = None if quote == char else char
+            out.append(char)
+            i += 1
+            continue
+        if char in "$<>" and text.startswith("(", i + 1):
+            end = _closing(text, i + 2)
+            found.append(text[i + 2 : end])
+            out.append(SUBSTITUTED)
+            i = end + 1
+            continue
+        if char == "`":
+            end = text.find("`", i + 1)
+            end = len(text) if end < 0 else end
+            found.append(text[i + 1 : end])
+            out.append(SUBSTITUTED)
+            i = end + 1
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out), found
+
+
+def _closing(text: str, start: int) -> int:
+    """Index of the ``)`` that closes a ``(`` opened just before ``start`` (or the end of the text)."""
+    depth, quote, i = 1, None, start
+    while i < len(text):
+        char = text[i]
+        if quote:
+            quote = None if char == quote else quote
+        elif char == "\\":
+            i += 1
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return len(text)
+
+
+def _split_top(text: str) -> list[str]:
+    """Split at control operators outside quotes; comments are dropped."""
+    chunks: list[str] = []
     current: list[str] = []
     quote: str | None = None
     i = 0
-    heredoc = re.search(r"<<-?\s*'?\"?(\w+)'?\"?", text)
-    if heredoc:  # a heredoc's body is data, not commands: keep the whole thing as one part
-        return [_part(text)]
     while i < len(text):
         char = text[i]
         if quote:
             current.append(char)
             if char == "\\" and quote == '"' and i + 1 < len(text):
                 current.append(text[i + 1])
-                i += 2
-                continue
-            if char == quote:
+                i += 1
+            elif char == quote:
                 quote = None
             i += 1
             continue
-        if char in ("'", '"'):
+        if char in "'\"":
             quote = char
-            current.append(char)
-            i += 1
-            continue
-        if char == "\\" and i + 1 < len(text):
+        elif char == "\\" and i + 1 < len(text):
             current.append(text[i : i + 2])
             i += 2
             continue
-        separator = next((s for s in _SEPARATORS if text.startswith(s, i)), None)
-        if separator is not None:
-            parts.append("".join(current))
+        elif char == "#" and (not current or current[-1][-1:].isspace()):
+            while i < len(text) and text[i] != "\n":
+                i += 1
+            continue
+        elif char in "|;\n()" or (char == "&" and _is_control_ampersand(text, i)):
+            chunks.append("".join(current))
             current = []
-            i += len(separator)
+            i += 2 if text[i : i + 2] in ("&&", "||", "|&", ";;") else 1
             continue
         current.append(char)
         i += 1
-    parts.append("".join(current))
-    return [_part(p) for p in parts if p.strip() and not p.strip().startswith("#")]
+    chunks.append("".join(current))
+    return [c.strip() for c in chunks if c.strip()]
 
 
-def _part(text: str) -> Part:
-    stripped = text.strip()
+def _is_control_ampersand(text: str, i: int) -> bool:
+    """``&`` ends a command unless it belongs to a redirection (``2>&1``, ``&>file``, ``>&2``)."""
+    before = text[i - 1] if i > 0 else ""
+    after = text[i + 1] if i + 1 < len(text) else ""
+    return before not in "<>" and after != ">"
+
+
+def _part(text: str, via: str) -> Part:
+    return Part(text, _words(text), _program_index(_words(text)), via)
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """The words of a simple command, without redirections (``> out.txt``, ``2>&1``, ``< in.sql``)."""
     try:
-        words = shlex.split(stripped, comments=True)
+        lexer = shlex.shlex(text, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        tokens = list(lexer)
     except ValueError:
-        words = stripped.split()
-    return Part(stripped, tuple(words))
+        tokens = text.split()
+    words: list[str] = []
+    skip = False
+    for index, token in enumerate(tokens):
+        if skip:
+            skip = False
+        elif token and set(token) <= set("<>&|"):
+            skip = True  # the redirection's target
+            if words and words[-1].isdigit() and index > 0 and tokens[index - 1] == words[-1]:
+                words.pop()  # the file descriptor of "2>"
+        else:
+            words.append(token)
+    return tuple(words)
+
+
+def _program_index(words: tuple[str, ...]) -> int:
+    index = 0
+    while index < len(words):
+        word = words[index]
+        name = word.rsplit("/", 1)[-1]
+        if _ASSIGNMENT.match(word) or word in _KEYWORDS:
+            index += 1
+            continue
+        if name not in _WRAPPERS:
+            return index
+        index = _skip_options(words, index + 1, _WRAPPERS[name])
+        if name in _POSITIONAL_WRAPPERS and index < len(words):
+            index += 1  # the duration
+    return -1
+
+
+def _skip_options(words: tuple[str, ...], index: int, values: dict[str, int]) -> int:
+    while index < len(words) and words[index].startswith("-") and words[index] != "--":
+        index += 1 + values.get(words[index], 0)
+    return index + 1 if index < len(words) and words[index] == "--" else index
+
+
+def _nested(part: Part, depth: int) -> list[Part]:
+    """The commands a part runs on the line's behalf: ``bash -c``, ``eval``, ``watch``, ``kubectl exec --``."""
+    program, args = part.program, part.args
+    inner: str | None = None
+    if program in _SHELLS and "-c" in args and args.index("-c") + 1 < len(args):
+        inner = args[args.index("-c") + 1]
+    elif program == "eval":
+        inner = " ".join(args)
+    elif program == "watch":
+        rest = _skip_options(args, 0, {"-n": 1, "--interval": 1, "-d": 0, "-q": 1, "--equexit": 1})
+        inner = " ".join(args[rest:])
+    elif program == "kubectl" and "--" in args and any(a in ("exec", "debug", "run") for a in args):
+        inner = shlex.join(args[args.index("--") + 1 :])
+    if not inner:
+        return []
+    label = "kubectl exec" if program == "kubectl" else f"{program} -c" if program in _SHELLS else program
+    return split_parts(inner, part.via or label, depth + 1)
 
 
 def urls(text: str) -> list[str]:
@@ -147,41 +330,111 @@ def urls(text: str) -> list[str]:
 
 def hosts(part: Part) -> list[str]:
     """Every host this part would contact."""
-    found = [urlsplit(url).hostname or "" for url in urls(part.text)]
+    found = [_url_host(url) for url in urls(part.text)]
+    found.extend(match.group(1) for match in _DEV_NET.finditer(part.text))
+    for word in part.assignments:
+        name, _, value = word.partition("=")
+        if name in {"PGHOST", "PGHOSTADDR", "REDISCLI_HOST"}:
+            found.extend(value.split(","))
     program, args = part.program, part.args
-    if program in _HOST_TOOLS:
-        for index, word in enumerate(args):
-            if word in _HOST_FLAGS and index + 1 < len(args):
-                found.append(args[index + 1])
-            elif word.startswith("--host="):
-                found.append(word.split("=", 1)[1])
-            elif word.startswith("-h") and len(word) > 2 and program != "redis-cli":
-                found.append(word[2:])
-        if program in {"nc", "ping"}:
-            positional = [w for w in args if not w.startswith("-")]
-            found.extend(positional[:1])
+    if program in _HOST_FLAG_TOOLS:
+        found.extend(_flag_hosts(args))
+    if program in _PG_TOOLS:
+        for word in args:
+            for match in _CONNINFO_HOST.finditer(word):
+                found.extend(match.group(1).split(","))
+    if program in {"nc", "ncat", "netcat", "ping", "ping6", "telnet"}:
+        found.extend(_positionals(program, args)[:1])
+    if program == "openssl" and "-connect" in args and args.index("-connect") + 1 < len(args):
+        found.append(_strip_port(args[args.index("-connect") + 1]))
+    if program == "socat":
+        found.extend(m.group(1) for m in map(_SOCAT.match, args) if m)
     if program in {"ssh", "scp", "rsync", "sftp"}:
-        for word in args:
-            if "@" in word:
-                found.append(word.split("@", 1)[1].split(":", 1)[0])
-    if program in {"curl", "wget"}:
-        skip = False
-        for word in args:
-            if skip:
-                skip = False
-                continue
-            if word in _CURL_VALUE_FLAGS:
-                skip = True
-                continue
-            if not word.startswith("-") and "://" not in word and re.match(r"^[\w.-]+(:\d+)?(/|$)", word):
-                found.append(word.split("/", 1)[0].split(":", 1)[0])
+        found.extend(w.split("@", 1)[1].split(":", 1)[0] for w in args if "@" in w)
+    if program in {"curl", "wget", "http", "https", "xh"}:
+        found.extend(_fetcher_hosts(program, args))
     return [h for h in found if h]
+
+
+def _url_host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or url
+    except ValueError:  # a malformed URL is judged as an unknown host
+        return url
+
+
+def _flag_hosts(args: tuple[str, ...]) -> list[str]:
+    found: list[str] = []
+    for index, word in enumerate(args):
+        if word in {"-h", "--host"} and index + 1 < len(args):
+            found.append(args[index + 1])
+        elif word.startswith("--host="):
+            found.append(word.split("=", 1)[1])
+        elif word.startswith("-h") and len(word) > 2 and not word.startswith("--"):
+            found.append(word[2:])
+    return found
+
+
+def _positionals(program: str, args: tuple[str, ...]) -> list[str]:
+    values = _VALUE_FLAGS.get(program, frozenset())
+    found: list[str] = []
+    skip = False
+    for word in args:
+        if skip:
+            skip = False
+        elif word in values:
+            skip = True
+        elif not word.startswith("-"):
+            found.append(word)
+    return found
+
+
+def _fetcher_hosts(program: str, args: tuple[str, ...]) -> list[str]:
+    """Hosts of curl/wget/httpie: scheme-less positionals, proxies, ``--connect-to`` and ``--resolve``."""
+    found: list[str] = []
+    for index, word in enumerate(args):
+        value = args[index + 1] if index + 1 < len(args) else ""
+        flag, _, attached = word.partition("=")
+        value = attached or value
+        if flag in _CURL_REDIRECTS:
+            found.append(_url_host(value) if "://" in value else _strip_port(value))
+        elif flag == "--connect-to":  # HOST1:PORT1:HOST2:PORT2: the connection goes to HOST2
+            fields = value.split(":")
+            found.append(fields[2] if len(fields) > 2 and fields[2] else "")
+        elif flag == "--resolve":  # HOST:PORT:ADDRESS[,ADDRESS]
+            found.extend(value.split(":", 2)[-1].strip("[]").split(",") if value.count(":") >= 2 else [value])
+        elif (flag in {"-K", "--config"} and program == "curl") or (
+            flag in {"-i", "--input-file", "-e", "--execute"} and program == "wget"
+        ):
+            found.append(UNKNOWN_TARGET)
+    for word in _positionals(program, args):
+        if "://" in word:
+            continue  # already seen as a URL
+        if program in {"http", "https", "xh"} and word.isupper():
+            continue  # the HTTP method
+        match = re.match(r"^([\w.-]+|\[[0-9a-fA-F:.]+\])(:\d+)?(/|$)", word)
+        if match and "=" not in word and ("." in match.group(1) or match.group(2) or match.group(3) == "/"):
+            found.append(match.group(1).strip("[]"))
+        elif program in {"curl", "wget"} and re.match(r"^[\w-]+$", word):
+            found.append(word)  # a bare name is a host to curl ("curl prometheus")
+    return found
+
+
+def _strip_port(value: str) -> str:
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
 LOOPBACK_NAMES = {"localhost", "ip6-localhost", "ip6-loopback"}
 
 
 def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 and localhost."""
-    host = host.strip("[]").lower()
-    return host in LOOPBACK_NAMES or host == "::1" or re.fullmatch(r"127(?:\.\d{1,3}){3}", host) is not None
+    """127.0.0.0/8, ::1 and localhost (a malformed address is not loopback)."""
+    host = host.strip("[]").lower().rstrip(".")
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
