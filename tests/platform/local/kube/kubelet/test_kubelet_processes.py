@@ -269,3 +269,27 @@ async def _wait_log(kubelet: Kubelet, name: str, text: bytes, timeout: float = 1
             pass
         await asyncio.sleep(0.02)
     raise AssertionError(f"{text!r} never appeared in the logs of {name}")
+
+
+def test_a_daemon_that_left_the_process_group_dies_with_its_container(env: Env) -> None:
+    # setsid puts the sleep in its own session, like pg_ctl or a daemonizing server would.
+    code = "import subprocess, time\nsubprocess.Popen(['setsid', 'sleep', '120'])\nprint('ready', flush=True)\n"
+    code += "time.sleep(0.5)"
+    pod = make_pod("daemon", [python_container("app", code)], restartPolicy="Never")
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        await _wait_log(kubelet, "daemon", b"ready")
+        await asyncio.sleep(0.2)
+        daemons = [p for p in psutil.process_iter(["cmdline", "environ"]) if _is_our_sleep(p, env)]
+        assert len(daemons) == 1
+        await env.sink.wait_for("daemon", lambda s: s["phase"] == "Succeeded")
+        _, alive = psutil.wait_procs(daemons, timeout=3)
+        assert alive == []
+
+    env.run(body)
+
+
+def _is_our_sleep(proc: psutil.Process, env: Env) -> bool:
+    info = proc.info
+    return info["cmdline"] == ["sleep", "120"] and str(env.state_dir) in (info["environ"] or {}).get("HOME", "")

@@ -31,6 +31,28 @@ def group_members(pgid: int) -> list[int]:
     return process_groups().get(pgid, [])
 
 
+def descendants(root: int) -> list[int]:
+    """PIDs below ``root`` in the parent tree (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1:
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found: list[int] = []
+    todo = [root]
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            found.append(pid)
+            todo.append(pid)
+    return found
+
+
 def process_groups() -> dict[int, list[int]]:
     """Every process group on the machine with its member PIDs, from one walk over /proc."""
     groups: dict[int, list[int]] = {}
@@ -111,7 +133,12 @@ class ContainerProcess:
         return self.exit_code
 
     def signal(self, sig: signal.Signals) -> None:
-        """Signal the container's whole process group."""
+        """Signal the container's whole process group (SIGKILL also reaches daemons the shim adopted)."""
+        if sig == signal.SIGKILL and self.exit_code is None:
+            # Kill the shim's adopted orphans first: once the shim dies they would reparent to init.
+            for pid in descendants(self.pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, sig)
         if self.exit_code is None or group_members(self.pgid):
             group_signal(self.pgid, sig)
 

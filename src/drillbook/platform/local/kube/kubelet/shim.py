@@ -6,6 +6,7 @@ fast. The kubelet starts it in a new session, so the shim leads the container's 
 Container mode: ``shim.py --ppid PID --log-fd FD -- CMD ARGS…`` writes each stdout/stderr line to FD in the CRI log
 format (``<RFC3339Nano> stdout F <line>``), exits with the command's exit code (128+N when killed by signal N), and
 kills the whole group when the kubelet dies (PR_SET_PDEATHSIG plus a parent poll, so even SIGKILL leaves nothing).
+As a child subreaper it adopts daemons that leave the group (setsid), and kills them with the container.
 Exec mode: ``shim.py --ppid PID --exec -- CMD ARGS…`` arms the same parent-death signal and replaces itself with CMD.
 """
 
@@ -21,6 +22,7 @@ import threading
 import time
 
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
 # A signal nobody sends to containers by accident: its handler kills the whole process group.
 _PARENT_DIED = signal.SIGUSR2
 START_ERROR_EXIT = 128
@@ -32,23 +34,23 @@ def rfc3339nano(ns: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
 
 
-def _set_pdeathsig(sig: int) -> None:
+def _prctl(option: int, value: int) -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        libc.prctl(option, value, 0, 0, 0)
     except (OSError, AttributeError):
-        pass  # the parent poll below still catches the kubelet's death
+        pass  # the parent poll and the group kill still apply
 
 
-def _kill_group(*_: object) -> None:
-    os.killpg(os.getpgrp(), signal.SIGKILL)
+def _set_pdeathsig(sig: int) -> None:
+    _prctl(_PR_SET_PDEATHSIG, int(sig))
 
 
-def _others_in_group() -> list[int]:
-    me, group = os.getpid(), os.getpgrp()
-    pids: list[int] = []
+def _proc_table() -> list[tuple[int, int, int, bytes]]:
+    """(pid, ppid, pgid, state) of every process, from /proc."""
+    rows = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
+        if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", "rb") as fh:
@@ -56,9 +58,43 @@ def _others_in_group() -> list[int]:
         except OSError:
             continue
         fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 2 and int(fields[2]) == group:
-            pids.append(int(entry))
-    return pids
+        if len(fields) > 2:
+            rows.append((int(entry), int(fields[1]), int(fields[2]), fields[0]))
+    return rows
+
+
+def _container_pids() -> list[int]:
+    """Everything of this container but the shim: its process group plus descendants that left it (setsid)."""
+    me, group = os.getpid(), os.getpgrp()
+    table = _proc_table()
+    children: dict[int, list[int]] = {}
+    for pid, ppid, _, _ in table:
+        children.setdefault(ppid, []).append(pid)
+    found = {pid for pid, _, pgid, _ in table if pgid == group}
+    todo = [me]
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            if pid not in found:
+                found.add(pid)
+                todo.append(pid)
+    found.discard(me)
+    return sorted(found)
+
+
+def _kill_all(*_: object) -> None:
+    for pid in _container_pids():
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _reap_adopted(main_child: int) -> None:
+    """Reap orphans this subreaper adopted (zombies), never the main child (Popen reaps that one)."""
+    me = os.getpid()
+    for pid, ppid, _, state in _proc_table():
+        if ppid == me and pid != main_child and state == b"Z":
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
 
 
 def _pump(stream: object, name: bytes, fd: int) -> None:
@@ -106,10 +142,12 @@ def _exec(ppid: int, cmd: list[str]) -> int:
 
 
 def _run(ppid: int, fd: int, cmd: list[str]) -> int:
-    signal.signal(_PARENT_DIED, _kill_group)
+    signal.signal(_PARENT_DIED, _kill_all)
     _set_pdeathsig(_PARENT_DIED)
     if os.getppid() != ppid:
-        _kill_group()
+        _kill_all()
+    # Orphans (daemons that setsid'd away from the group) reparent to the shim, so they die with the container.
+    _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     # The kubelet's SIGTERM to the group is meant for the container; the shim waits for it to exit.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
@@ -138,13 +176,21 @@ def _run(ppid: int, fd: int, cmd: list[str]) -> int:
             break
         except subprocess.TimeoutExpired:
             if os.getppid() != ppid:
-                _kill_group()
-    # The main process is gone: like a container's PID 1 exiting, everything else in the group goes too.
-    for pid in _others_in_group():
+                _kill_all()
+            _reap_adopted(child.pid)
+    # The main process is gone: like a container's PID 1 exiting, everything else of the container goes too.
+    for pid in _container_pids():
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
     for pump in pumps:
         pump.join(timeout=2.0)
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                time.sleep(0.01)
+        except ChildProcessError:
+            break
     return 128 - code if code < 0 else code
 
 
