@@ -54,38 +54,10 @@ def worst(effects: Iterable[Effect]) -> Effect:
 
 def split_parts(text: str) -> list[str]:
     """Split a shell line on ``|``, ``||``, ``&&`` and ``;`` outside quotes."""
-    parts: list[str] = []
-    current: list[str] = []
-    quote = ""
-    index = 0
-    while index < len(text):
-        char = text[index]
-        if quote:
-            if char == quote:
-                quote = ""
-            elif char == "\\" and quote == '"' and index + 1 < len(text):
-                current.append(char)
-                index += 1
-                char = text[index]
-        elif char in "'\"":
-            quote = char
-        elif char in "|;&":
-            if char == "&" and text[index + 1 : index + 2] != "&":
-                current.append(char)
-                index += 1
-                continue
-            parts.append("".join(current).strip())
-            current = []
-            while index + 1 < len(text) and text[index + 1] in "|&":
-                index += 1
-            index += 1
-            continue
-        current.append(char)
-        index += 1
-    parts.append("".join(current).strip())
-    return [part for part in parts if part]
+    return [part.strip() for part in _PART.findall(text) if part.strip()]
 
 
+_PART = re.compile(r"""(?:[^|&;'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|(?<!&)&(?!&)|['"])+""")
 _WORD = re.compile(r"""(?:[^\s'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+""")
 _QUOTED = re.compile(r"""'([^']*)'|"((?:[^"\\]|\\.)*)"|\\(.)""")
 
