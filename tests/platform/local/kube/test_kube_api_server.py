@@ -398,3 +398,43 @@ def test_kubeconfig_inside_the_users_kube_dir_is_refused(tmp_path: Path, monkeyp
     with pytest.raises(UsageError, match="per-run path"):
         write_kubeconfig(tmp_path / ".kube" / "config", "http://127.0.0.1:1")
     assert not (tmp_path / ".kube").exists()
+
+
+def test_watch_with_a_selector_sees_an_object_leave_as_deleted(tmp_path: Path) -> None:
+    async def check(c: Client) -> None:
+        _code, cm = await c.call("POST", f"{CORE}/configmaps", {"metadata": {"name": "m", "labels": {"tier": "a"}}})
+        rv = cm["metadata"]["resourceVersion"]
+        url = f"{c.kube.url}{CORE}/configmaps?watch=true&labelSelector=tier%3Da&resourceVersion={rv}&timeoutSeconds=3"
+        async with c.session.get(url) as w:
+            await c.call(
+                "PATCH", f"{CORE}/configmaps/m", {"metadata": {"labels": {"tier": "b"}}}, "application/merge-patch+json"
+            )
+            await c.call(
+                "PATCH", f"{CORE}/configmaps/m", {"metadata": {"labels": {"tier": "a"}}}, "application/merge-patch+json"
+            )
+            types = []
+            async for line in w.content:
+                types.append(json.loads(line)["type"])
+                if len(types) == 2:
+                    break
+        assert types == ["DELETED", "ADDED"]
+
+    run(tmp_path, check)
+
+
+def test_server_side_dry_run_changes_nothing(tmp_path: Path) -> None:
+    async def check(c: Client) -> None:
+        await c.call("POST", f"{CORE}/configmaps", {"metadata": {"name": "m"}, "data": {"a": "1"}})
+        _code, patched = await c.call(
+            "PATCH", f"{CORE}/configmaps/m?dryRun=All", {"data": {"a": "2"}}, "application/merge-patch+json"
+        )
+        assert patched["data"] == {"a": "2"}
+        await c.call("DELETE", f"{CORE}/configmaps/m?dryRun=All")
+        code, _ = await c.call("POST", f"{CORE}/configmaps?dryRun=All", {"metadata": {"name": "n"}})
+        assert code == 201
+        _code, stored = await c.call("GET", f"{CORE}/configmaps/m")
+        assert stored["data"] == {"a": "1"}
+        code, _ = await c.call("GET", f"{CORE}/configmaps/n")
+        assert code == 404
+
+    run(tmp_path, check)

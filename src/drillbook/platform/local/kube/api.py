@@ -98,9 +98,17 @@ class Api:
         return self.store.update(resource, obj, check_rv=check_rv)
 
     def patch(
-        self, resource: str, namespace: str, name: str, body: Any, content_type: str, *, sub: str | None = None
+        self,
+        resource: str,
+        namespace: str,
+        name: str,
+        body: Any,
+        content_type: str,
+        *,
+        sub: str | None = None,
+        dry_run: bool = False,
     ) -> JsonObj:
-        """PATCH with any of the supported patch types."""
+        """PATCH with any of the supported patch types (``dry_run``: compute and return, store nothing)."""
         res = by_plural(resource)
         current = self.store.get(resource, namespace if res.namespaced else "", name)
         if current is None:
@@ -108,13 +116,13 @@ class Api:
         patched = apply_patch(current, body, content_type)
         if sub == "status":
             current["status"] = patched.get("status", {})
-            return self.store.update(resource, current)
+            return current if dry_run else self.store.update(resource, current)
         patched["metadata"]["name"] = name
         patched["metadata"]["uid"] = current["metadata"]["uid"]
         if res.has_status and "status" in current:
             patched["status"] = current["status"]
         defaults.apply(res.kind, patched)
-        return self.store.update(resource, patched)
+        return patched if dry_run else self.store.update(resource, patched)
 
     def delete(self, resource: str, namespace: str, name: str, options: JsonObj | None = None) -> JsonObj:
         """DELETE: pods terminate gracefully; owned objects are collected (or orphaned on request)."""

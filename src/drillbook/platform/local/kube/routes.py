@@ -141,7 +141,8 @@ async def _dispatch(request: web.Request, t: Target) -> web.StreamResponse:
         body = await _body(request)
         if ctype.startswith(APPLY_PATCH) and api.store.get(t.res.name, ns if t.res.namespaced else "", t.name) is None:
             return json_response(api.create(t.res.name, body, namespace=t.namespace), 201)
-        return json_response(api.patch(t.res.name, ns, t.name, body, ctype, sub=t.sub))
+        dry = request.query.get("dryRun") == "All"
+        return json_response(api.patch(t.res.name, ns, t.name, body, ctype, sub=t.sub, dry_run=dry))
     if method == "DELETE":
         options = await _body(request)
         if "gracePeriodSeconds" in request.query:
@@ -149,6 +150,11 @@ async def _dispatch(request: web.Request, t: Target) -> web.StreamResponse:
         if "propagationPolicy" in request.query:
             options["propagationPolicy"] = request.query["propagationPolicy"]
         if t.name is not None:
+            if request.query.get("dryRun") == "All":
+                current = api.store.get(t.res.name, ns if t.res.namespaced else "", t.name)
+                if current is None:
+                    raise not_found(t.res.name, t.name, t.res.group)
+                return json_response(current)
             return json_response(api.delete(t.res.name, ns, t.name, options))
         doomed = _filtered(request, api.store.list(t.res.name, t.namespace))
         deleted = [
@@ -196,17 +202,36 @@ async def _watch(request: web.Request, api: Api, t: Target) -> web.StreamRespons
         return resp
     await resp.prepare(request)
 
+    seen: set[tuple[str, str]] = set()  # objects the client currently believes match
+
     async def send(type_: str, obj: JsonObj) -> None:
         meta = obj["metadata"]
         if t.namespace is not None and t.res.namespaced and meta.get("namespace") != t.namespace:
             return
-        if not (labels(meta.get("labels") or {}) and fields(obj)):
-            return
+        key = (meta.get("namespace", ""), meta["name"])
+        matches = labels(meta.get("labels") or {}) and fields(obj)
+        # Like the API server: an object that stops matching the selector is DELETED for this watcher,
+        # and one that starts matching is ADDED.
+        if not matches:
+            if key not in seen or type_ == "DELETED":
+                seen.discard(key)
+                return
+            type_ = "DELETED"
+            seen.discard(key)
+        elif type_ == "DELETED":
+            seen.discard(key)
+        else:
+            if type_ == "MODIFIED" and key not in seen:
+                type_ = "ADDED"
+            seen.add(key)
         body = (
             tables.table(t.res.kind, [obj], resource_version=meta["resourceVersion"], include=include) if table else obj
         )
         await resp.write((json.dumps({"type": type_, "object": body}) + "\n").encode())
 
+    for current in api.store.list(t.res.name, t.namespace if t.res.namespaced else None):
+        if labels(current["metadata"].get("labels") or {}) and fields(current):
+            seen.add((current["metadata"].get("namespace", ""), current["metadata"]["name"]))
     try:
         for event in replay:
             await send(event.type, event.obj)
