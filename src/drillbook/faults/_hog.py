@@ -49,10 +49,12 @@ async def _hog(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     deadline = loop.time() + args.hold_s
+    eager_until = loop.time() + 10.0
     while not stop.is_set() and loop.time() < deadline and os.getppid() == parent:
-        # The leak goes on: every slot that frees up is taken again, as a leaking client keeps doing.
+        # The leak goes on: every slot that frees up is taken again, as a leaking client keeps doing; in the
+        # first seconds (while a dropped application reconnects) it races for every slot.
         await _grab(args, connections, tasks)
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.01 if loop.time() < eager_until else 0.2)
     # Cancel running queries (a cancel request needs no connection slot), then close politely.
     for task in tasks:
         task.cancel()
