@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Kubectl
+from kube_harness import Kubectl
 
 pytestmark = pytest.mark.slow
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import start_localkube
+from kube_harness import start_localkube
 from kubernetes import client, config, watch
 from kubernetes.stream import stream
 
 from drillbook.cli import main
+from drillbook.platform.local.kube.cluster import LocalKubeProcess
 
 pytestmark = pytest.mark.slow
 
@@ -81,11 +82,10 @@ def test_python_client_creates_lists_watches_patches_reads_logs_execs_and_delete
         kube.stop()
 
 
-def test_sigkill_of_localkube_leaves_no_pod_process_alive(tmp_path: Path) -> None:
+def _pod_processes_of_a_running_localkube(tmp_path: Path) -> tuple[LocalKubeProcess, list[psutil.Process]]:
     kube = start_localkube(tmp_path)
     try:
-        api_client = config.new_client_from_config(str(kube.kubeconfig))
-        v1 = client.CoreV1Api(api_client)
+        v1 = client.CoreV1Api(config.new_client_from_config(str(kube.kubeconfig)))
         for n in range(2):
             v1.create_namespaced_pod("default", _pod(f"orphan-{n}"))
         assert kube.process is not None
@@ -94,19 +94,35 @@ def test_sigkill_of_localkube_leaves_no_pod_process_alive(tmp_path: Path) -> Non
         while len([p for p in server.children(recursive=True) if "http.server" in " ".join(p.cmdline())]) < 2:
             assert time.monotonic() < deadline, "pods never started"
             time.sleep(0.1)
-        descendants = server.children(recursive=True)
-    finally:
+        return kube, server.children(recursive=True)
+    except BaseException:
         kube.kill()
-    deadline = time.monotonic() + 5
-    alive = descendants
+        raise
+
+
+def _assert_all_gone_within(processes: list[psutil.Process], seconds: float, after: str) -> None:
+    deadline = time.monotonic() + seconds
+    alive = processes
     while alive and time.monotonic() < deadline:
-        alive = [p for p in descendants if _running(p)]
+        alive = [p for p in processes if _running(p)]
         time.sleep(0.1)
     leftovers = [" ".join(p.cmdline()) for p in alive if _running(p)]
     for proc in alive:  # reap what the kubelet missed, so a failure does not leak processes
         if _running(proc):
             proc.kill()
-    assert not leftovers, f"still running 5 s after SIGKILL of localkube: {leftovers}"
+    assert not leftovers, f"still running {seconds:.0f} s after {after}: {leftovers}"
+
+
+def test_sigkill_of_localkube_leaves_no_pod_process_alive(tmp_path: Path) -> None:
+    kube, processes = _pod_processes_of_a_running_localkube(tmp_path)
+    kube.kill()
+    _assert_all_gone_within(processes, 5, "SIGKILL of localkube")
+
+
+def test_graceful_stop_of_localkube_kills_every_pod_before_it_exits(tmp_path: Path) -> None:
+    kube, processes = _pod_processes_of_a_running_localkube(tmp_path)
+    kube.stop()
+    _assert_all_gone_within(processes, 3, "localkube exited on SIGTERM")
 
 
 def _running(proc: psutil.Process) -> bool:

@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import Kubectl
+from kube_harness import Kubectl
 
 pytestmark = pytest.mark.slow
 
