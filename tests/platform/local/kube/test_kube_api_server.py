@@ -438,3 +438,37 @@ def test_server_side_dry_run_changes_nothing(tmp_path: Path) -> None:
         assert code == 404
 
     run(tmp_path, check)
+
+
+def test_hpa_scales_a_deployment_toward_its_cpu_target(tmp_path: Path) -> None:
+    async def check(c: Client) -> None:
+        c.kube.server.api.time_factor = 0.001  # 15 s sync period -> 15 ms
+        body = _deployment(replicas=2)
+        body["spec"]["template"]["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "10m"}}
+        await c.call("POST", f"{APPS}/deployments", body)
+        await c.until(f"{APPS}/deployments/web", lambda d: d.get("status", {}).get("readyReplicas") == 2)
+        hpa = {
+            "metadata": {"name": "web"},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                "minReplicas": 1,
+                "maxReplicas": 3,
+                "metrics": [
+                    {
+                        "type": "Resource",
+                        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 25}},
+                    }
+                ],
+            },
+        }
+        await c.call("POST", "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers", hpa)
+        await c.until(f"{APPS}/deployments/web", lambda d: d["spec"]["replicas"] == 3)
+        status = await c.until(
+            "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/web",
+            lambda h: h.get("status", {}).get("desiredReplicas") == 3,
+        )
+        assert status["status"]["currentMetrics"][0]["resource"]["current"]["averageUtilization"] == 50
+        _code, events = await c.call("GET", f"{CORE}/events?fieldSelector=reason%3DSuccessfulRescale")
+        assert events["items"][0]["message"] == "New size: 3; reason: All metrics above target"
+
+    run(tmp_path, check)

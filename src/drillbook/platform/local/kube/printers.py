@@ -150,12 +150,17 @@ def _hpa_row(h: JsonObj) -> Row:
     spec, st = h.get("spec") or {}, h.get("status") or {}
     ref = spec.get("scaleTargetRef") or {}
     targets = []
+    current = {
+        (m.get("resource") or {}).get("name"): ((m.get("resource") or {}).get("current") or {})
+        for m in st.get("currentMetrics") or []
+    }
     for metric in spec.get("metrics") or []:
+        name = (metric.get("resource") or {}).get("name", "cpu")
         target = (metric.get("resource") or {}).get("target") or {}
         if "averageUtilization" in target:
-            targets.append(
-                f"{(metric.get('resource') or {}).get('name', 'cpu')}: <unknown>/{target['averageUtilization']}%"
-            )
+            seen = current.get(name, {}).get("averageUtilization")
+            now = f"{seen}%" if seen is not None else "<unknown>"
+            targets.append(f"{name}: {now}/{target['averageUtilization']}%")
     return [
         h["metadata"]["name"],
         f"{ref.get('kind', '')}/{ref.get('name', '')}",

@@ -11,6 +11,7 @@ from typing import Any
 from drillbook.platform.local.kube.api import Api
 from drillbook.platform.local.kube.controllers import endpoints, gc, job, replicaset, statefulset
 from drillbook.platform.local.kube.controllers.deployment import DeploymentController
+from drillbook.platform.local.kube.controllers.hpa import HpaController
 from drillbook.platform.local.kube.store import EventType
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class ControllerManager:
         self.api = api
         self._wake = asyncio.Event()
         self._deployments = DeploymentController(api)
+        self._hpas = HpaController(api)
         self._on_sync = on_sync
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
@@ -45,6 +47,7 @@ class ControllerManager:
             ("replicaset", lambda: replicaset.sync(self.api)),
             ("statefulset", lambda: statefulset.sync(self.api)),
             ("job", lambda: job.sync(self.api)),
+            ("horizontal-pod-autoscaler", self._hpas.sync),
             ("scheduler", lambda: gc.schedule(self.api)),
             ("endpoints", lambda: endpoints.sync(self.api)),
             ("garbage-collector", lambda: gc.collect(self.api)),
