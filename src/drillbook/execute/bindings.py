@@ -7,8 +7,10 @@ placeholders:    # text as written -> what it stands for
   <pod-name>:    {pod: app=api-gateway, namespace: production}   # a live pod chosen by selector
   <DB_HOST>:     {service_host: postgres, namespace: default}     # the Service's loopback address
   <DB_USER>:     {value: zephyr}                                  # a literal
-hosts:           # bare host names the runbook contacts -> a Service
-  prometheus:    {service: prometheus, namespace: monitoring}
+hosts:           # host names the runbook contacts (in URLs, -h/--host, host=) -> a Service
+  postgres:      {service: postgres, namespace: default, port: 5432}
+unbound:         # URL prefixes the sandbox deliberately does not provide -> why (the policy blocks them)
+  http://localhost:9090: Prometheus is not part of the sandbox
 ```
 
 Decoded strictly (unknown keys are errors naming the file, the line and the allowed keys). Values are
@@ -70,6 +72,8 @@ class Bindings:
     urls: Mapping[str, Target] = field(default_factory=dict)
     placeholders: Mapping[str, Target] = field(default_factory=dict)
     hosts: Mapping[str, Target] = field(default_factory=dict)
+    unbound: Mapping[str, str] = field(default_factory=dict)
+    """URL prefixes the runbook uses that the sandbox does not provide, with the reason."""
 
     @classmethod
     def load(cls, path: Path) -> Bindings:
@@ -85,21 +89,29 @@ class Bindings:
             ) from exc
         if node is None:
             return cls(path=path)
-        sections = _mapping(node, path, {"urls", "placeholders", "hosts"})
+        sections = _mapping(node, path, {"urls", "placeholders", "hosts", "unbound"})
         return cls(
             path=path,
             urls={k: _target(v, path) for k, v in _items(sections.get("urls"), path)},
             placeholders={k: _target(v, path) for k, v in _items(sections.get("placeholders"), path)},
             hosts={k: _target(v, path) for k, v in _items(sections.get("hosts"), path)},
+            unbound={k: _reason(v, path) for k, v in _items(sections.get("unbound"), path)},
         )
 
 
 def _mapping(node: yaml.Node, path: Path, allowed: set[str] | None) -> dict[str, yaml.Node]:
     if not isinstance(node, yaml.MappingNode):
-        raise ScenarioError("expected a mapping", path=path, line=node.start_mark.line + 1)
+        seen = "a list" if isinstance(node, yaml.SequenceNode) else f"{node.value!r}"
+        raise ScenarioError(
+            f"expected a mapping (name: binding), got {seen}; see the format in drillbook/execute/bindings.py",
+            path=path,
+            line=node.start_mark.line + 1,
+        )
     out: dict[str, yaml.Node] = {}
     for key, value in node.value:
         name = str(key.value)
+        if name in out:
+            raise ScenarioError(f"{name!r} is bound twice; keep one binding", path=path, line=key.start_mark.line + 1)
         if allowed is not None and name not in allowed:
             raise ScenarioError(
                 f"unknown key {name!r}; allowed keys: {', '.join(sorted(allowed))}",
@@ -141,6 +153,16 @@ def _target(node: yaml.Node, path: Path) -> Target:
     )
 
 
+def _reason(node: yaml.Node, path: Path) -> str:
+    if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
+        raise ScenarioError(
+            "an unbound URL needs a reason, e.g. 'Prometheus is not part of the sandbox'",
+            path=path,
+            line=node.start_mark.line + 1,
+        )
+    return str(node.value)
+
+
 def _str(value: object) -> str | None:
     return None if value is None else str(value)
 
@@ -180,31 +202,44 @@ class Resolver:
         return f"http://{host}:{port}"
 
     def rewrite(self, text: str, placeholders: tuple[str, ...]) -> Rewrite:
-        """Apply URL, host and placeholder bindings; report what stays unbound."""
+        """Apply URL, host and placeholder bindings; report what stays unbound.
+
+        A URL prefix is replaced only where it ends (``https://api.example.com`` never rewrites
+        ``https://api.example.com.evil.net``); a bound host is replaced in URLs (``://host``, ``@host``) and
+        after the host flags of database clients (``-h host``, ``--host=host``, ``host=host``). ``$VAR``
+        placeholders stay in the text: :meth:`environment` provides them.
+        """
         result = text
         problems: list[str] = []
         for prefix, target in sorted(self.bindings.urls.items(), key=lambda kv: -len(kv[0])):
-            if prefix in result:
+            pattern = re.compile(re.escape(prefix.rstrip("/")) + r"(?=[/?#'\"\s)]|$)")
+            if pattern.search(result):
                 try:
-                    result = result.replace(prefix, self.resolve(target))
+                    result = pattern.sub(_literal(self.resolve(target)), result)
                 except DrillbookError as exc:
                     problems.append(f"{prefix}: {exc}")
         for host, target in self.bindings.hosts.items():
-            pattern = re.compile(rf"(?<=://){re.escape(host)}(?::\d+)?(?=[/'\"\s]|$)")
-            if pattern.search(result):
+            name, end = re.escape(host), r"(?=[/?'\"\s,]|$)"
+            in_url = re.compile(rf"(?P<pre>://|@){name}(?::\d+)?{end}")
+            in_flag = re.compile(rf"(?P<pre>(?:^|\s)-h\s?|--host[= ]|(?<![\w-])host=){name}{end}")
+            if in_url.search(result) or in_flag.search(result):
                 try:
-                    base = self.resolve(target).split("://", 1)[-1]
-                    result = pattern.sub(base, result)
+                    address = self.resolve(target).split("://", 1)[-1]
+                    result = in_url.sub(r"\g<pre>" + _literal(address), result)
+                    result = in_flag.sub(r"\g<pre>" + _literal(address.rsplit(":", 1)[0]), result)
                 except DrillbookError as exc:
                     problems.append(f"{host}: {exc}")
         unresolved: list[str] = []
-        for placeholder in placeholders:
+        for prefix, reason in self.bindings.unbound.items():
+            if re.search(re.escape(prefix.rstrip("/")) + r"(?=[/?#'\"\s)]|$)", result):
+                unresolved.append(f"{prefix} ({reason})")
+        named = [p for p in self.bindings.placeholders if p in text and p not in placeholders]
+        for placeholder in (*placeholders, *named):
+            if placeholder.startswith("$"):  # $VARS stay as written; the shell environment provides them
+                continue
             bound = self.bindings.placeholders.get(placeholder)
             if bound is None:
-                if not placeholder.startswith("$"):  # $VARS are provided by the environment, not rewritten
-                    unresolved.append(placeholder)
-                continue
-            if bound.env is not None and placeholder.startswith("$"):
+                unresolved.append(placeholder)
                 continue
             try:
                 result = result.replace(placeholder, self.resolve(bound))
@@ -212,3 +247,21 @@ class Resolver:
                 problems.append(f"{placeholder}: {exc}")
                 unresolved.append(placeholder)
         return Rewrite(text, result, tuple(unresolved), tuple(problems))
+
+    def environment(self) -> dict[str, str]:
+        """Variables for bound ``$VAR`` / ``${VAR}`` placeholders (a binding that cannot resolve is left out)."""
+        env: dict[str, str] = {}
+        for placeholder, target in self.bindings.placeholders.items():
+            match = re.fullmatch(r"\$\{?([A-Za-z_]\w*)\}?", placeholder)
+            if match is None:
+                continue
+            try:
+                env[match.group(1)] = self.resolve(target)
+            except DrillbookError:
+                continue  # the command then sees the variable unset, and fails the way it would in production
+        return env
+
+
+def _literal(text: str) -> str:
+    """``text`` as a ``re.sub`` replacement that means itself."""
+    return text.replace("\\", "\\\\")

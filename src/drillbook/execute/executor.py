@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,20 +55,25 @@ class StepExecutor:
         self.shims = runner.make_shims(workdir / "shims", self.tool_dirs)
 
     def environment(self) -> dict[str, str]:
-        """The shell environment: shims first on PATH, the sandbox's variables, a throwaway HOME."""
+        """The shell environment: shims first on PATH, the sandbox's variables and bound ``$VAR``s, a throwaway HOME."""
         home = self.workdir / "home"
         home.mkdir(parents=True, exist_ok=True)
         path = ":".join([str(self.shims), *(str(d) for d in self.tool_dirs)])
         # GIT_CEILING_DIRECTORIES: a runbook's `git log`/`git diff` must not find a repository above the workdir.
         base = {"PATH": path, "HOME": str(home), "LANG": "C.UTF-8", "TERM": "dumb"}
-        return {**base, "GIT_CEILING_DIRECTORIES": str(self.workdir), **self.view.env()}
+        sandbox = {**self.view.env(), **self.resolver.environment()}
+        return {**base, "GIT_CEILING_DIRECTORIES": str(self.workdir), **sandbox}
 
-    def run_step(self, step: Step, *, branch: str | None = None, supplied: str | None = None) -> list[Outcome]:
+    def run_step(
+        self, step: Step, *, branch: str | None = None, supplied: str | None = None, dry_run: bool = False
+    ) -> list[Outcome]:
         """Run every command of the step in order (a prose-only step runs the drill's supplied command).
 
         When the step offers alternatives ("Option 1/2/3"), only ``branch`` runs (default: the first offered),
-        with the commands that belong to no option.
+        with the commands that belong to no option. ``dry_run`` decides every command as it would run
+        (bindings applied, policy judged) without running any.
         """
+        run = functools.partial(self._run, dry_run=dry_run)
         offered = [c.branch for c in step.commands if c.branch is not None]
         chosen = branch if branch is not None else (offered[0] if offered else None)
         if chosen is not None and offered and chosen not in offered:
@@ -80,13 +86,13 @@ class StepExecutor:
         outcomes: list[Outcome] = []
         pending = supplied
         if pending is not None and all(c is not None and c.effect is not Effect.MANUAL for c in in_branch):
-            outcomes.append(self._run(pending, (), supplied_by_drill=True, line=step.line))
+            outcomes.append(run(pending, (), supplied_by_drill=True, line=step.line))
             pending = None
         session: str | None = None
         for command in in_branch:
             if command is None or command.effect is Effect.MANUAL:
                 if pending is not None:  # the drill's command stands in for the prose
-                    outcomes.append(self._run(pending, (), supplied_by_drill=True, line=step.line))
+                    outcomes.append(run(pending, (), supplied_by_drill=True, line=step.line))
                     pending = None
                     continue
                 text = command.text if command is not None else step.title
@@ -103,15 +109,15 @@ class StepExecutor:
                 continue
             if command.tool == "psql" and _opens_session(command.text):
                 session = command.text
-                outcomes.append(self._run(command.text + " -c '\\conninfo'", command.placeholders, written=command))
+                outcomes.append(run(command.text + " -c '\\conninfo'", command.placeholders, written=command))
                 continue
             if command.tool == "sql" or (command.language == "sql" and command.tool != "psql"):
                 opener = session or "psql"
                 text = f"{opener} -v ON_ERROR_STOP=1 -c {shlex.quote(command.text)}"
                 placeholders = tuple(p for p in command.placeholders) + _placeholders_of(opener)
-                outcomes.append(self._run(text, placeholders, written=command))
+                outcomes.append(run(text, placeholders, written=command))
                 continue
-            outcomes.append(self._run(command.text, command.placeholders, written=command))
+            outcomes.append(run(command.text, command.placeholders, written=command))
         return outcomes
 
     def _run(
@@ -122,6 +128,7 @@ class StepExecutor:
         written: Command | None = None,
         supplied_by_drill: bool = False,
         line: int = 0,
+        dry_run: bool = False,
     ) -> Outcome:
         as_written = written.text if written is not None else text
         rewrite = self.resolver.rewrite(text, placeholders)
@@ -131,7 +138,7 @@ class StepExecutor:
         )
         reason = "; ".join([judgement.reason, *rewrite.problems]).strip("; ")
         line = written.line if written is not None else line
-        if judgement.decision not in (Decision.RUNS, Decision.BOUNDED):
+        if dry_run or judgement.decision not in (Decision.RUNS, Decision.BOUNDED):
             now = _now()
             output = judgement.payload
             return Outcome(
@@ -152,6 +159,16 @@ class StepExecutor:
             as_written, rewrite.as_run, decision, exit_code, done.output, done.started, done.ended, reason,
             supplied_by_drill, line,
         )  # fmt: skip
+
+
+def _on_branch(commands: tuple[Command, ...], branch: str | None) -> list[Command]:
+    """The commands of the chosen branch ("Option 2"), default the first; unlabelled commands always run."""
+    labels = [c.branch for c in commands if c.branch]
+    if not labels:
+        return list(commands)
+    chosen = branch if branch is not None else labels[0]
+    wanted = chosen.casefold()
+    return [c for c in commands if c.branch is None or c.branch.casefold() == wanted]
 
 
 def _opens_session(text: str) -> bool:

@@ -70,7 +70,7 @@ def judge(text: str, unresolved: Sequence[str], tool_dirs: Sequence[Path]) -> Ju
     judgements = [_judge_part(part, tool_dirs) for part in parts] or [Judgement(Decision.RUNS)]
     worst = _worst(judgements)
     if unresolved:
-        unbound = f"unbound placeholder {', '.join(unresolved)}: nothing in the sandbox binds it"
+        unbound = f"{', '.join(unresolved)}: not bound to anything in the sandbox (see the scenario's bindings.yaml)"
         if worst.decision is Decision.CAPTURED:  # never sent anyway: the placeholder only stays in the payload
             return Judgement(Decision.CAPTURED, f"{worst.reason} ({unbound})", worst.payload)
         return Judgement(Decision.BLOCKED, unbound)
