@@ -6,11 +6,13 @@ import concurrent.futures
 import signal
 import subprocess
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import Postgres, Redis, StandinFactory
 from standin_promtext import parse, value
+
+if TYPE_CHECKING:  # annotations only: importing "conftest" by name picks whichever folder's came first
+    from conftest import Postgres, Redis, StandinFactory
 
 UNREACHABLE = {"DATABASE_URL": "postgresql://app:app@127.0.0.1:1/none", "REDIS_URL": "redis://127.0.0.1:2/0"}
 

@@ -226,6 +226,8 @@ class Drill:
     def await_restore(self, within_s: float | None = None) -> None:
         """Wait for every breached SLO to come back and hold."""
         within = within_s if within_s is not None else self.settings.restore_within_s
+        if self._step_problems():
+            within = min(within, self.settings.restore_after_failed_step_s)
         with self.phase(Phase.RECOVER):
             end = time.monotonic() + within
             while time.monotonic() < end and not self._restored():

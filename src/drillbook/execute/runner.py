@@ -2,7 +2,8 @@
 
 ``PATH`` starts with a shim directory whose ``aws``, ``gcloud``, ``az``, ``terraform``, ``ssh``, ``scp``,
 ``docker`` and ``helm`` refuse to run, and whose ``curl``/``wget`` refuse any target that is not loopback:
-a second line of defence behind the policy, for whatever a command runs indirectly.
+a second line of defence behind the policy, for whatever a command runs indirectly. A bare ``redis-cli``
+(no ``-h``/``-u``) is pointed at the sandbox's Redis (``REDIS_HOST``/``REDIS_PORT``), as ``psql`` is by ``PGHOST``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ EXCERPT_CHARS = 4000
 _REFUSE = """#!/bin/sh
 echo "drillbook: $(basename "$0") is blocked in the sandbox: it would reach outside it" >&2
 exit 126
+"""
+
+_REDIS_DEFAULT = """#!/bin/sh
+# drillbook: a runbook's bare `redis-cli` means the system's Redis: the sandbox's, not whatever listens on :6379 here.
+for arg in "$@"; do
+  case "$arg" in -h|-h*|-u|-s|--tls) exec "{real}" "$@" ;; esac
+done
+if [ -n "$REDIS_HOST" ]; then exec "{real}" -h "$REDIS_HOST" -p "${REDIS_PORT:-6379}" "$@"; fi
+exec "{real}" "$@"
 """
 
 REFUSED_TOOLS = (
@@ -46,6 +56,9 @@ def make_shims(directory: Path, tool_dirs: Sequence[Path]) -> Path:
             # -I: the shim ignores PYTHON* variables and the user's site directory.
             script = f"#!{sys.executable} -I\n{guard}\nraise SystemExit(main({real!r}, sys.argv))\n"
             _write(directory / tool, script)
+    real_redis = shutil.which("redis-cli", path=search)
+    if real_redis is not None:
+        _write(directory / "redis-cli", _REDIS_DEFAULT.replace("{real}", real_redis))
     return directory
 
 
