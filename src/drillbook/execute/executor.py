@@ -32,6 +32,11 @@ class Outcome:
     supplied_by_drill: bool = False
     line: int = 0
 
+    @property
+    def duration(self) -> float:
+        """Seconds the command ran (0 for one the policy did not let run)."""
+        return max(0.0, self.ended - self.started)
+
 
 class StepExecutor:
     """Runs runbook steps against one sandbox."""
