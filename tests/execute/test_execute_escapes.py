@@ -54,6 +54,14 @@ TOOLS = [Path(p) for p in os.environ["PATH"].split(os.pathsep) if p]
         "mkfs.ext4 /dev/sdb1",
         "systemctl restart redis-server",
         "echo pwned > /etc/motd",
+        "cp resolv.conf /etc/resolv.conf",
+        "sed -i 's/a/b/' /etc/hosts",
+        "find / -name '*.log' -delete",
+        "kubectl cp api-0:/etc/passwd /etc/passwd",
+        "KUBECONFIG=/root/.kube/config kubectl get pods",
+        "env HOME=/root kubectl get pods",
+        "export https_proxy=proxy.example.com:3128",
+        "python3 -c 'import socket; socket.create_connection((\"example.com\", 80))'",
     ],
 )
 def test_a_command_hidden_in_a_line_is_still_blocked(command: str) -> None:
@@ -77,6 +85,10 @@ def test_a_command_hidden_in_a_line_is_still_blocked(command: str) -> None:
         ("npm run migrate:down", Decision.MISSING_TOOL),
         ("npm test", Decision.MISSING_TOOL),
         ("git log --oneline -10", Decision.RUNS),
+        ("cp /etc/hosts ./hosts.copy", Decision.RUNS),
+        ("kubectl cp production/api-0:/app/heap.heapsnapshot ./heap-dump.heapsnapshot", Decision.RUNS),
+        ("kubectl proxy --port=8001", Decision.BOUNDED),
+        ("python3 -c 'print(2 + 2)'", Decision.RUNS),
     ],
 )
 def test_ordinary_runbook_lines_are_judged_by_what_they_really_do(command: str, decision: Decision) -> None:

@@ -45,6 +45,15 @@ SHELL_BUILTINS = frozenset(
      "done", "fi", "while", "source", ".", "wait", "exit", "local", "let", "eval", "trap", "alias", "case", "esac",
      "return", "shift", "type", "ulimit", "umask", "declare", "readonly", "function", "pushd", "popd", ":"}
 )  # fmt: skip
+FILE_CHANGERS = frozenset(
+    {"cp", "mv", "tee", "ln", "truncate", "chmod", "chown", "chgrp", "install", "touch", "mkdir", "rm", "rmdir",
+     "unlink", "chattr", "setfacl"}
+)  # fmt: skip
+SANDBOX_VARIABLES = frozenset(
+    {"KUBECONFIG", "HOME", "PATH", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "all_proxy",
+     "DOCKER_HOST", "PGSERVICEFILE", "PGSYSCONFDIR", "LD_PRELOAD", "GIT_CEILING_DIRECTORIES"}
+)  # fmt: skip
+"""Variables the sandboxed shell sets; a command that overrides them would talk to something else."""
 GIT_REMOTE_VERBS = frozenset({"clone", "fetch", "pull", "push", "ls-remote", "remote", "submodule"})
 JSON_ENDPOINTS = ("hooks.slack.com", "events.pagerduty.com", "api.pagerduty.com", "statuspage.io", "opsgenie.com")
 _SAFE_WRITE = re.compile(r"^/(?:dev/(?:null|stdout|stderr|fd/\d+)|tmp/)")
@@ -134,10 +143,44 @@ def _refusal(part: Part) -> str:
         flag = next((a for a in args if a.split("=", 1)[0] in {"--kubeconfig", "--server", "-s", "--token"}), None)
         if flag is not None:
             return f"kubectl {flag.split('=', 1)[0]} would point kubectl away from the sandbox's cluster"
-    target = _host_write(part.text)
+    target = _host_write(part.text) or _host_path_change(program, args)
     if target:
-        return f"writes to {target} on the host (only the step's own directory and /tmp may be written)"
+        return f"changes {target} on the host (only the step's own directory and /tmp may be written)"
+    variable = next((w.split("=", 1)[0] for w in _assigned(part) if w.split("=", 1)[0] in SANDBOX_VARIABLES), None)
+    if variable is not None:
+        return f"setting {variable} would point the command away from the sandbox's own {variable}"
+    if program.startswith(("python", "node", "perl", "ruby")) and any(a in {"-c", "-e"} for a in args):
+        code = " ".join(args)
+        if re.search(r"socket|urllib|requests|https?\b|net/http|IO::Socket|fetch\(", code):
+            return f"inline {program} code that opens network connections cannot be checked before it runs"
     return ""
+
+
+def _assigned(part: Part) -> list[str]:
+    """``NAME=value`` words: before the program, and the arguments of ``export``/``env``/``declare``."""
+    words = list(part.assignments)
+    if part.program in {"export", "env", "declare", "typeset", "readonly", "local"}:
+        words.extend(a for a in part.args if "=" in a)
+    return words
+
+
+def _host_path_change(program: str, args: Sequence[str]) -> str:
+    """The host path a file-changing command touches outside the step's directory and /tmp, or ``""``.
+
+    ``~`` is the step's throwaway HOME, so paths under it are allowed.
+    """
+    changes = (
+        program in FILE_CHANGERS
+        or (program == "sed" and any(a.startswith("-i") for a in args))
+        or (program == "find" and any(a in {"-delete", "-exec", "-execdir"} for a in args))
+        or (program == "kubectl" and list(args[:1]) == ["cp"])
+    )
+    if not changes:
+        return ""
+    positional = [a for a in args if not a.startswith("-")]
+    if program in {"cp", "ln", "install", "kubectl"}:  # only the destination is changed
+        positional = positional[-1:]
+    return next((p for p in positional if p.startswith("/") and not _SAFE_WRITE.match(p)), "")
 
 
 def _removes_recursively(program: str, args: Sequence[str]) -> bool:
@@ -189,7 +232,7 @@ def _never_ends(program: str, args: Sequence[str]) -> bool:
         # Words after `--` belong to the command run in the pod (psql's -w is "no password", not "watch").
         args = args[: list(args).index("--")] if "--" in args else args
         verb = next((a for a in args if not a.startswith("-")), "")
-        if verb == "port-forward" or any(a in {"-w", "--watch", "--watch-only"} for a in args):
+        if verb in {"port-forward", "proxy"} or any(a in {"-w", "--watch", "--watch-only"} for a in args):
             return True
         if verb in {"logs", "attach"} and any(a in {"-f", "--follow"} for a in args):
             return True
