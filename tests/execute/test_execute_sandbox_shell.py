@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -129,3 +131,30 @@ def test_a_supplied_command_stands_in_for_the_prose_and_the_rest_still_runs(tmp_
         "restarted",
     )
     assert (checked.decision, checked.output.strip()) == (Decision.RUNS, "checked")
+
+
+def test_an_interrupted_drill_kills_the_running_commands_group(tmp_path: Path) -> None:
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom drillbook.execute import runner\n"
+        "try:\n"
+        "    env = {'PATH': '/usr/bin:/bin'}\n"
+        "    runner.run('echo $$ > pgid; sleep 60', env=env, cwd=Path(sys.argv[1]), deadline_s=60)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+    )
+    drill = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        for _ in range(200):
+            if (tmp_path / "pgid").is_file() and (tmp_path / "pgid").read_text().strip():
+                break
+            time.sleep(0.05)
+        drill.send_signal(signal.SIGINT)
+        out, _ = drill.communicate(timeout=20)
+    finally:
+        if drill.poll() is None:
+            os.killpg(drill.pid, signal.SIGKILL)
+            drill.wait()
+    assert out.strip() == "interrupted"
+    assert _group_is_gone(tmp_path / "pgid")
