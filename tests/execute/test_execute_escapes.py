@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from drillbook.execute import judge
+from drillbook.execute.contacts import hosts, is_loopback
 from drillbook.execute.netguard import targets
-from drillbook.execute.shell import hosts, is_loopback, split_parts
+from drillbook.execute.shell import split_parts
 from drillbook.journal import Decision
 
 TOOLS = [Path(p) for p in os.environ["PATH"].split(os.pathsep) if p]

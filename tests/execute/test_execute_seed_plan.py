@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from drillbook.execute import Bindings, StepExecutor
+from drillbook.execute.contacts import hosts, is_loopback
 from drillbook.execute.executor import Outcome
-from drillbook.execute.shell import hosts, is_loopback, split_parts
+from drillbook.execute.shell import split_parts
 from drillbook.journal import Decision
 from drillbook.runbook import parse_runbook
 

@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from drillbook.execute.shell import Part, hosts, is_loopback, split_parts, urls
+from drillbook.execute.contacts import hosts, is_loopback, urls
+from drillbook.execute.shell import Part, split_parts
 from drillbook.journal import Decision
 
 CLOUD_CLIS = frozenset({"aws", "gcloud", "gsutil", "az", "terraform", "eksctl", "doctl", "pulumi", "heroku", "fly"})
