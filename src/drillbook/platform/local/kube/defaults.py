@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from drillbook.platform.local.kube.quantities import canonical_quantity
+
 JsonObj = dict[str, Any]
 
 
@@ -31,7 +33,10 @@ def _container(c: JsonObj) -> None:
     c.setdefault("imagePullPolicy", _pull_policy(str(c.get("image", ""))))
     c.setdefault("terminationMessagePath", "/dev/termination-log")
     c.setdefault("terminationMessagePolicy", "File")
-    c.setdefault("resources", {})
+    resources = c.setdefault("resources", {})
+    for kind in ("limits", "requests"):
+        if isinstance(resources.get(kind), dict):
+            resources[kind] = {k: canonical_quantity(v) for k, v in resources[kind].items()}
     for port in c.get("ports") or []:
         port.setdefault("protocol", "TCP")
     for env in c.get("env") or []:

@@ -8,6 +8,7 @@ from typing import Any
 
 from drillbook.platform.local.kube.api import Api
 from drillbook.platform.local.kube.controllers.common import pod_active
+from drillbook.platform.local.kube.quantities import parse_quantity
 from drillbook.platform.local.kube.selectors import selector_from_match
 from drillbook.platform.local.kube.store import now_rfc3339
 
@@ -18,19 +19,6 @@ SYNC_S = 15.0
 STABILIZATION_S = 300.0
 TOLERANCE = 0.1
 _SCALABLE = {"Deployment": "deployments", "StatefulSet": "statefulsets", "ReplicaSet": "replicasets"}
-
-
-def parse_quantity(value: Any) -> float:
-    """A Kubernetes quantity as a plain number: ``250m`` -> 0.25, ``256Mi`` -> 268435456, ``1G`` -> 1e9."""
-    text = str(value).strip()
-    binary = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-    decimal = {"n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
-    for suffix, factor in binary.items():
-        if text.endswith(suffix):
-            return float(text[:-2]) * factor
-    if text and text[-1] in decimal:
-        return float(text[:-1]) * decimal[text[-1]]
-    return float(text)
 
 
 class HpaController:
