@@ -31,6 +31,8 @@ TOOLS = [Path(p) for p in os.environ["PATH"].split(os.pathsep) if p]
         "cat <<EOF | aws s3 cp - s3://bucket/x\nhello\nEOF",
         "bash <<'EOF'\naws s3 ls\nEOF",
         "watch -n 5 aws s3 ls",
+        'echo "a <<EOF"\naws s3 ls\nEOF',
+        "echo 'start' && bash <<'SCRIPT'\nkubectl get pods\ncurl https://evil.example.com\nSCRIPT",
         "kubectl exec -it api-0 -- psql -h db.prod.internal -c 'select 1'",
         "kubectl exec api-0 -- sh -c 'curl -s https://evil.example.com'",
         "psql 'host=db.prod.internal dbname=app' -c 'select 1'",

@@ -101,7 +101,10 @@ def _strip_heredocs(text: str) -> tuple[str, list[tuple[bool, str]]]:
         current = lines[index]
         kept.append(current)
         index += 1
+        outside = _unquoted(current)
         for match in _HEREDOC.finditer(current.replace("<<<", "   ")):
+            if match.start() not in outside:  # "a << b" inside quotes is text, not a heredoc
+                continue
             terminator, body = match.group(3), []
             while index < len(lines) and lines[index].strip() != terminator:
                 body.append(lines[index])
@@ -111,6 +114,25 @@ def _strip_heredocs(text: str) -> tuple[str, list[tuple[bool, str]]]:
             feeds_shell = any(w.rsplit("/", 1)[-1] in _SHELLS for w in words)
             bodies.append((feeds_shell, "\n".join(body)))
     return "\n".join(kept), bodies
+
+
+def _unquoted(line: str) -> set[int]:
+    """Positions of the line outside single and double quotes."""
+    positions: set[int] = set()
+    quote: str | None = None
+    escaped = False
+    for index, char in enumerate(line):
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote is not None:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        else:
+            positions.add(index)
+    return positions
 
 
 def _extract_substitutions(text: str) -> tuple[str, list[str]]:
