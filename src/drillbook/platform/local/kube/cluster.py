@@ -11,12 +11,15 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import yaml
 
 from drillbook.errors import ClusterError, UsageError
 from drillbook.platform.local.kube.server import KubeletFactory, LocalKubeServer, real_kubelet
+
+if TYPE_CHECKING:
+    from drillbook.platform.local.kube.kubelet import ImageMap
 
 CONTEXT = "localkube"
 
@@ -65,7 +68,7 @@ class LocalKube:
         self,
         *,
         state_dir: Path,
-        images: Any = None,
+        images: ImageMap | None = None,
         port: int = 0,
         time_factor: float = 1.0,
         kubeconfig: Path | None = None,

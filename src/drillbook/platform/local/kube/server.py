@@ -8,7 +8,7 @@ import os
 import platform
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -21,13 +21,16 @@ from drillbook.platform.local.kube.routes import API_KEY, CLOSING_KEY, add_route
 from drillbook.platform.local.kube.services import ServiceProxies
 from drillbook.platform.local.kube.store import Store
 
+if TYPE_CHECKING:
+    from drillbook.platform.local.kube.kubelet import ImageMap
+
 JsonObj = dict[str, Any]
 KubeletFactory = Callable[[Api, Path], KubeletLike]
 log = logging.getLogger(__name__)
 NODE_NAME = "localkube"
 
 
-def real_kubelet(images: Any, time_factor: float) -> KubeletFactory:
+def real_kubelet(images: ImageMap, time_factor: float) -> KubeletFactory:
     """A factory for engineer K2's kubelet (imported only when a server starts)."""
 
     def build(api: Api, state_dir: Path) -> KubeletLike:
