@@ -47,6 +47,9 @@ TOOLS = [Path(p) for p in os.environ["PATH"].split(os.pathsep) if p]
         "curl -K /tmp/urls.txt",
         "wget -i urls.txt",
         "curl http://127.999.0.1/",
+        "curl smtp://mail.example.com --mail-rcpt oncall@example.com -T msg.txt",
+        "curl dict://example.com:11211/stats",
+        "curl file:///etc/shadow",
         "pip install requests",
         "python3 -m pip install requests",
         "apt-get install -y jq",
@@ -107,6 +110,13 @@ def test_a_paging_call_with_an_unbound_routing_key_is_still_captured_not_sent() 
     assert judgement.decision is Decision.CAPTURED
     assert "YOUR_ROUTING_KEY" in judgement.reason
     assert '"event_action": "trigger"' in judgement.payload
+
+
+def test_a_status_page_update_is_captured() -> None:
+    command = 'curl -X POST https://status.example.com/api/incidents -d \'{"status": "investigating"}\''
+    judgement = judge(command, (), TOOLS)
+    assert judgement.decision is Decision.CAPTURED
+    assert '"status": "investigating"' in judgement.payload
 
 
 def test_a_webhook_payload_that_claims_json_but_is_not_is_reported() -> None:

@@ -55,11 +55,11 @@ def test_the_curl_shim_refuses_a_non_loopback_target_without_touching_the_networ
     view.tool_dirs = lambda: [fake_bin, *real_dirs]  # type: ignore[attr-defined]
     executor = StepExecutor(view=view, workdir=tmp_path / "work")  # type: ignore[arg-type]
     # The policy cannot see this URL; the shim is the second line of defence for indirect calls.
-    [blocked] = executor.run_step(_step('P=https; eval "curl -s $P://example.com"'))
+    [blocked] = executor.run_step(_step("U=$(printf 'https%sexample.com' ://); curl -s \"$U\""))
     assert blocked.exit_code == 6
     assert "blocked" in blocked.output
     assert "REAL-CURL-CALLED" not in blocked.output
-    [allowed] = executor.run_step(_step('P=http; eval "curl -s $P://127.0.0.1:9/x"'))
+    [allowed] = executor.run_step(_step("U=$(printf 'http%s127.0.0.1:9/x' ://); curl -s \"$U\""))
     assert "REAL-CURL-CALLED" in allowed.output
 
 

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 from drillbook.execute.shell import Part
 
-_URL = re.compile(r"""\b(?:https?|postgres(?:ql)?|redis|rediss|mongodb(?:\+srv)?|amqp|mysql|ftp)://[^\s'"`<>]+""")
+_URL = re.compile(r"""\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'"`<>]*""")
+"""Any scheme: curl alone speaks smtp, ftp, dict, gopher, ldap, telnet, scp… (``file://`` has no host: not loopback)."""
 _DEV_NET = re.compile(r"/dev/(?:tcp|udp)/([^/\s'\"]+)/")
 _SOCAT = re.compile(r"^(?:TCP[46]?|TCP-CONNECT|OPENSSL|SSL|UDP[46]?|UDP-SENDTO|SOCKS4A?|PROXY)[:-]([^:,]+)", re.I)
 _CONNINFO_HOST = re.compile(r"(?<![\w-])(?:host|hostaddr)\s*=\s*'?([^\s',]+(?:,[^\s',]+)*)")

@@ -103,7 +103,8 @@ def _worst(judgements: Sequence[Judgement]) -> Judgement:
 def _judge_part(part: Part, tool_dirs: Sequence[Path]) -> Judgement:
     program, args = part.program, part.args
     where = f" (run by {part.via})" if part.via else ""
-    if program.rstrip(":").lower() in NOTIFY_PROGRAMS or any(host in part.text for host in NOTIFY_HOSTS):
+    notifies = any(host in part.text for host in NOTIFY_HOSTS) or any(h.startswith("status.") for h in hosts(part))
+    if program.rstrip(":").lower() in NOTIFY_PROGRAMS or notifies:
         return _captured(part)
     refusal = _refusal(part)
     if refusal:
