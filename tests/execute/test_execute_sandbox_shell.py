@@ -101,7 +101,7 @@ def _options_step() -> Step:
 def test_a_step_with_options_runs_the_first_option_unless_the_drill_chooses(tmp_path: Path, view: object) -> None:
     executor = StepExecutor(view=view, workdir=tmp_path)  # type: ignore[arg-type]
     assert [o.output.strip() for o in executor.run_step(_options_step())] == ["always", "option 1"]
-    chosen = executor.run_step(_options_step(), branch="Option 3")
+    chosen = executor.run_step(_options_step(), branch="option 3")  # labels match whatever their case
     assert [o.output.strip() for o in chosen] == ["always", "option 3"]
 
 

@@ -79,13 +79,12 @@ class StepExecutor:
         (bindings applied, policy judged) without running any.
         """
         run = functools.partial(self._run, dry_run=dry_run)
-        offered = [c.branch for c in step.commands if c.branch is not None]
-        chosen = branch if branch is not None else (offered[0] if offered else None)
-        if chosen is not None and offered and chosen not in offered:
+        offered = [c.branch for c in step.commands if c.branch]
+        if branch is not None and offered and branch.casefold() not in {o.casefold() for o in offered}:
             raise UsageError(
-                f"step {step.number} ({step.title!r}) offers {', '.join(dict.fromkeys(offered))}; got branch {chosen!r}"
+                f"step {step.number} ({step.title!r}) offers {', '.join(dict.fromkeys(offered))}; got branch {branch!r}"
             )
-        in_branch: list[Command | None] = [c for c in step.commands if c.branch is None or c.branch == chosen]
+        in_branch: list[Command | None] = list(_on_branch(step.commands, branch))
         if not in_branch:
             in_branch = [None]  # a step with no command at all is prose only
         outcomes: list[Outcome] = []
