@@ -130,7 +130,7 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any) -> Ite
     run.drills += 1
     drill = Drill(
         drill_id=f"{seen.system}/{incident.id}#{run.drills}",
-        spec=DrillSpec(system=seen.system, incident_id=incident.id),
+        spec=DrillSpec(system=seen.system, incident_id=incident.id, fault=seen.fault),
         runbook=runbook,
         incident=incident,
         plan=plan,
@@ -177,12 +177,18 @@ def _last_verdict(run: RunContext, drill_id: str) -> list[Any]:
 
 def _progress(config: pytest.Config) -> Any:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
 
     def say(message: str) -> None:
-        if reporter is not None:
-            reporter.write_line(message)
-        else:
+        # Progress is for the person watching the game day: shown live, past pytest's output capture.
+        if reporter is None:
             print(message, file=sys.stderr)
+            return
+        if capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(message)
+        else:
+            reporter.write_line(message)
 
     return say
 

@@ -38,6 +38,10 @@ TOOLS = [Path(p) for p in os.environ["PATH"].split(os.pathsep) if p]
         ("kubectl exec deployment/api -- psql -c 'select 1' -w", Decision.RUNS),
         ("definitely-not-a-tool-xyz --version", Decision.MISSING_TOOL),
         ("kubectl get pods && aws s3 ls", Decision.BLOCKED),
+        ("kubectl exec -it api-7d9 -n production -- kill -SIGUSR2 1", Decision.BLOCKED),
+        ("kubectl exec deployment/api -- sh -c 'rm -rf /data'", Decision.BLOCKED),
+        ("kubectl exec deployment/api -- curl -s https://external-api.example.com", Decision.BLOCKED),
+        ("kubectl exec deployment/api -- env", Decision.RUNS),
     ],
 )
 def test_the_policy_decides_by_the_worst_part(command: str, decision: Decision) -> None:

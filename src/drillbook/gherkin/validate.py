@@ -23,6 +23,8 @@ class ScenarioHints:
     incident: str | None
     slos: tuple[str, ...] = ()
     """Objectives the drill states itself (``the drill measures "error rate < 1%"``)."""
+    fault: str = ""
+    """The fault the drill injects, by name (from the generic step or a declared fault sentence)."""
 
 
 def hints(step_texts: list[str]) -> ScenarioHints:
@@ -30,7 +32,18 @@ def hints(step_texts: list[str]) -> ScenarioHints:
     system = next((m["system"] for t in step_texts if (m := _SYSTEM.search(t))), None)
     incident = next((m["incident"] for t in step_texts if (m := _INCIDENT.search(t))), None)
     slos = tuple(m["slo"] for t in step_texts if (m := _MEASURES.search(t)))
-    return ScenarioHints(system, incident, slos)
+    return ScenarioHints(system, incident, slos, _fault(step_texts))
+
+
+def _fault(step_texts: list[str]) -> str:
+    from drillbook.gherkin.steps import FAULT_PHRASES
+
+    for text in step_texts:
+        if match := _FAULT.search(text):
+            return match["fault"]
+        if text in FAULT_PHRASES:
+            return FAULT_PHRASES[text][0]
+    return ""
 
 
 def available_systems(scenarios_dir: Path) -> list[str]:
