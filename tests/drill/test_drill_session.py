@@ -45,15 +45,15 @@ class _Outcome:
 
 
 class _Runner:
-    def __init__(self, world: _World, *, fixes: bool, exit_code: int = 0) -> None:
-        self.world, self.fixes, self.exit_code = world, fixes, exit_code
+    def __init__(self, world: _World, *, fixes: bool, exit_code: int = 0, output: str = "ok") -> None:
+        self.world, self.fixes, self.exit_code, self.output = world, fixes, exit_code, output
 
     def run_step(self, step: Step, *, branch: str | None = None, supplied: str | None = None) -> Sequence[_Outcome]:
         started = time.time()
         if self.fixes and step.number == 2:
             self.world.broken = False
         text = step.commands[0].text if step.commands else ""
-        return [_Outcome(text, text, Decision.RUNS, self.exit_code, "ok", started, time.time())]
+        return [_Outcome(text, text, Decision.RUNS, self.exit_code, self.output, started, time.time())]
 
 
 class _Traffic:
@@ -147,10 +147,10 @@ def _incident() -> tuple[Runbook, Incident]:
 
 
 def _run(
-    tmp_path: Path, *, fixes: bool = True, exit_code: int = 0, strength: str = "full"
+    tmp_path: Path, *, fixes: bool = True, exit_code: int = 0, strength: str = "full", output: str = "ok"
 ) -> tuple[Verdict, str, _World]:
     world = _World()
-    sandbox = _Sandbox(world, _Runner(world, fixes=fixes, exit_code=exit_code), tmp_path)
+    sandbox = _Sandbox(world, _Runner(world, fixes=fixes, exit_code=exit_code, output=output), tmp_path)
     runbook, incident = _incident()
     with JournalWriter(tmp_path / "journal.jsonl") as journal:
         drill = Drill(
@@ -204,7 +204,15 @@ def test_a_fault_that_never_breaches_makes_the_drill_vacuous(tmp_path: Path) -> 
     assert "proves nothing" in reason
 
 
-def test_a_failing_step_fails_the_drill_naming_it(tmp_path: Path) -> None:
-    verdict, reason, _ = _run(tmp_path, exit_code=1)
+def test_a_diagnostic_that_shows_the_runbook_is_wrong_fails_the_drill_naming_it(tmp_path: Path) -> None:
+    output = 'Error from server (NotFound): deployments.apps "api" not found'
+    verdict, reason, _ = _run(tmp_path, exit_code=1, output=output)
     assert verdict is Verdict.FAILED
-    assert reason.startswith("step 1 (Look) exited 1")
+    assert reason.startswith("step 1 (Look) exited 1: Error from server (NotFound)")
+
+
+def test_a_diagnostic_that_reports_the_outage_itself_does_not_fail_the_drill(tmp_path: Path) -> None:
+    output = "psql: error: FATAL:  sorry, too many clients already"
+    verdict, reason, _ = _run(tmp_path, exit_code=2, output=output)
+    assert verdict is Verdict.FAILED  # the fix step failed too (same fake output), but not the diagnostic
+    assert reason.startswith("step 2 (Fix) exited 2")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from drillbook.drill.verdict import Judgement, Observations, StepProblem, Verdic
 from drillbook.errors import DrillbookError, FaultInjectionError, SandboxError, ScenarioError
 from drillbook.faults.base import Fault, RevertRecord, fault_class
 from drillbook.journal import Decision, JournalWriter, Phase, PhaseStatus
-from drillbook.runbook.model import Incident, Runbook, Step
+from drillbook.runbook.model import Effect, Incident, Runbook, Step
 from drillbook.slo.checks import Check, CheckPlan
 from drillbook.slo.monitor import Breach, Monitor, MonitorEvent, MonitorSettings, Restore
 from drillbook.slo.stats import WindowStats
@@ -350,8 +351,10 @@ class Drill:
         for record in self.state.steps:
             if record.step.number in self.spec.optional_steps:
                 continue
+            effects = {command.text: command.effect for command in record.step.commands}
             for outcome in record.outcomes:
-                problem = _problem_of(outcome)
+                effect = effects.get(outcome.as_written, Effect.MUTATING)
+                problem = _problem_of(outcome, effect)
                 if problem is not None:
                     problems.append(StepProblem(record.step.number, record.step.title, outcome.as_written, problem))
         return problems
@@ -412,12 +415,29 @@ class _RevertJournal:
         self.drill.journal.write(events.fault_revert_recorded(self.drill, record))
 
 
-def _problem_of(outcome: CommandOutcome) -> str | None:
-    if outcome.decision is Decision.BLOCKED:
+_ROT = re.compile(
+    r"NotFound|not found|does not exist|unknown (?:flag|command|shorthand)|doesn't have a resource type|"
+    r"No resources found|syntax error|Unsupported value|is invalid|unrecognized|invalid option|no such",
+    re.IGNORECASE,
+)
+"""Output that says the runbook itself is wrong (a renamed deployment, a dropped column, a bad flag), as opposed
+to a symptom of the fault (connection refused, too many clients) that a diagnostic step is expected to show."""
+
+
+def _problem_of(outcome: CommandOutcome, effect: Effect) -> str | None:
+    """Why a command fails the drill, or ``None``.
+
+    Actions (anything not read-only) must work. A read-only diagnostic fails the drill only when it shows the
+    runbook is wrong; a diagnostic that reports the outage itself is doing its job.
+    """
+    diagnostic = effect in (Effect.READ_ONLY, Effect.NON_TERMINATING)
+    if outcome.decision is Decision.BLOCKED and not diagnostic:
         return f"was blocked by the policy ({outcome.reason})"
-    if outcome.decision is Decision.MISSING_TOOL:
+    if outcome.decision is Decision.MISSING_TOOL and not diagnostic:
         return f"needs a tool this machine lacks ({outcome.reason})"
     if outcome.decision in (Decision.RUNS, Decision.SUPPLIED) and outcome.exit_code not in (0, None):
+        if diagnostic and not _ROT.search(outcome.output):
+            return None
         return f"exited {outcome.exit_code}: {_telling_line(outcome.output)}"
     return None
 
