@@ -11,8 +11,8 @@ Feature: Architect API operational runbook (scenarios/architect-api/runbook.md)
     When the operator follows incident "Database Connection Exhaustion"
     Then the SLOs are restored within the incident's time target
 
-  Scenario: Pods Not Starting after a release that cannot be pulled
-    When a release that cannot be pulled is rolled out
+  Scenario: Pods Not Starting after a release that crashes soon after starting
+    When the "bad-release" fault is injected with tag "v1.9.2"
     Then the SLOs of incident "Pods Not Starting" are breached within 45 seconds
     When the operator follows incident "Pods Not Starting"
     Then the SLOs are restored within the incident's time target

@@ -11,14 +11,14 @@ Feature: Azora operational runbook (scenarios/azora/runbook.md)
     When the operator follows incident "RB-007"
     Then the SLOs are restored within the incident's time target
 
-  Scenario: RB-003 heals pods crashing after a deploy without a required secret
-    When a release that needs a missing secret is rolled out
+  Scenario: RB-003 heals pods that crash soon after a deploy
+    When the "bad-release" fault is injected with tag "1.5.2"
     Then the SLOs of incident "RB-003" are breached within 45 seconds
     When the operator follows incident "RB-003"
     Then the SLOs are restored within the incident's time target
 
   Scenario: RB-006 brings latency back under a traffic spike
-    When traffic spikes to 8 times the steady load
+    When traffic grows fivefold
     Then the SLOs of incident "RB-006" are breached within 30 seconds
     When the operator follows incident "RB-006"
     Then the SLOs are restored within the incident's time target

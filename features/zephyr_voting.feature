@@ -18,8 +18,8 @@ Feature: Zephyr Voting operations runbook (scenarios/zephyr-voting/runbook.md)
     When the operator follows incident "Incident 3"
     Then the SLOs are restored within the incident's time target
 
-  Scenario: Incident 5 rolls back a deployment that dropped DATABASE_URL
-    When a release without DATABASE_URL is rolled out
+  Scenario: Incident 5 rolls back a release whose pods crash soon after starting
+    When the "bad-release" fault is injected with tag "2.3"
     Then the SLOs of incident "Incident 5" are breached within 45 seconds
     When the operator follows incident "Incident 5"
     Then the SLOs are restored within the incident's time target
