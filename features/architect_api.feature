@@ -13,7 +13,7 @@ Feature: Architect API operational runbook (scenarios/architect-api/runbook.md)
 
   Scenario: Pods Not Starting after a release that crashes soon after starting
     When the "bad-release" fault is injected with tag "v1.9.2"
-    Then the SLOs of incident "Pods Not Starting" are breached within 45 seconds
+    Then the SLOs of incident "Pods Not Starting" are breached within 30 seconds
     When the operator follows incident "Pods Not Starting"
     Then the SLOs are restored within the incident's time target
 

@@ -13,7 +13,7 @@ Feature: Azora operational runbook (scenarios/azora/runbook.md)
 
   Scenario: RB-003 heals pods that crash soon after a deploy
     When the "bad-release" fault is injected with tag "1.5.2"
-    Then the SLOs of incident "RB-003" are breached within 45 seconds
+    Then the SLOs of incident "RB-003" are breached within 30 seconds
     When the operator follows incident "RB-003"
     Then the SLOs are restored within the incident's time target
 

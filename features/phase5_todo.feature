@@ -7,6 +7,6 @@ Feature: Phase 5 operations runbook (scenarios/phase5-todo/runbook.md)
 
   Scenario: PodCrashLooping is investigated and healed after a release that crashes soon after starting
     When the "bad-release" fault is injected with tag "v2.0.2"
-    Then the SLOs of incident "PodCrashLooping" are breached within 45 seconds
+    Then the SLOs of incident "PodCrashLooping" are breached within 30 seconds
     When the operator follows incident "PodCrashLooping"
     Then the SLOs are restored within the incident's time target

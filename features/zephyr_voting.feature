@@ -20,6 +20,6 @@ Feature: Zephyr Voting operations runbook (scenarios/zephyr-voting/runbook.md)
 
   Scenario: Incident 5 rolls back a release whose pods crash soon after starting
     When the "bad-release" fault is injected with tag "2.3"
-    Then the SLOs of incident "Incident 5" are breached within 45 seconds
+    Then the SLOs of incident "Incident 5" are breached within 30 seconds
     When the operator follows incident "Incident 5"
     Then the SLOs are restored within the incident's time target

@@ -416,8 +416,9 @@ class _RevertJournal:
 
 
 _ROT = re.compile(
-    r"NotFound|not found|does not exist|unknown (?:flag|command|shorthand)|doesn't have a resource type|"
-    r"No resources found|syntax error|Unsupported value|is invalid|unrecognized|invalid option|no such",
+    r"\(NotFound\)|does not exist|unknown (?:flag|command|shorthand)|doesn't have a resource type|"
+    r"No resources found|syntax error|Unsupported value|is invalid|unrecognized option|invalid option|"
+    r"command not found",
     re.IGNORECASE,
 )
 """Output that says the runbook itself is wrong (a renamed deployment, a dropped column, a bad flag), as opposed
@@ -436,7 +437,9 @@ def _problem_of(outcome: CommandOutcome, effect: Effect) -> str | None:
     if outcome.decision is Decision.MISSING_TOOL and not diagnostic:
         return f"needs a tool this machine lacks ({outcome.reason})"
     if outcome.decision in (Decision.RUNS, Decision.SUPPLIED) and outcome.exit_code not in (0, None):
-        if diagnostic and not _ROT.search(outcome.output):
+        # "previous terminated container … not found": the pod simply has not crashed yet — timing, not rot.
+        rot = _ROT.search(outcome.output) and "previous terminated container" not in outcome.output
+        if diagnostic and not rot:
             return None
         return f"exited {outcome.exit_code}: {_telling_line(outcome.output)}"
     return None

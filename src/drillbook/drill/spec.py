@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 class DrillSettings:
     """Sandbox timing. Every drill runs on one stopwatch; these bound each wait so a game day stays short."""
 
-    baseline_s: float = 5.0
+    baseline_s: float = 4.0
     """Traffic must meet the SLOs for this long before the fault: long enough for one full monitor window."""
     breach_within_s: float = 30.0
     """How long the fault gets to breach the SLOs before the drill is called vacuous."""
     restore_within_s: float = 60.0
     """Sandbox seconds allowed from the end of the runbook's steps to restored SLOs (the sandbox is
     time-compressed: the runbook's own target is judged by the projected MTTR, not by this)."""
-    restore_after_failed_step_s: float = 15.0
+    restore_after_failed_step_s: float = 6.0
     """When a required step already failed the drill, how long to still watch for recovery (for the report)."""
     hold_s: float = 5.0
     """Restored means every breached check held for this long."""

@@ -26,12 +26,18 @@ class KubeSandboxView:
         return self.sandbox.access.address(namespace, name, port)
 
     def pod_name(self, namespace: str, selector: str) -> str:
-        """A live pod matching the selector: running ones first, the newest among equals."""
+        """The pod an operator would pick from ``kubectl get pods``: a troubled one (not ready, or restarting)
+        when there is one, else a running one; the newest among equals."""
         listing: Any = self.core.list_namespaced_pod(namespace, label_selector=selector)
         pods = [p for p in listing.items if p.metadata.deletion_timestamp is None]
         if not pods:
             raise ClusterError(f"no pod matches {selector!r} in namespace {namespace}")
-        pods.sort(key=lambda p: (p.status.phase != "Running", -(p.metadata.creation_timestamp.timestamp())))
+
+        def healthy(pod: Any) -> bool:
+            statuses = pod.status.container_statuses or []
+            return bool(statuses) and all(s.ready and not s.restart_count for s in statuses)
+
+        pods.sort(key=lambda p: (healthy(p), p.status.phase != "Running", -p.metadata.creation_timestamp.timestamp()))
         return str(pods[0].metadata.name)
 
     def env(self) -> dict[str, str]:
