@@ -12,7 +12,6 @@ Feature: Zephyr Voting operations runbook (scenarios/zephyr-voting/runbook.md)
     Then the SLOs are restored within the incident's time target
 
   Scenario: Incident 3 brings the API back after Redis goes down
-    Given the drill supplies `kubectl scale deployment/redis --replicas=1` for step 3
     When Redis goes down
     Then the SLOs of incident "Incident 3" are breached within 30 seconds
     When the operator follows incident "Incident 3"

@@ -12,6 +12,7 @@ from drillbook.errors import DrillbookError
 _SYSTEM = re.compile(r'the "(?P<system>[^"]+)" system')
 _INCIDENT = re.compile(r'incident "(?P<incident>[^"]+)"')
 _FAULT = re.compile(r'the "(?P<fault>[\w-]+)" fault is injected')
+_STEP_REF = re.compile(r"(?:for step|step) (?P<number>\d+)(?: follows| is optional|$)")
 _MEASURES = re.compile(r'the drill measures "(?P<slo>[^"]+)"')
 
 
@@ -81,10 +82,19 @@ def problems(feature: str, steps: list[tuple[int, str]], scenarios_dir: Path) ->
                 found.append(f"{feature}:{line}: the runbook of {system!r} cannot be read: {exc}")
                 continue
             try:
-                runbook.incident(match["incident"])
+                incident = runbook.incident(match["incident"])
             except KeyError:
                 ids = ", ".join(i.id for i in runbook.incidents)
                 found.append(
                     f"{feature}:{line}: no incident {match['incident']!r} in {system}'s runbook; it has: {ids}"
                 )
+                continue
+            numbers = sorted({step.number for step in incident.steps})
+            for ref_line, ref_text in steps:
+                ref = _STEP_REF.search(ref_text)
+                if ref and int(ref["number"]) not in numbers:
+                    found.append(
+                        f"{feature}:{ref_line}: incident {incident.id} has no step {ref['number']}; "
+                        f"its steps are {', '.join(map(str, numbers)) or 'none'}"
+                    )
     return found
