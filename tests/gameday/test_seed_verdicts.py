@@ -1,7 +1,9 @@
 """The seed game day's verdicts are pinned: a change to drillbook that flips one is seen here.
 
-Runs every drill in ``features/`` once (in its own pytest process, as ``make gameday`` does) and compares each
-drill's verdict and the gist of its reason with what the five seed runbooks honestly earn today.
+Runs every drill in ``features/`` (in its own pytest process, as ``make gameday`` does) and compares each drill's
+verdict and the gist of its reason with what the five seed runbooks honestly earn today. A drill whose verdict
+differs is run once more on its own before the test fails: the sandbox shares two cores with everything else, and
+one unlucky run must not hide or fake a change.
 """
 
 from __future__ import annotations
@@ -19,34 +21,51 @@ pytestmark = [pytest.mark.slow, pytest.mark.gameday]
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# (system, incident id) -> (verdict, a fragment the reason must contain)
-EXPECTED: dict[tuple[str, str], tuple[str, str]] = {}
+Key = tuple[str, str]
+
+# (system, incident id) -> (verdict, a fragment its reason must contain, pytest -k selecting the drill)
+EXPECTED: dict[Key, tuple[str, str, str]] = {}
 
 
-@pytest.fixture(scope="module")
-def game_day(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict[str, Any]]:
-    reports = tmp_path_factory.mktemp("reports")
+def _run(reports: Path, run_id: str, keyword: str | None = None) -> dict[Key, dict[str, Any]]:
     command = [
         sys.executable, "-m", "pytest", "features", "-q", "-p", "no:cacheprovider",
-        f"--drillbook-reports={reports}", "--drillbook-run-id=pinned",
+        f"--drillbook-reports={reports}", f"--drillbook-run-id={run_id}",
     ]  # fmt: skip
+    if keyword:
+        command += ["-k", keyword]
     done = subprocess.run(
-        command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=1500, env=dict(os.environ)
+        command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=1800, env=dict(os.environ)
     )
-    summary = reports / "pinned" / "summary.json"
+    summary = reports / run_id / "summary.json"
     assert summary.is_file(), f"the game day wrote no summary:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
     drills = json.loads(summary.read_text())["drills"]
     return {(d["system"], d["incident_id"]): d for d in drills}
 
 
-def test_every_seed_drill_ran(game_day: dict[tuple[str, str], dict[str, Any]]) -> None:
+def _matches(drill: dict[str, Any], expected: tuple[str, str, str]) -> bool:
+    verdict, fragment, _ = expected
+    return bool(drill["verdict"] == verdict and fragment in drill["reason"])
+
+
+@pytest.fixture(scope="module")
+def game_day(tmp_path_factory: pytest.TempPathFactory) -> dict[Key, dict[str, Any]]:
+    reports = tmp_path_factory.mktemp("reports")
+    results = _run(reports, "pinned")
+    flipped = [key for key, expected in EXPECTED.items() if key in results and not _matches(results[key], expected)]
+    if flipped:
+        keyword = " or ".join(EXPECTED[key][2] for key in flipped)
+        results |= _run(reports, "pinned-again", keyword)
+    return results
+
+
+def test_every_seed_drill_ran(game_day: dict[Key, dict[str, Any]]) -> None:
     assert set(game_day) == set(EXPECTED)
 
 
 @pytest.mark.parametrize(("key", "expected"), sorted(EXPECTED.items()), ids=str)
 def test_seed_drill_verdict_is_pinned(
-    game_day: dict[tuple[str, str], dict[str, Any]], key: tuple[str, str], expected: tuple[str, str]
+    game_day: dict[Key, dict[str, Any]], key: Key, expected: tuple[str, str, str]
 ) -> None:
     drill = game_day[key]
-    verdict, fragment = expected
-    assert (drill["verdict"], fragment in drill["reason"]) == (verdict, True), drill["reason"]
+    assert _matches(drill, expected), f"{key}: {drill['verdict']}: {drill['reason']}"

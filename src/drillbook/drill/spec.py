@@ -13,7 +13,7 @@ class DrillSettings:
     """Traffic must meet the SLOs for this long before the fault: long enough for one full monitor window."""
     breach_within_s: float = 30.0
     """How long the fault gets to breach the SLOs before the drill is called vacuous."""
-    restore_within_s: float = 60.0
+    restore_within_s: float = 45.0
     """Sandbox seconds allowed from the end of the runbook's steps to restored SLOs (the sandbox is
     time-compressed: the runbook's own target is judged by the projected MTTR, not by this)."""
     restore_after_failed_step_s: float = 6.0

@@ -36,6 +36,25 @@ def _bindable(ip: str, ports: list[int]) -> bool:
     return True
 
 
+_ALWAYS_RESTART = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}
+
+
+def _validate(kind: str, obj: JsonObj) -> None:
+    """The validation runbooks trip over most: workload controllers only run pods that always restart."""
+    if kind not in _ALWAYS_RESTART:
+        return
+    policy = ((obj.get("spec") or {}).get("template") or {}).get("spec", {}).get("restartPolicy")
+    if policy not in (None, "Always"):
+        name = obj["metadata"]["name"]
+        field = "spec.template.spec.restartPolicy"
+        detail = f'Unsupported value: "{policy}": supported values: "Always"'
+        error = ApiStatusError(
+            422, f'{kind}.apps "{name}" is invalid: {field}: {detail}', kind=kind, name=name, group="apps"
+        )
+        error.details["causes"] = [{"reason": "FieldValueNotSupported", "message": detail, "field": field}]
+        raise error
+
+
 class Api:
     """Create/replace/patch/delete with the API server's side effects; also the kubelet's ``PodSink``."""
 
@@ -65,6 +84,7 @@ class Api:
                 )
             meta["namespace"] = namespace
         defaults.apply(res.kind, obj)
+        _validate(res.kind, obj)
         if res.kind == "Service":
             self._allocate_service(obj)
         if res.kind == "Deployment":
@@ -92,6 +112,7 @@ class Api:
         if res.has_status and "status" in current:
             obj["status"] = current["status"]
         defaults.apply(res.kind, obj)
+        _validate(res.kind, obj)
         if res.kind == "Service":
             obj["spec"].setdefault("clusterIP", current.get("spec", {}).get("clusterIP"))
             obj["spec"].setdefault("clusterIPs", current.get("spec", {}).get("clusterIPs"))
@@ -122,6 +143,7 @@ class Api:
         if res.has_status and "status" in current:
             patched["status"] = current["status"]
         defaults.apply(res.kind, patched)
+        _validate(res.kind, patched)
         return patched if dry_run else self.store.update(resource, patched)
 
     def delete(self, resource: str, namespace: str, name: str, options: JsonObj | None = None) -> JsonObj:
