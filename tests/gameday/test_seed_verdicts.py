@@ -24,7 +24,31 @@ ROOT = Path(__file__).resolve().parents[2]
 Key = tuple[str, str]
 
 # (system, incident id) -> (verdict, a fragment its reason must contain, pytest -k selecting the drill)
-EXPECTED: dict[Key, tuple[str, str, str]] = {}
+EXPECTED: dict[Key, tuple[str, str, str]] = {
+    # The operator's own psql cannot get a connection either: the app's role is a superuser, so the leak took the
+    # reserved slots too — and the kill filter only matches connections idle for 10 minutes.
+    ("azora", "RB-007"): ("failed", "step 3 (Kill Idle Connections) exited 2", "rb007"),
+    # A real API server refuses restartPolicy OnFailure for a Deployment; step 7 then needs helm.
+    ("azora", "RB-003"): ("failed", "step 6 (Increase Restart Delay) exited 1", "rb003"),
+    ("azora", "RB-006"): ("passed", "restored after", "rb006"),
+    # pg_stat_statements.mean_time was renamed mean_exec_time in PostgreSQL 13.
+    ("azora", "RB-008"): ("failed", 'column "mean_time" does not exist', "rb008"),
+    ("zephyr-voting", "Incident-2"): ("failed", "step 3 (Check Database Load) exited 2", "incident_2"),
+    # "Restart Redis service" is prose under Mitigation: nothing in the runbook brings Redis back.
+    ("zephyr-voting", "Incident-3"): ("failed", "were not restored", "incident_3"),
+    ("zephyr-voting", "Incident-5"): ("failed", "docker acts on the host's containers", "incident_5"),
+    ("chat-rooms", "high-error-rate-alert"): (
+        "failed",
+        "step 5 (Check database connectivity) needs a tool",
+        "high_error",
+    ),
+    # Diagnostics only; "Restart deployment if needed" is prose.
+    ("phase5-todo", "PodCrashLooping"): ("failed", "were not restored", "podcrashlooping"),
+    ("architect-api", "database-connection-exhaustion"): ("failed", "step 2 (Fix) exited 2", "database_connection"),
+    # `kubectl logs <pod>` without -n looks in the default namespace.
+    ("architect-api", "pods-not-starting"): ("failed", 'not found in namespace "default"', "pods_not_starting"),
+    ("architect-api", "P3"): ("failed", 'column "mean_time" does not exist', "p3_high"),
+}
 
 
 def _run(reports: Path, run_id: str, keyword: str | None = None) -> dict[Key, dict[str, Any]]:
