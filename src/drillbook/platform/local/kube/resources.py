@@ -44,6 +44,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("serviceaccounts", "ServiceAccount", short_names=("sa",), has_status=False),
     Resource("persistentvolumeclaims", "PersistentVolumeClaim", short_names=("pvc",), subresources=("status",)),
     Resource("nodes", "Node", namespaced=False, short_names=("no",), subresources=("status",)),
+    Resource("leases", "Lease", group="coordination.k8s.io", has_status=False),
     Resource(
         "deployments",
         "Deployment",

@@ -7,6 +7,7 @@ import logging
 import os
 import platform
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +134,11 @@ class LocalKubeServer:
             self.api.create("namespaces", {"metadata": {"name": ns}})
             self.api.create("serviceaccounts", {"metadata": {"name": "default"}}, namespace=ns)
         self.api.create("nodes", _node())
+        # The node's heartbeat lease: `kubectl describe node` shows its holder and renew time.
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        lease = {"metadata": {"name": NODE_NAME}, "spec": {"holderIdentity": NODE_NAME, "leaseDurationSeconds": 40,
+                 "renewTime": now}}  # fmt: skip
+        self.api.create("leases", lease, namespace="kube-node-lease")
 
     async def start(self) -> None:
         """Bind the port, start the kubelet and the controllers."""
