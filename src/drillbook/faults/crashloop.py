@@ -15,35 +15,21 @@ put the recorded pod template back (a rollout to the previous ReplicaSet; a no-o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from drillbook.errors import FaultInjectionError
 from drillbook.faults import _kube
-from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
+from drillbook.faults._rollout import TemplateFault
+from drillbook.faults.base import register
 
 
 @register
-class Crashloop(Fault):
+class Crashloop(TemplateFault):
     """Roll out a broken version of the app."""
 
     name: ClassVar[str] = "crashloop"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate",)
     summary: ClassVar[str] = "a bad deploy (mode missing-env|bad-command|bad-image|release) rolled out via the API"
-
-    def revert_record(self) -> RevertRecord:
-        with _kube.api(self.target.kube_env) as api_client:
-            self._deployment = _kube.read_deployment(api_client, self.target.app)
-        return RevertRecord(
-            self.name,
-            f"restore the pod template of deployment {self.target.app.namespace}/{self.target.app.name}",
-            {
-                "kube_env": dict(self.target.kube_env),
-                "namespace": self.target.app.namespace,
-                "name": self.target.app.name,
-                "template": self._deployment["spec"]["template"],
-            },
-        )
 
     def apply(self) -> None:
         index = _kube.container_index(self._deployment, self.target.app.container)
@@ -84,13 +70,3 @@ class Crashloop(Fault):
         ops.append({"op": "add", "path": "/metadata/annotations", "value": annotations})
         with _kube.api(self.target.kube_env) as api_client:
             _kube.patch_deployment(api_client, self.target.app, ops)
-
-    @classmethod
-    def undo_from_spec(cls, spec: Mapping[str, JsonValue]) -> None:
-        kube_env, namespace, name, template = (spec.get(k) for k in ("kube_env", "namespace", "name", "template"))
-        if not (isinstance(kube_env, dict) and isinstance(namespace, str) and isinstance(name, str)):
-            return
-        if not isinstance(template, dict):
-            return
-        with _kube.api(kube_env) as api_client:
-            _kube.restore_template(api_client, namespace, name, template)

@@ -7,34 +7,20 @@ parameter ``mb_per_s`` (default 20). Revert: the recorded pod template comes bac
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import ClassVar
 
 from drillbook.faults import _kube
-from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
+from drillbook.faults._rollout import TemplateFault
+from drillbook.faults.base import register
 
 
 @register
-class MemoryLeak(Fault):
+class MemoryLeak(TemplateFault):
     """Make the app leak memory."""
 
     name: ClassVar[str] = "memory-leak"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate",)
     summary: ClassVar[str] = "roll out a leaking build (env LEAK_MEMORY_MB_PER_S) until pods are OOMKilled"
-
-    def revert_record(self) -> RevertRecord:
-        with _kube.api(self.target.kube_env) as api_client:
-            self._deployment = _kube.read_deployment(api_client, self.target.app)
-        return RevertRecord(
-            self.name,
-            f"restore the pod template of deployment {self.target.app.namespace}/{self.target.app.name}",
-            {
-                "kube_env": dict(self.target.kube_env),
-                "namespace": self.target.app.namespace,
-                "name": self.target.app.name,
-                "template": self._deployment["spec"]["template"],
-            },
-        )
 
     def apply(self) -> None:
         index = _kube.container_index(self._deployment, self.target.app.container)
@@ -48,10 +34,3 @@ class MemoryLeak(Fault):
         }
         with _kube.api(self.target.kube_env) as api_client:
             _kube.patch_deployment(api_client, self.target.app, patch)
-
-    @classmethod
-    def undo_from_spec(cls, spec: Mapping[str, JsonValue]) -> None:
-        kube_env, template = spec.get("kube_env"), spec.get("template")
-        if isinstance(kube_env, dict) and isinstance(template, dict):
-            with _kube.api(kube_env) as api_client:
-                _kube.restore_template(api_client, str(spec["namespace"]), str(spec["name"]), template)
