@@ -107,6 +107,27 @@ def test_the_fault_breaches_the_slos_and_the_system_recovers_after_its_revert(
     _rehearse(live, lambda target: fault_class(name)(target, params))
 
 
+@pytest.mark.parametrize("mode", ["missing-env", "bad-command", "bad-image"])
+def test_a_bad_deploy_breaks_a_recreate_deployment_and_its_revert_rolls_back(live: Live, mode: str) -> None:
+    # With the default rolling update (maxUnavailable 0) old pods keep serving through a bad deploy: no outage,
+    # which is the truth. A Recreate deployment takes the old pods down first, so the bad deploy is an outage.
+    deployment = "deployment/zephyr-backend"
+    live.sandbox.kubectl("patch", deployment, "--type", "json", "-p", _RECREATE)
+    try:
+        params = {"mode": mode, "variable": "DATABASE_URL"} if mode == "missing-env" else {"mode": mode}
+        _rehearse(live, lambda target: fault_class("crashloop")(target, params))
+    finally:
+        live.sandbox.kubectl("patch", deployment, "--type", "json", "-p", _ROLLING)
+        live.sandbox.kubectl("rollout", "status", deployment, "--timeout=90s", timeout_s=100)
+
+
+_RECREATE = '[{"op": "replace", "path": "/spec/strategy", "value": {"type": "Recreate"}}]'
+_ROLLING = (
+    '[{"op": "replace", "path": "/spec/strategy", "value": {"type": "RollingUpdate", '
+    '"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}}]'
+)
+
+
 def _breach_then_fail(live: Live, fault: Fault) -> None:
     with fault:
         assert live.wait_for(Breach, 45.0)

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.gameday]
+# The whole game day runs in this module's fixture: far longer than the suite's per-test timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.gameday, pytest.mark.timeout(3600)]
 
 ROOT = Path(__file__).resolve().parents[2]
 
