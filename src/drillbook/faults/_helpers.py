@@ -19,6 +19,9 @@ from pathlib import Path
 import psutil
 
 from drillbook.errors import FaultInjectionError
+from drillbook.processes import die_with_parent
+
+__all__ = ["die_with_parent", "start_helper", "stop_helper"]
 
 
 def start_helper(
@@ -89,17 +92,3 @@ def stop_helper(pidfile: Path, marker: str, *, grace_s: float = 3.0) -> None:
         os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(psutil.Error):
         process.wait(timeout=grace_s)
-
-
-def die_with_parent() -> None:
-    """Ask the kernel to SIGKILL this process when its parent dies (Linux), so no helper outlives a killed run.
-
-    The kernel watches the parent *thread*: start helpers from a thread that lives as long as the run.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signal.SIGKILL)

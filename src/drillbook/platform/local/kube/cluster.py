@@ -17,6 +17,7 @@ import yaml
 
 from drillbook.errors import ClusterError, UsageError
 from drillbook.platform.local.kube.server import KubeletFactory, LocalKubeServer, real_kubelet
+from drillbook.processes import die_with_parent
 
 if TYPE_CHECKING:
     from drillbook.platform.local.kube.kubelet import ImageMap
@@ -152,7 +153,14 @@ class LocalKubeProcess:
         for image_file in self.images:
             cmd += ["--images", str(image_file)]
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            # SIGTERM when the process that started it dies (even by SIGKILL): localkube then stops its pods.
+            self.process = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=lambda: die_with_parent(signal.SIGTERM),  # noqa: PLW1509 - prctl only, async-signal-safe enough
+            )
         try:
             self._wait_ready()
         except BaseException:
