@@ -24,13 +24,14 @@ pytestmark = pytest.mark.slow
 
 SCENARIOS = Path(__file__).resolve().parents[4] / "scenarios"
 SYSTEMS = ["azora", "zephyr-voting", "chat-rooms", "phase5-todo", "architect-api"]
+# Status reasons as kubectl prints them ("Error from server (MethodNotAllowed)"); never bare numbers, which a
+# command's own output (a PID, a byte count) can contain.
 NOT_SPOKEN = (
     "the server could not find the requested resource",
     "(MethodNotAllowed)",
-    "405",
-    "415",
-    "InternalError",
-    "Internal error",
+    "(UnsupportedMediaType)",
+    "(InternalError)",
+    "Internal error occurred",
     "not implemented",
     "failed to download openapi",
     'the server doesn\'t have a resource type "pods"',
