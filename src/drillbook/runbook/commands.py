@@ -55,15 +55,17 @@ _COMMAND_START = re.compile(r"^(?:[A-Za-z_]\w*=|[a-z./_~$\[({!][^\s:]*(?:\s|$))"
 _NOTIFY_WORDS = re.compile(r"^(slack|page|notify|email|e-mail|post|announce|message|tell|inform)\b", re.I)
 _BRANCH = re.compile(r"^(?:#|--)\s*(option|alternative|approach)\s*([a-z0-9]{1,3})\b", re.IGNORECASE)
 _ASSIGNED = re.compile(r"(?:^|[;&|]\s*|\bexport\s+)([A-Za-z_]\w*)=", re.MULTILINE)
+_QUOTE_SCAN = re.compile(r"""\\.|'[^']*'|"(?:[^"\\]|\\.)*"|(?:^|(?<=\s))#|['"]""", re.DOTALL)
+"""Escapes, closed quotes, a comment's ``#``, or a lone quote: the first lone quote leaves a string open."""
 _LOOP_VARIABLE = re.compile(r"\b(?:for|read(?:\s+-\w+)*)\s+([A-Za-z_]\w*)")
 _HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_]\w*)['\"]?")
-_PLACEHOLDERS = (
-    re.compile(r"(?<![<\w])<[A-Za-z][\w.\- ]{0,40}>(?!>)"),
-    re.compile(r"\$\{[A-Za-z_]\w*\}|\$[A-Za-z_]\w*"),
-    re.compile(r"\b(?:YOUR|your)[_-][\w-]+"),
-    re.compile(r"\[[A-Z][A-Z0-9_ -]{0,30}\]"),
-    re.compile(r"(?<![$\w])\{[a-zA-Z][\w-]{0,40}\}"),
-    re.compile(r"\b[\w-]*(?:xxx|XXX)[\w-]*"),
+_PLACEHOLDERS = (  # each with a substring it cannot match without, to skip the scan cheaply
+    ("<", re.compile(r"(?<![<\w])<[A-Za-z][\w.\- ]{0,40}>(?!>)")),
+    ("$", re.compile(r"\$\{[A-Za-z_]\w*\}|\$[A-Za-z_]\w*")),
+    ("our", re.compile(r"\b(?:YOUR|your)[_-][\w-]+")),
+    ("[", re.compile(r"\[[A-Z][A-Z0-9_ -]{0,30}\]")),
+    ("{", re.compile(r"(?<![$\w])\{[a-zA-Z][\w-]{0,40}\}")),
+    ("xx", re.compile(r"\b[\w-]*(?:xxx|XXX)[\w-]*")),
 )
 _SHELL_SPECIALS = frozenset({"$NF", "$NR", "$FS", "$OFS", "$RS", "$PWD", "$HOME", "$USER", "$RANDOM", "$PATH"})
 
@@ -77,12 +79,12 @@ def normalise_language(info: str) -> str:
 def placeholders(text: str) -> tuple[str, ...]:
     """Unresolved placeholders in ``text``: ``<pod-name>``, ``$DATABASE_URL``, ``YOUR_KEY``, ``[PID]``, ``xxx``."""
     found: list[str] = []
-    for pattern in _PLACEHOLDERS:
-        for match in pattern.finditer(text):
-            if match.group(0) in _SHELL_SPECIALS:
-                continue
-            if match.group(0) not in found:
-                found.append(match.group(0))
+    for needle, pattern in _PLACEHOLDERS:
+        if needle not in text and (needle != "our" or "OUR" not in text) and (needle != "xx" or "XX" not in text):
+            continue
+        for name in pattern.findall(text):
+            if name not in _SHELL_SPECIALS and name not in found:
+                found.append(name)
     return tuple(found)
 
 
@@ -107,8 +109,10 @@ def _drop_script_variables(commands: list[Command]) -> list[Command]:
     for command in commands:
         own = [p for p in command.placeholders if p.lstrip("${").rstrip("}") not in assigned]
         kept.append(replace(command, placeholders=tuple(own)) if len(own) != len(command.placeholders) else command)
-        assigned.update(_ASSIGNED.findall(command.text))
-        assigned.update(name for name in _LOOP_VARIABLE.findall(command.text))
+        if "=" in command.text:
+            assigned.update(_ASSIGNED.findall(command.text))
+        if "for" in command.text or "read" in command.text:
+            assigned.update(_LOOP_VARIABLE.findall(command.text))
     return kept
 
 
@@ -200,20 +204,16 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
 
 
 def _open_quote(text: str) -> bool:
-    quote = ""
-    escaped = False
-    for index, char in enumerate(text):
-        if escaped:
-            escaped = False
-        elif char == "\\" and quote != "'":
-            escaped = True
-        elif quote:
-            quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
-        elif char == "#" and (index == 0 or text[index - 1].isspace()):
-            break  # a comment: quotes in it do not count
-    return bool(quote)
+    """Whether ``text`` ends inside a quoted string (a comment's quotes do not count)."""
+    if "'" not in text and '"' not in text:
+        return False
+    for match in _QUOTE_SCAN.finditer(text):
+        token = match.group(0)
+        if token == "#":
+            return False
+        if token in ("'", '"'):
+            return True  # a quote that no closing quote matches
+    return False
 
 
 def _command(text: str, line: int, language: str) -> Command:
@@ -225,10 +225,11 @@ def _command(text: str, line: int, language: str) -> Command:
     if language == "sql":
         return Command(text, line, "sql", "sql", sql_effect(text), found)
     parts = split_parts(text.split("\n", 1)[0])
-    tokens = shell_tokens(parts[0]) if parts else []
+    tokenised = [(shell_tokens(part), part) for part in parts]
+    tokens = tokenised[0][0] if tokenised else []
     tool = tool_name(tokens)
     verb, resource = kubectl_verb(tokens) if tool == "kubectl" else (None, None)
-    effect = worst(part_effect(shell_tokens(part), part) for part in parts) if parts else Effect.READ_ONLY
+    effect = worst(part_effect(words, part) for words, part in tokenised)
     if "\n" in text and SQL_DANGER.search(text):
         effect = worst([effect, sql_effect(text)])
     return Command(text, line, language, tool, effect, found, verb, resource)

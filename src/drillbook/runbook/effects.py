@@ -54,29 +54,39 @@ def worst(effects: Iterable[Effect]) -> Effect:
 
 def split_parts(text: str) -> list[str]:
     """Split a shell line on ``|``, ``||``, ``&&`` and ``;`` outside quotes."""
+    if not any(char in text for char in "|&;"):
+        return [text.strip()] if text.strip() else []
     return [part.strip() for part in _PART.findall(text) if part.strip()]
 
 
 _PART = re.compile(r"""(?:[^|&;'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|(?<!&)&(?!&)|['"])+""")
 _WORD = re.compile(r"""(?:[^\s'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+""")
 _QUOTED = re.compile(r"""'([^']*)'|"((?:[^"\\]|\\.)*)"|\\(.)""")
+_ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=")
 
 
 def _shell_words(part: str) -> list[str]:
     """Shell-like words with quotes removed (shlex is correct too, but ten times slower on long runbooks)."""
+    if "'" not in part and '"' not in part and "\\" not in part:
+        words = part.split()  # nothing quoted: whitespace alone separates words
+        comment = next((index for index, word in enumerate(words) if word[0] == "#"), None)
+        return words if comment is None else words[:comment]
     words = []
-    for match in _WORD.finditer(part):
-        word = match.group(0)
-        if word.startswith("#"):
+    for word in _WORD.findall(part):
+        if word[0] == "#":
             break  # a comment runs to the end of the line
-        words.append(_QUOTED.sub(lambda m: m.group(1) or m.group(2) or m.group(3) or "", word))
+        words.append(_QUOTED.sub(_unquote, word))
     return words
+
+
+def _unquote(match: re.Match[str]) -> str:
+    return match.group(1) or match.group(2) or match.group(3) or ""
 
 
 def shell_tokens(part: str) -> list[str]:
     """Words of one command part, without leading ``VAR=value``, ``sudo``, ``time``, ``nohup`` or ``exec``."""
     tokens = _shell_words(part)
-    while tokens and (re.match(r"^[A-Za-z_]\w*=", tokens[0]) or tokens[0] in ("sudo", "time", "nohup", "exec")):
+    while tokens and (_ASSIGNMENT.match(tokens[0]) or tokens[0] in ("sudo", "time", "nohup", "exec")):
         value = tokens[0].partition("=")[2]
         # VAR=$(cmd …) runs cmd: classify that.
         tokens = ([value[2:]] if value.startswith("$(") and len(value) > 2 else []) + tokens[1:]
@@ -206,7 +216,7 @@ def part_effect(tokens: list[str], text: str) -> Effect:
 def _kubectl_effect(tokens: list[str]) -> Effect:
     verb, resource = kubectl_verb(tokens)
     flags = set(tokens[: tokens.index("--")] if "--" in tokens else tokens)
-    if verb is None or any(t.startswith("--dry-run") and t != "--dry-run=none" for t in flags):
+    if verb is None or any(t.startswith("--dry-run") and t != "--dry-run=none" for t in flags if t[:2] == "--"):
         return Effect.READ_ONLY
     if verb in ("port-forward", "proxy", "attach"):
         return Effect.NON_TERMINATING

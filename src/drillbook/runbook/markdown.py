@@ -72,9 +72,11 @@ def parse_blocks(text: str) -> list[Block]:
     in_head = False
     row_line = 1
     pending: Token | None = None
+    line = 1
     for token in tokens:
         kind = token.type
-        line = token.map[0] + 1 if token.map else (blocks[-1].line if blocks else 1)
+        if token.map:
+            line = token.map[0] + 1  # tokens without a map (closing tags) keep the line before them
         if kind in ("bullet_list_open", "ordered_list_open"):
             lists.append(kind == "ordered_list_open")
         elif kind in ("bullet_list_close", "ordered_list_close"):

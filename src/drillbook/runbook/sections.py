@@ -32,6 +32,7 @@ _PLAIN_LABEL = re.compile(
     r"^\s*(symptoms?|severity|priority|trigger|alert|time to resolve|response sla|mttr|rto)\s*:\s*(.*)$", re.IGNORECASE
 )
 _NUMBERED_COMMENT = re.compile(r"^\s*#\s*(\d{1,3})[.)]\s+(\S.*)$", re.MULTILINE)
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _FIELD_LABELS = ("symptom", "trigger", "alert", "time to resolve", "response sla", "severity", "mttr", "rto")
 
 
@@ -49,19 +50,22 @@ class Candidate:
 
 def clean_inline(text: str) -> str:
     """Inline markdown reduced to plain words: emphasis, code ticks and link targets removed."""
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    return re.sub(r"\s+", " ", text.replace("**", "").replace("`", "")).strip()
+    if "](" in text:
+        text = _LINK.sub(r"\1", text)
+    return " ".join(text.replace("**", "").replace("`", "").split())
 
 
-def labels(block: Block) -> list[tuple[str, str, int]]:
+def labels(block: Block) -> tuple[tuple[str, str, int], ...]:
     """``**Label**: value`` pairs of a paragraph with their source lines (label lower-cased, colon dropped)."""
+    if "**" not in block.text and ":" not in block.text:
+        return ()
     found: list[tuple[str, str, int]] = []
     for offset, raw in enumerate(block.text.splitlines()):
         match = _LABEL.match(raw) or _PLAIN_LABEL.match(raw)
         if match:
             label = match.group(1).strip().rstrip(":").casefold()
             found.append((label, match.group(2).strip(), block.line + offset))
-    return found
+    return tuple(found)
 
 
 def numbered_comments(code: str) -> int:
