@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import signal
 import sys
+
+#: prctl(2) option: the signal to receive when the parent thread dies.
+PR_SET_PDEATHSIG = 1
+#: Loaded in the parent: a child between fork and exec must not dlopen (another thread may hold the loader's lock).
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True) if sys.platform.startswith("linux") else None
 
 
 def die_with_parent(signum: int = signal.SIGKILL) -> None:
@@ -12,10 +18,5 @@ def die_with_parent(signum: int = signal.SIGKILL) -> None:
 
     The kernel watches the parent *thread*: start such children from a thread that lives as long as the run.
     """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    pr_set_pdeathsig = 1
-    libc.prctl(pr_set_pdeathsig, signum)
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signum)

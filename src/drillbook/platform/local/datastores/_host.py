@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import pwd
 import signal
@@ -21,8 +20,6 @@ from drillbook.errors import DatastoreError
 
 #: Longest path a Unix socket may have on Linux is 107 bytes; keep a margin for ``.s.PGSQL.65535.lock``.
 MAX_SOCKET_DIR_LEN = 80
-#: prctl(2) option: signal to receive when the parent dies.
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -99,12 +96,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def die_with_parent() -> None:
-    """``preexec_fn``: SIGKILL this child when its parent dies (set after the uid change, which clears it)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def log_tail(path: Path | None, lines: int = 20) -> str:

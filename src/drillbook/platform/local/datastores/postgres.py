@@ -18,7 +18,6 @@ from drillbook.errors import DatastoreError
 from drillbook.platform.local.datastores._host import (
     MAX_SOCKET_DIR_LEN,
     Account,
-    die_with_parent,
     free_port,
     log_tail,
     postgres_account,
@@ -28,6 +27,7 @@ from drillbook.platform.local.datastores._host import (
 )
 from drillbook.platform.local.datastores.homes import CREATOR_FILE, OWNER_FILE, collect_orphans
 from drillbook.platform.local.datastores.template import PG_BIN, copy_template, ensure_template, pg_hba
+from drillbook.processes import die_with_parent
 
 #: Marks a data directory whose roles, database and extensions were created.
 SETUP_MARKER = "drillbook-setup-done"
@@ -308,7 +308,9 @@ class PostgresInstance:
                 group=account.gid,
                 extra_groups=[],
                 start_new_session=not self.supervised,
-                preexec_fn=die_with_parent if self.supervised else None,  # noqa: PLW1509 - entrypoint only
+                # Runs after the uid change, which would clear it: the server dies with the thread that started
+                # it, also when that process is SIGKILLed (its backends notice the postmaster's death and exit).
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - prctl only
                 env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "PGTZ": "UTC"},
             )
         finally:

@@ -14,6 +14,7 @@ from typing import IO
 
 from drillbook.errors import DatastoreError
 from drillbook.platform.local.datastores._host import free_port, log_tail, reap_group
+from drillbook.processes import die_with_parent
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ class RedisInstance:
                 stdout=out,
                 stderr=subprocess.STDOUT if out is not None else None,
                 start_new_session=True,
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - prctl only: dies with the thread that started it
             )
         except OSError as exc:
             raise DatastoreError(

@@ -17,6 +17,7 @@ from typing import IO
 
 from drillbook.platform.local.datastores import free_port
 from drillbook.platform.local.toxiproxy.errors import FaultProxyError
+from drillbook.processes import die_with_parent
 
 
 class ToxiproxyProcess:
@@ -69,7 +70,12 @@ class ToxiproxyProcess:
         cmd = [sys.executable, "-m", "drillbook", "toxiproxy", "--host", self.host, "--port", str(self.port)]
         try:
             self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=die_with_parent,  # noqa: PLW1509 - prctl only: dies with the thread that started it
             )
         finally:
             if not isinstance(out, int):
