@@ -135,7 +135,7 @@ def test_a_load_spike_saturates_the_replicas_and_its_revert_brings_latency_back(
 
 def test_a_dropped_index_makes_the_hot_query_scan_and_its_revert_brings_latency_back(live: Live) -> None:
     # zephyr seeds 200k votes: scanning them costs milliseconds, under any latency SLO (azora's RB-008 drill has
-    # a million users). Ten times the votes make the scan hurt as it does on a production-sized table.
+    # two million users). Ten times the votes make the scan hurt as it does on a production-sized table.
     dsn = live.target().postgres_admin_dsn
     assert dsn is not None
     grow = (
