@@ -108,7 +108,9 @@ def _rehearse(live: Live, make: Callable[[FaultTarget], Fault], recover_s: float
         ("pod-kill", {}),
         ("memory-leak", {"mb_per_s": "120"}),
         ("pool-exhaustion", {"mode": "idle"}),
-        ("pool-exhaustion", {"mode": "active", "role": "leaky_worker"}),
+        # A stuck batch job as the app's own role. (As role=leaky_worker the app, a superuser, keeps the three
+        # reserved slots and limps on: whether that breaches p95 depends on the machine; tests/faults covers it.)
+        ("pool-exhaustion", {"mode": "active"}),
         ("redis-outage", {"mode": "stop"}),
         ("bad-release", {"tag": "2.2"}),  # zephyr/backend:2.2 fails 30% of requests
     ],
