@@ -24,6 +24,8 @@ from drillbook.slo.monitor import Breach, Monitor, MonitorSettings, Restore
 pytestmark = pytest.mark.slow
 
 ZEPHYR = Path(__file__).resolve().parents[2] / "scenarios" / "zephyr-voting"
+#: The dependencies the app reaches through the fault proxy: (Service name, port).
+PROXIED = (("postgres", 5432), ("redis", 6379))
 
 
 class Live:
@@ -39,7 +41,7 @@ class Live:
     def target(self) -> FaultTarget:
         target = self.sandbox.fault_target(self.traffic)
         target.toxiproxy_url = self.proxy_url
-        target.proxies = {"postgres": "postgres"}
+        target.proxies = {name: name for name, _port in PROXIED}
         return target
 
     def wait_for(self, kind: type, timeout_s: float) -> bool:
@@ -64,19 +66,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     proxy = ToxiproxyProcess()
     try:
         proxy.start()
-        host, port = sandbox.access.address("default", "postgres", 5432)
-        requests.post(
-            f"{proxy.url}/proxies",
-            json={"name": "postgres", "listen": "127.0.0.1:0", "upstream": f"{host}:{port}"},
-            timeout=5,
-        ).raise_for_status()
-        listen = requests.get(f"{proxy.url}/proxies/postgres", timeout=5).json()["listen"]
-        # The app reaches PostgreSQL through the proxy, as it would through a Toxiproxy sidecar.
+        address = sandbox.access.address
+        listen = {name: _proxy(proxy.url, name, address("default", name, port)) for name, port in PROXIED}
+        # The app reaches PostgreSQL and Redis through the proxy, as it would through a Toxiproxy sidecar.
         sandbox.kubectl(
             "set",
             "env",
             "deployment/zephyr-backend",
-            f"DATABASE_URL=postgresql://zephyr:zephyr-db-pass@{listen}/zephyr",
+            f"DATABASE_URL=postgresql://zephyr:zephyr-db-pass@{listen['postgres']}/zephyr",
+            f"REDIS_URL=redis://{listen['redis']}/0",
         )
         sandbox.kubectl("rollout", "status", "deployment/zephyr-backend", "--timeout=90s", timeout_s=100)
         state = Live(sandbox, proxy)
@@ -86,6 +84,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     finally:
         proxy.stop()
         sandbox.close()
+
+
+def _proxy(api: str, name: str, upstream: tuple[str, int]) -> str:
+    """Create a proxy in front of ``upstream``; return the address it listens on."""
+    host, port = upstream
+    body = {"name": name, "listen": "127.0.0.1:0", "upstream": f"{host}:{port}"}
+    requests.post(f"{api}/proxies", json=body, timeout=5).raise_for_status()
+    listen: str = requests.get(f"{api}/proxies/{name}", timeout=5).json()["listen"]
+    return listen
 
 
 def _rehearse(live: Live, make: Callable[[FaultTarget], Fault], recover_s: float = 90.0) -> None:
@@ -112,6 +119,7 @@ def _rehearse(live: Live, make: Callable[[FaultTarget], Fault], recover_s: float
         # reserved slots and limps on: whether that breaches p95 depends on the machine; tests/faults covers it.)
         ("pool-exhaustion", {"mode": "active"}),
         ("redis-outage", {"mode": "stop"}),
+        ("redis-outage", {"mode": "proxy"}),
         ("bad-release", {"tag": "2.2"}),  # zephyr/backend:2.2 fails 30% of requests
     ],
 )
