@@ -101,8 +101,8 @@ class PostgresInstance:
             log_file: server log (default ``base_dir/postgres.log``).
             inherit_output: write the server log to this process's stdout/stderr instead (entrypoints).
             server_args: extra ``postgres`` arguments such as ``-c max_connections=50`` (they beat every file).
-            supervised: stay in the caller's process group and die with the caller (entrypoints, whose
-                supervisor kills the group); otherwise the server gets its own session.
+            supervised: stay in the caller's process group (entrypoints, whose supervisor kills the group);
+                otherwise the server gets its own session. Either way it dies with the thread that started it.
         """
         self.config = config
         self.base_dir = Path(base_dir)
