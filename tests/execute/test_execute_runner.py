@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from drillbook.execute import Bindings, StepExecutor
 from drillbook.journal import Decision
 from drillbook.runbook.model import Command, Effect, Step
+
+pytestmark = pytest.mark.live
 
 
 def _step(*texts: str, tool: str = "bash") -> Step:
