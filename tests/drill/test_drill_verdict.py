@@ -257,6 +257,18 @@ def test_every_finding_is_listed_in_the_reason_never_and_n_more() -> None:
     assert len(judgement.findings) == 3
 
 
+@pytest.mark.parametrize(
+    ("output", "hint"),
+    [
+        ('ERROR:  column "mean_time" does not exist', "renamed pg_stat_statements.mean_time to mean_exec_time"),
+        ('Error from server (NotFound): pods "x" not found in namespace "default"', "add -n <namespace>"),
+    ],
+)
+def test_a_stale_command_says_what_to_do_when_the_rot_is_well_known(output: str, hint: str) -> None:
+    (finding,) = assess(replace(DIAG, exit_code=1, output=output)).findings
+    assert hint in finding.message
+
+
 def test_a_finding_from_attribution_is_kept_once() -> None:
     unchanged = replace(ACT, changed_nothing=True, output="deployment.apps/api unchanged")
     no_effect = assess(unchanged).findings[0]

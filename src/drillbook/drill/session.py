@@ -445,7 +445,7 @@ class Drill:
             projected_mttr_s=projected,
             commands=commands,
             fault=self.spec.fault,
-            attribution=attribution.text if attribution.action is not None else "",
+            attribution=_credit(attribution.action) if attribution.action is not None else "",
             no_effect=tuple(_no_effect_finding(action) for action in attribution.no_effect),
         )
 
@@ -633,6 +633,11 @@ def _sample(checks: Sequence[Check], stats: WindowStats, t: float, min_requests:
         if level is not None and (worst is None or level > worst):
             worst = level
     return Sample(t, worst, failing)
+
+
+def _credit(action: Action) -> str:
+    supplied = ", supplied by the drill" if action.supplied else ""
+    return f"step {action.step} ({action.title}{supplied})"
 
 
 def _no_effect_finding(action: Action) -> Finding:

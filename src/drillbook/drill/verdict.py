@@ -71,6 +71,17 @@ _ROT = re.compile(
 """Output that says the runbook itself is wrong (a renamed deployment, a dropped column, a bad flag), as opposed
 to a symptom of the fault (connection refused, too many clients) that a diagnostic step is expected to show."""
 
+_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r'column "?(?:\w+\.)?mean_time"? does not exist'),
+     "PostgreSQL 13 renamed pg_stat_statements.mean_time to mean_exec_time (total_time to total_exec_time)"),
+    (re.compile(r'column "?(?:\w+\.)?total_time"? does not exist'),
+     "PostgreSQL 13 renamed pg_stat_statements.total_time to total_exec_time"),
+    (re.compile(r'not found in namespace "default"'),
+     "the command names no namespace, so it looks in the kube context's default; add -n <namespace>"),
+    (re.compile(r"unknown (?:flag|shorthand flag)"), "the tool does not know this flag (any more); check its --help"),
+)  # fmt: skip
+"""What to do about a well-known kind of rot, said in one clause."""
+
 _TIMING = ("previous terminated container",)
 """Output that is about timing, not the runbook: ``logs --previous`` before the pod first crashed."""
 
@@ -317,11 +328,12 @@ def _assess_failure(command: CommandResult, where: str, code: str, finding: _Fin
         )
         return not command.optional
     if _ROT.search(command.output) and not any(marker in command.output for marker in _TIMING):
+        hint = next((text for pattern, text in _HINTS if pattern.search(command.output)), "")
         finding(
             FindingKind.STALE_COMMAND,
             Whose.RUNBOOK,
-            f"Runbook: the diagnostic {where} is out of date (exit {command.exit_code}: {line}); it does not "
-            "block recovery, but fix it.",
+            f"Runbook: the diagnostic {where} is out of date (exit {command.exit_code}: {line})"
+            f"{': ' + hint if hint else ''}; it does not block recovery, but fix it.",
             counts=True,
         )
     return False
