@@ -85,6 +85,7 @@ def test_the_html_leads_with_verdict_findings_and_unrehearsed_then_the_timeline_
     timeline = section.split('<div class="timeline-row">')[1]
     assert timeline.index("<svg") < timeline.index('<aside class="control">')
     assert "did <strong>not</strong> heal by itself" in timeline
+    assert 'class="control-window"' in timeline  # shaded on the chart too
     assert "restore credited to" in section
     inconclusive = html.split('id="drill-3"')[1].split("</section>")[0]
     assert "(decides the outcome)" in inconclusive

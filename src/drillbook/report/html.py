@@ -46,6 +46,7 @@ svg .step-marker{stroke:#8250df;stroke-dasharray:2 3}svg .step-label{fill:#8250d
 svg .breach-marker{stroke:#bc4c00;stroke-width:2}svg .breach-label{fill:#bc4c00;font-weight:600}
 svg .restore-marker{stroke:#1a7f37;stroke-width:2}svg .restore-label{fill:#1a7f37;font-weight:600}
 svg .empty{fill:#57606a;font-size:13px}
+svg .control-window{fill:#8c959f;fill-opacity:.22}svg .control-label{fill:#424a53;font-weight:600}
 .findings td.kind{white-space:nowrap;font-weight:600}.w-sandbox{color:#57606a}.w-runbook{color:#cf222e}
 .w-drill{color:#8250df}.timeline-row{display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap}
 .timeline-row .chart{flex:1 1 640px;min-width:0}.control{flex:0 0 220px;padding:8px 10px;border:1px solid #d8dce3;
