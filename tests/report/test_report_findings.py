@@ -113,3 +113,11 @@ def test_junit_marks_a_pass_with_findings_with_properties() -> None:
         "step 1 stale-command: mean_time",
         "step 6 stale-command: mean_time",
     ]
+
+
+def test_gameday_can_fail_on_findings(game_day_dir: Path) -> None:
+    from drillbook.cli.gameday import _with_findings
+
+    render_reports(game_day_dir)
+    assert _with_findings(game_day_dir) == ["azora/RB-008"]
+    assert _with_findings(game_day_dir / "missing") == []
