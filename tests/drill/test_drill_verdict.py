@@ -67,6 +67,12 @@ COMMAND_RULES: list[tuple[str, CommandResult, str, list[FindingKind], Whose | No
         "", [FindingKind.NOT_REHEARSABLE], Whose.SANDBOX, True, False,
     ),
     (
+        "a time filter on a command that failed is judged as the failure",
+        replace(ACT, as_written="psql -c \"… query_start < now() - interval '10 minutes'\"", fault_age_s=3.0,
+                exit_code=2, output="FATAL:  sorry, too many clients already"),
+        "", [FindingKind.INVALID_ACTION], Whose.RUNBOOK, None, True,
+    ),
+    (
         "a time filter the fault is old enough for is judged as usual",
         replace(ACT, as_written="psql -c \"… query_start < now() - interval '10 seconds'\"", fault_age_s=30.0),
         "", [], None, None, False,

@@ -11,7 +11,8 @@ Per command (:func:`assess`):
 * a command the policy **blocked** is an *unresolved-placeholder* (the runbook's) when a placeholder was left
   unfilled, else *blocked-by-policy* (the sandbox's); a **missing tool** is *missing-tool* (the sandbox's); a
   time filter the compressed sandbox cannot match (``now() - interval '10 minutes'`` on a fault seconds old) is
-  *not-rehearsable*. All are listed as not rehearsed; they are *decisive* when the command is an action;
+  *not-rehearsable* (judged only when the command ran: a command that failed is judged as a failure first).
+  All are listed as not rehearsed; they are *decisive* when the command is an action;
 * a **diagnostic** (read-only, non-terminating, or an effect this module does not know) that fails is a
   *stale-command* when its output says the runbook is out of date (``_ROT``), and nothing at all when it
   reports the outage it diagnoses (too many clients, connection refused): a failing diagnostic is at most a
@@ -277,29 +278,28 @@ def assess(command: CommandResult, *, fault: str = "") -> Assessment:
             counts=False,
         )
         unrehearsed = skipped(f"missing tool: {command.reason}", decisive=command.action)
-    else:
-        age = _filter_age_s(command.as_written)
-        if age is not None and command.fault_age_s is not None and command.fault_age_s < age:
-            finding(
-                FindingKind.NOT_REHEARSABLE,
-                Whose.SANDBOX,
-                f"Sandbox: {where} filters on {_duration(age)} of age, but the fault was {command.fault_age_s:.0f} s "
-                "old in the time-compressed sandbox, so the filter cannot match; not rehearsable as written.",
-                counts=False,
-            )
-            unrehearsed = skipped(
-                f"its time filter needs {_duration(age)}; the fault was {command.fault_age_s:.0f} s old",
-                decisive=command.action,
-            )
-        elif not command.executed:
-            fails = _assess_failure(command, where, code, finding)
-        elif command.action and command.changed_nothing:
-            finding(
-                FindingKind.NO_EFFECT,
-                Whose.RUNBOOK,
-                f"Runbook: {where} ran but changed nothing ({_telling_line(command.output)}).",
-                counts=False,
-            )
+    elif not command.executed:
+        fails = _assess_failure(command, where, code, finding)
+    elif (age := _filter_age_s(command.as_written)) is not None and (command.fault_age_s or 0.0) < age:
+        # It ran, but its filter cannot match anything this young: time compression, not the runbook.
+        fault_age = command.fault_age_s or 0.0
+        finding(
+            FindingKind.NOT_REHEARSABLE,
+            Whose.SANDBOX,
+            f"Sandbox: {where} filters on {_duration(age)} of age, but the fault was {fault_age:.0f} s old in the "
+            "time-compressed sandbox, so the filter cannot match; not rehearsable as written.",
+            counts=False,
+        )
+        unrehearsed = skipped(
+            f"its time filter needs {_duration(age)}; the fault was {fault_age:.0f} s old", decisive=command.action
+        )
+    elif command.action and command.changed_nothing:
+        finding(
+            FindingKind.NO_EFFECT,
+            Whose.RUNBOOK,
+            f"Runbook: {where} ran but changed nothing ({_telling_line(command.output)}).",
+            counts=False,
+        )
     for harm in _HARMS:
         if harm.faults and fault not in harm.faults:
             continue
