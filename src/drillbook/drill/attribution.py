@@ -103,6 +103,13 @@ def attribute(
         f"step {credited.step} ({credited.title}{supplied}): the SLOs turned at t={turn:.1f} s, "
         f"{max(0.0, turn - credited.ended):.1f} s after it ended, and held"
     )
+    close = [a for a in before[:-1] if credited.ended - a.ended < window_s and a.step != credited.step]
+    if close:
+        others = ", ".join(f"step {a.step} ({a.title})" for a in close)
+        text += (
+            f"; {others} ended less than one {window_s:g} s window before it, so their effects cannot be told "
+            "apart: the credit is the later action's by rule"
+        )
     return Attribution(credited, text, tuple(a for a in no_effect if a != credited))
 
 
