@@ -442,6 +442,11 @@ class Drill:
             not_held=self.state.not_held,
             restore_deadline_s=self.settings.restore_within_s,
             time_to_restore_s=measured,
+            response_to_restore_s=(
+                max(0.0, restore_t - self.state.t_respond)
+                if restore_t is not None and self.state.t_respond is not None
+                else None
+            ),
             projected_mttr_s=projected,
             commands=commands,
             fault=self.spec.fault,

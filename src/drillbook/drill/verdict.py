@@ -374,6 +374,9 @@ class Observations:
     """Set when the SLOs were back at the deadline but had not held long enough."""
     restore_deadline_s: float = 0.0
     time_to_restore_s: float | None = None
+    """Seconds from the fault to the restore."""
+    response_to_restore_s: float | None = None
+    """Seconds from the first step to the restore (the control window and the breach wait left out)."""
     projected_mttr_s: float | None = None
     commands: tuple[CommandResult, ...] = field(default_factory=tuple)
     fault: str = ""
@@ -456,6 +459,10 @@ def judge(seen: Observations) -> Judgement:
                 "restored without the runbook",
             )
         measured = f"{seen.time_to_restore_s:.0f} s" if seen.time_to_restore_s is not None else "an unknown time"
+        if seen.response_to_restore_s is not None and seen.time_to_restore_s is not None:
+            measured = (
+                f"{seen.response_to_restore_s:.0f} s of response ({seen.time_to_restore_s:.0f} s after the fault)"
+            )
         credit = f" by {seen.attribution}" if seen.attribution else ""
         projected = _minutes(seen.projected_mttr_s)
         if seen.target_s is not None and seen.projected_mttr_s is not None and seen.projected_mttr_s > seen.target_s:
