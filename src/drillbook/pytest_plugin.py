@@ -21,6 +21,7 @@ from drillbook.journal import Platform
 pytest_plugins = ("drillbook.gherkin.steps", "drillbook.gherkin.sharding")
 
 _HINTS = pytest.StashKey[list[str]]()
+_FEATURE = pytest.StashKey[tuple[str, int]]()
 _ERROR = pytest.StashKey[BaseException]()
 
 
@@ -36,6 +37,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--drillbook-scenarios", default=None, help="scenario directory (default: <rootdir>/scenarios)")
     group.addoption("--drillbook-run-id", default="", help="name of this run's directory (default: timestamp)")
+    parser.addini(
+        "drillbook_control",
+        "do-nothing control run per (system, fault): off, once (cached for the run, default) or always",
+        default="once",
+    )
+    parser.addini("drillbook_control_window", "seconds the control run watches with no response", default="12")
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
@@ -70,6 +77,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run_id=config.getoption("--drillbook-run-id"),
     )
     config.pluginmanager.register(_Interrupts(config.stash[RUN_KEY]), "drillbook-interrupts")
+    config.addinivalue_line("filterwarnings", "ignore:record_xml_attribute is an experimental feature")
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -86,6 +94,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             continue
         steps = [(step.line_number, step.name) for step in template.steps]
         item.stash[_HINTS] = [text for _, text in steps]
+        item.stash[_FEATURE] = (_relative(template.feature.filename, config), template.line_number)
         for problem in problems(template.feature.rel_filename, steps, run.scenarios_dir):
             if problem not in found:
                 found.append(problem)
@@ -109,9 +118,17 @@ def drillbook_sandbox_factory(request: pytest.FixtureRequest) -> Any:
     return sandbox_factory(run.platform, run.scenarios_dir, run.run_dir)
 
 
+def _relative(path: str, config: pytest.Config) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path(str(config.rootpath)).resolve()))
+    except ValueError:
+        return path
+
+
 @pytest.fixture
-def drillbook_drill(request: pytest.FixtureRequest, record_property: Any) -> Iterator[Any]:
+def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record_xml_attribute: Any) -> Iterator[Any]:
     """The drill of this scenario: built from the system and incident its steps name, always finished."""
+    from drillbook.drill.control import ControlSettings, FileControlCache
     from drillbook.drill.session import Drill
     from drillbook.drill.spec import DrillSpec
     from drillbook.gherkin.validate import hints
@@ -128,6 +145,14 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any) -> Ite
     incident = runbook.incident(seen.incident)
     plan = _plan(checks_for_incident(incident, runbook), seen.slos, run.scenarios_dir / seen.system)
     run.drills += 1
+    feature = request.node.stash.get(_FEATURE, None)
+    if feature is not None:  # JUnit annotations point at the .feature, not at pytest-bdd's scenario.py
+        record_xml_attribute("file", feature[0])
+        record_xml_attribute("line", str(feature[1]))
+    assert run.run_dir is not None
+    control = ControlSettings.parse(
+        str(request.config.getini("drillbook_control")), str(request.config.getini("drillbook_control_window"))
+    )
     drill = Drill(
         drill_id=f"{seen.system}/{incident.id}#{run.drills}",
         spec=DrillSpec(system=seen.system, incident_id=incident.id, fault=seen.fault),
@@ -136,6 +161,8 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any) -> Ite
         plan=plan,
         journal=journal,
         progress=_progress(request.config),
+        control=control,
+        control_cache=FileControlCache(run.run_dir / "control-cache.json"),
     )
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _stop_on_sigterm)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from drillbook.drill.projection import ProjectionSettings, prescribed_wait_seconds, project
-from drillbook.runbook.model import AlertTrigger, Command, Effect, Incident, Step
+from drillbook.drill.projection import ProjectionSettings, prescribed_wait_seconds, project, resolution_target
+from drillbook.runbook.model import AlertTrigger, Command, Effect, Incident, Step, TimeTarget, TimeTargetKind
 
 
 def _command(effect: Effect, text: str = "kubectl get pods") -> Command:
@@ -46,3 +46,17 @@ def test_an_incident_without_alerts_uses_the_default_alert_delay() -> None:
     incident = Incident("I-2", "Slow", 1)
     settings = ProjectionSettings(default_alert_delay_s=90.0)
     assert project(incident, (), measured_s=0.0, settings=settings).alert_delay_s == 90.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "judged"),
+    [
+        (TimeTargetKind.MTTR, True),
+        (TimeTargetKind.TIME_TO_RESOLVE, True),
+        (TimeTargetKind.RTO, True),
+        (TimeTargetKind.RESPONSE_SLA, False),
+    ],
+)
+def test_only_a_time_to_resolve_is_a_resolution_target(kind: TimeTargetKind, judged: bool) -> None:
+    incident = Incident("P3", "High latency", 1, time_target=TimeTarget(kind, "1 hour", 3600.0, 2))
+    assert (resolution_target(incident) is not None) is judged

@@ -1,34 +1,95 @@
-"""A whole drill over a fake sandbox: phases, journal, verdicts, and the revert that always runs."""
+"""A whole drill over a fake sandbox on a fake clock: phases, journal, verdicts, control run and attribution.
+
+Nothing here sleeps: the fake clock advances when the drill waits, and the fake traffic produces the requests
+of the time that passed.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+import pytest
+
+from drillbook.drill.control import ControlMode, ControlSettings, FileControlCache
 from drillbook.drill.session import Drill, DrillOutcome
 from drillbook.drill.spec import DrillSettings, DrillSpec
 from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
 from drillbook.faults.target import FaultTarget, TrafficControl, Workload
-from drillbook.journal import Decision, EventType, JournalWriter, Platform, ToolVersions, Verdict, read_journal
+from drillbook.journal import (
+    ControlRun,
+    Decision,
+    EventType,
+    FindingKind,
+    JournalWriter,
+    Phase,
+    PhaseChanged,
+    PhaseStatus,
+    Platform,
+    ToolVersions,
+    Verdict,
+    VerdictReached,
+    read_journal,
+)
 from drillbook.runbook.model import Command, Effect, Incident, Runbook, Slo, Step, TimeTarget, TimeTargetKind
 from drillbook.slo.checks import checks_for_incident
 from drillbook.slo.stats import RequestRecord
 
 FAST = DrillSettings(
-    baseline_s=1.0, breach_within_s=3.0, restore_within_s=4.0, hold_s=0.6, window_s=0.5, tick_s=0.25, poll_s=0.05
+    baseline_s=1.0, breach_within_s=3.0, restore_within_s=6.0, hold_s=0.6, window_s=0.5, tick_s=0.25, poll_s=0.05
 )
+RPS = 200
 
 
-class _World:
-    """The fake system: healthy unless broken."""
+class FakeClock:
+    """Time moves only when someone sleeps (or a command 'runs'); listeners see every step of it."""
 
     def __init__(self) -> None:
-        self.broken = False
-        self.reverts = 0
+        self.now = 1_800_000_000.0
+        self.listeners: list[Callable[[float, float], None]] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        end = self.now + seconds
+        while self.now < end - 1e-9:
+            step = min(0.01, end - self.now)
+            before = self.now
+            self.now += step
+            for listener in self.listeners:
+                listener(before, self.now)
+
+
+@dataclass
+class _World:
+    """The fake system: its error rate over time, as the fault and the runbook leave it."""
+
+    clock: FakeClock
+    broken_at: float | None = None
+    error_rate: float = 1.0
+    heals_after_s: float | None = None
+    flap: tuple[float, float] | None = None
+    """(bad seconds, quiet seconds) of a flapping fault."""
+    fixed_at: float | None = None
+    reverts: int = 0
+
+    def rate(self, t: float) -> float:
+        if self.broken_at is None or (self.fixed_at is not None and t >= self.fixed_at):
+            return 0.0
+        age = t - self.broken_at
+        if self.heals_after_s is not None and age >= self.heals_after_s:
+            return 0.0
+        if self.flap is not None:
+            bad, quiet = self.flap
+            return self.error_rate if age % (bad + quiet) < bad else 0.0
+        return self.error_rate
 
 
 @dataclass(frozen=True)
@@ -44,24 +105,36 @@ class _Outcome:
     supplied_by_drill: bool = False
 
 
+@dataclass
 class _Runner:
-    def __init__(self, world: _World, *, fixes: bool, exit_code: int = 0, output: str = "ok") -> None:
-        self.world, self.fixes, self.exit_code, self.output = world, fixes, exit_code, output
+    world: _World
+    fixes_at_step: int | None = 2
+    fix_delay_s: float = 0.0
+    step_s: float = 1.0
+    results: dict[int, tuple[int, str]] = field(default_factory=dict)
+    """Step number → (exit code, output) for commands that do not succeed quietly."""
 
     def run_step(self, step: Step, *, branch: str | None = None, supplied: str | None = None) -> Sequence[_Outcome]:
-        started = time.time()
-        if self.fixes and step.number == 2:
-            self.world.broken = False
-        text = step.commands[0].text if step.commands else ""
-        return [_Outcome(text, text, Decision.RUNS, self.exit_code, self.output, started, time.time())]
+        clock = self.world.clock
+        started = clock.time()
+        clock.sleep(self.step_s)
+        if self.fixes_at_step == step.number:
+            self.world.fixed_at = clock.time() + self.fix_delay_s
+        exit_code, output = self.results.get(step.number, (0, "ok"))
+        text = step.commands[0].text if step.commands else step.title
+        decision = Decision.RUNS if step.commands else Decision.MANUAL
+        if decision is Decision.MANUAL:
+            return [_Outcome(text, "", decision, None, "", started, clock.time())]
+        return [_Outcome(text, text, decision, exit_code, output, started, clock.time())]
 
 
 class _Traffic:
     def __init__(self, world: _World, users: int, on_record: Callable[[RequestRecord], None]) -> None:
         self.world, self._users, self.on_record = world, users, on_record
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
+        self.stopped = False
+        self._owed = 0.0
+        self._errors = 0.0
+        world.clock.listeners.append(self._advance)
 
     @property
     def users(self) -> int:
@@ -70,15 +143,20 @@ class _Traffic:
     def set_users(self, users: int) -> None:
         self._users = users
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            ok = not self.world.broken
-            self.on_record(RequestRecord(time.time(), "GET /", "GET", 200 if ok else 500, ok, 5.0))
-            time.sleep(0.01)
+    def _advance(self, before: float, now: float) -> None:
+        if self.stopped:
+            return
+        self._owed += (now - before) * RPS
+        while self._owed >= 1:
+            self._owed -= 1
+            self._errors += self.world.rate(now)
+            ok = self._errors < 1
+            if not ok:
+                self._errors -= 1
+            self.on_record(RequestRecord(now, "GET /", "GET", 200 if ok else 500, ok, 5.0))
 
     def stop(self) -> None:
-        self._stop.set()
-        self.thread.join()
+        self.stopped = True
 
 
 class _Sandbox:
@@ -118,22 +196,29 @@ class _Break(Fault):
         return RevertRecord(self.name, "mend the fake world", {})
 
     def apply(self) -> None:
+        world = self.target.world  # type: ignore[attr-defined]
         if self.param("strength", "full") == "full":
-            self.target.world.broken = True  # type: ignore[attr-defined]
+            world.broken_at = world.clock.time()
 
     def undo(self) -> None:
-        self.target.world.broken = False  # type: ignore[attr-defined]
-        self.target.world.reverts += 1  # type: ignore[attr-defined]
+        world = self.target.world  # type: ignore[attr-defined]
+        world.broken_at = None
+        world.reverts += 1
 
     @classmethod
     def undo_from_spec(cls, spec: Mapping[str, JsonValue]) -> None:
         return
 
 
-def _incident() -> tuple[Runbook, Incident]:
+def _command(text: str, effect: Effect, line: int) -> Command:
+    return Command(text, line, "bash", text.split(maxsplit=1)[0], effect)
+
+
+def _incident(*extra: Step) -> tuple[Runbook, Incident]:
     steps = (
-        Step(1, "Look", "", 3, (Command("kubectl get pods", 4, "bash", "kubectl", Effect.READ_ONLY),)),
-        Step(2, "Fix", "", 6, (Command("kubectl rollout undo deployment/app", 7, "bash", "kubectl", Effect.MUTATING),)),
+        Step(1, "Look", "", 3, (_command("kubectl get pods", Effect.READ_ONLY, 4),)),
+        Step(2, "Fix", "", 6, (_command("kubectl rollout undo deployment/app", Effect.MUTATING, 7),)),
+        *extra,
     )
     incident = Incident(
         "RB-1",
@@ -146,22 +231,58 @@ def _incident() -> tuple[Runbook, Incident]:
     return Runbook(Path("runbook.md"), "Test", (incident,)), incident
 
 
+@dataclass
+class _Result:
+    verdict: Verdict
+    reason: str
+    world: _World
+    journal: list[object]
+    fake_seconds: float
+
+    @property
+    def event(self) -> VerdictReached:
+        return next(e for e in self.journal if isinstance(e, VerdictReached))
+
+    def phase_seconds(self, phase: Phase) -> float:
+        marks = [e for e in self.journal if isinstance(e, PhaseChanged) and e.phase is phase]
+        start = next(e.t for e in marks if e.status is PhaseStatus.STARTED)
+        end = next(e.t for e in marks if e.status is not PhaseStatus.STARTED)
+        return end - start
+
+
 def _run(
-    tmp_path: Path, *, fixes: bool = True, exit_code: int = 0, strength: str = "full", output: str = "ok"
-) -> tuple[Verdict, str, _World]:
-    world = _World()
-    sandbox = _Sandbox(world, _Runner(world, fixes=fixes, exit_code=exit_code, output=output), tmp_path)
-    runbook, incident = _incident()
-    with JournalWriter(tmp_path / "journal.jsonl") as journal:
+    tmp_path: Path,
+    *,
+    world: Callable[[FakeClock], _World] | None = None,
+    runner: Callable[[_World], _Runner] | None = None,
+    strength: str = "full",
+    steps: tuple[Step, ...] = (),
+    control: ControlSettings | None = None,
+    cache: FileControlCache | None = None,
+    name: str = "d1",
+    settings: DrillSettings = FAST,
+) -> _Result:
+    clock = FakeClock()
+    the_world = world(clock) if world else _World(clock)
+    the_runner = runner(the_world) if runner else _Runner(the_world)
+    sandbox = _Sandbox(the_world, the_runner, tmp_path)
+    runbook, incident = _incident(*steps)
+    path = tmp_path / f"{name}.jsonl"
+    wall = time.monotonic()
+    with JournalWriter(path) as journal:
         drill = Drill(
-            drill_id="d1",
+            drill_id=name,
             spec=DrillSpec(system="fake"),
             runbook=runbook,
             incident=incident,
             plan=checks_for_incident(incident, runbook),
             journal=journal,
-            settings=FAST,
+            settings=settings,
+            clock=clock,
+            control=control,
+            control_cache=cache,
         )
+        t0 = clock.monotonic()
         drill.start()
         failure: BaseException | None = None
         try:
@@ -175,44 +296,180 @@ def _run(
             failure = exc
         judgement = drill.finish(failure)
     assert sandbox.closed
-    return judgement.verdict, judgement.reason, world
+    assert time.monotonic() - wall < 20, "the drill must not sleep for real"
+    return _Result(judgement.verdict, judgement.reason, the_world, read_journal(path), clock.monotonic() - t0)
 
 
 def test_a_runbook_that_fixes_the_fault_passes_and_the_journal_tells_the_whole_story(tmp_path: Path) -> None:
-    verdict, reason, world = _run(tmp_path)
-    assert verdict is Verdict.PASSED, reason
-    types = [event.type for event in read_journal(tmp_path / "journal.jsonl")]
+    result = _run(tmp_path)
+    assert result.verdict is Verdict.PASSED, result.reason
+    types = [event.type for event in result.journal]  # type: ignore[attr-defined]
     order = [EventType.DRILL_STARTED, EventType.FAULT_REVERT_RECORDED, EventType.FAULT_INJECTED, EventType.VERDICT]
     assert [t for t in types if t in order] == order
     assert EventType.SLO_BREACHED in types
     assert EventType.SLO_RESTORED in types
     assert types[-1] is EventType.DRILL_FINISHED
-    assert world.reverts == 1  # the revert always runs, also after the runbook mended things
+    assert result.world.reverts == 1  # the revert always runs, also after the runbook mended things
+    assert result.event.attributed_step == 2
+    assert result.event.outcome == "restored"
 
 
-def test_a_runbook_that_does_not_fix_the_fault_fails_and_the_fault_is_still_reverted(tmp_path: Path) -> None:
-    verdict, reason, world = _run(tmp_path, fixes=False)
-    assert verdict is Verdict.FAILED
-    assert "not restored" in reason
-    assert world.reverts == 1
-    assert not world.broken
+def test_a_runbook_that_does_not_fix_the_fault_fails_after_the_full_watch(tmp_path: Path) -> None:
+    result = _run(tmp_path, runner=lambda w: _Runner(w, fixes_at_step=None))
+    assert result.verdict is Verdict.FAILED
+    assert "not restored within 6 s" in result.reason
+    assert result.phase_seconds(Phase.RECOVER) >= FAST.restore_within_s
+    assert result.world.reverts == 1
+    assert result.world.broken_at is None
+
+
+def test_a_stale_diagnostic_never_cuts_the_watch_short_and_the_drill_passes_with_findings(tmp_path: Path) -> None:
+    # RB-008's shape: the diagnostic fails on a renamed column, the fix works but takes a while to show.
+    result = _run(
+        tmp_path,
+        runner=lambda w: _Runner(w, fix_delay_s=3.0, results={1: (1, 'ERROR:  column "mean_time" does not exist')}),
+    )
+    assert result.verdict is Verdict.PASSED_WITH_FINDINGS, result.reason
+    assert [f.kind for f in result.event.findings] == [FindingKind.STALE_COMMAND]
+    assert result.event.findings[0].step == 1
+    assert result.event.findings[0].line == 4
+    assert "stale-command in step 1" in result.reason
+
+
+def test_a_failing_action_fails_the_drill_naming_it(tmp_path: Path) -> None:
+    output = 'The Deployment "app" is invalid: spec.template.spec.restartPolicy: Unsupported value: "OnFailure"'
+    result = _run(tmp_path, runner=lambda w: _Runner(w, fixes_at_step=None, results={2: (1, output)}))
+    assert result.verdict is Verdict.FAILED
+    assert "step 2 failed: 2 (Fix) exited 1" in result.reason
+    assert [f.kind for f in result.event.findings] == [FindingKind.INVALID_ACTION]
+
+
+def test_a_diagnostic_that_reports_the_outage_itself_is_no_finding(tmp_path: Path) -> None:
+    output = "psql: error: FATAL:  sorry, too many clients already"
+    result = _run(tmp_path, runner=lambda w: _Runner(w, results={1: (2, output)}))
+    assert result.verdict is Verdict.PASSED, result.reason
+    assert result.event.findings == []
 
 
 def test_a_fault_that_never_breaches_makes_the_drill_vacuous(tmp_path: Path) -> None:
-    verdict, reason, _ = _run(tmp_path, strength="none")
-    assert verdict is Verdict.VACUOUS
-    assert "proves nothing" in reason
+    result = _run(tmp_path, strength="none")
+    assert result.verdict is Verdict.VACUOUS
+    assert "proves nothing" in result.reason
 
 
-def test_a_diagnostic_that_shows_the_runbook_is_wrong_fails_the_drill_naming_it(tmp_path: Path) -> None:
-    output = 'Error from server (NotFound): deployments.apps "api" not found'
-    verdict, reason, _ = _run(tmp_path, exit_code=1, output=output)
-    assert verdict is Verdict.FAILED
-    assert reason.startswith("step 1 (Look) exited 1: Error from server (NotFound)")
+def test_a_weak_breach_is_vacuous_not_judged(tmp_path: Path) -> None:
+    # 1.3 % errors against a 1 % SLO, a fault that never fails most windows: no margin.
+    result = _run(
+        tmp_path,
+        world=lambda c: _World(c, error_rate=0.013, flap=(0.5, 1.5)),
+        runner=lambda w: _Runner(w, fixes_at_step=None),
+    )
+    assert result.verdict is Verdict.VACUOUS, result.reason
+    assert "only weakly" in result.reason
 
 
-def test_a_diagnostic_that_reports_the_outage_itself_does_not_fail_the_drill(tmp_path: Path) -> None:
-    output = "psql: error: FATAL:  sorry, too many clients already"
-    verdict, reason, _ = _run(tmp_path, exit_code=2, output=output)
-    assert verdict is Verdict.FAILED  # the fix step failed too (same fake output), but not the diagnostic
-    assert reason.startswith("step 2 (Fix) exited 2")
+def test_a_runbook_whose_steps_do_nothing_is_never_passed(tmp_path: Path) -> None:
+    prose = Step(3, "Optimise", "Optimise the code", 9, ())
+    result = _run(tmp_path, runner=lambda w: _Runner(w, fixes_at_step=None), steps=(prose,))
+    assert result.verdict is Verdict.FAILED
+    kinds = {f.kind for f in result.event.findings}
+    assert FindingKind.NO_EFFECT in kinds  # step 2 ran, the SLOs never moved
+    assert FindingKind.PROSE_ONLY in kinds
+    assert [u.step for u in result.event.unrehearsed] == [3]
+
+
+def test_a_flapping_fault_must_hold_longer_than_its_quiet_gaps(tmp_path: Path) -> None:
+    # Bad for 1 s, quiet for 1.5 s: the plain 0.6 s hold would call a quiet gap "restored". Once a relapse has
+    # been seen (the response ends in the second bad spell), the hold must outlast twice the quiet gap.
+    result = _run(
+        tmp_path,
+        world=lambda c: _World(c, flap=(1.0, 1.5)),
+        runner=lambda w: _Runner(w, fixes_at_step=None, step_s=1.5),
+    )
+    assert result.verdict is Verdict.FAILED, result.reason
+    assert any(e.type is EventType.SLO_RESTORED for e in result.journal)  # type: ignore[attr-defined]
+    assert result.event.time_to_restore_s is None
+
+
+def test_a_flapping_fault_that_the_runbook_fixes_is_restored_after_the_longer_hold(tmp_path: Path) -> None:
+    result = _run(
+        tmp_path, world=lambda c: _World(c, flap=(1.0, 1.5)), runner=lambda w: _Runner(w, fix_delay_s=1.0, step_s=1.5)
+    )
+    assert result.verdict is Verdict.PASSED, result.reason
+    notes = [e.message for e in result.journal if getattr(e, "message", "").startswith("restored at")]  # type: ignore[attr-defined]
+    assert len(notes) == 1
+    required = float(notes[0].split("required hold ")[1].split(" s")[0])
+    assert required >= 2 * 0.75  # twice the quiet gap as the monitor saw it (1.5 s less a window and the lag)
+
+
+def test_attribution_credits_the_action_after_which_the_trend_turned(tmp_path: Path) -> None:
+    # Step 2 does nothing, step 3 fixes: the restore is step 3's, step 2 had no effect.
+    step3 = Step(3, "Really fix", "", 9, (_command("kubectl scale deployment/app --replicas=5", Effect.MUTATING, 10),))
+    result = _run(tmp_path, steps=(step3,), runner=lambda w: _Runner(w, fixes_at_step=3, step_s=1.5))
+    assert result.verdict is Verdict.PASSED, result.reason
+    assert result.event.attributed_step == 3
+    assert "step 3 (Really fix)" in result.event.attribution
+    assert [(f.kind, f.step) for f in result.event.findings] == [(FindingKind.NO_EFFECT, 2)]
+
+
+def test_attribution_never_credits_a_prose_step(tmp_path: Path) -> None:
+    prose = Step(3, "Optimise code", "Optimise the code", 9, ())
+    result = _run(tmp_path, steps=(prose,), runner=lambda w: _Runner(w, fix_delay_s=0.5))
+    assert result.verdict is Verdict.PASSED, result.reason
+    assert result.event.attributed_step == 2
+
+
+def test_a_system_that_heals_itself_is_vacuous_by_the_control_run(tmp_path: Path) -> None:
+    control = ControlSettings(ControlMode.ONCE, window_s=5.0)
+    result = _run(tmp_path, world=lambda c: _World(c, heals_after_s=1.5), control=control)
+    assert result.verdict is Verdict.VACUOUS, result.reason
+    assert "self-healing" in result.reason
+    run = next(e for e in result.journal if isinstance(e, ControlRun))
+    assert run.self_healed is True
+    assert run.cached is False
+    assert run.restored_after_s is not None
+    assert run.restored_after_s < 5.0
+    assert result.phase_seconds(Phase.CONTROL) < 5.0  # decided early: healed and held
+
+
+def test_the_control_outcome_is_cached_for_the_run_and_reused(tmp_path: Path) -> None:
+    control = ControlSettings(ControlMode.ONCE, window_s=4.0)
+    cache = FileControlCache(tmp_path / "control-cache.json")
+    first = _run(tmp_path, control=control, cache=cache, name="first")
+    second = _run(tmp_path, control=control, cache=cache, name="second")
+    assert first.verdict is second.verdict is Verdict.PASSED
+    runs = [next(e for e in r.journal if isinstance(e, ControlRun)) for r in (first, second)]
+    assert [(r.cached, r.self_healed) for r in runs] == [(False, False), (True, False)]
+    assert runs[1].source == "first"
+    assert first.phase_seconds(Phase.CONTROL) >= 4.0  # a fault that does not heal costs the whole window
+    assert second.fake_seconds < first.fake_seconds - 3.5  # the cached one did not wait
+    assert not any(isinstance(e, PhaseChanged) and e.phase is Phase.CONTROL for e in second.journal)
+
+
+def test_always_runs_the_control_in_every_drill(tmp_path: Path) -> None:
+    control = ControlSettings(ControlMode.ALWAYS, window_s=2.0)
+    cache = FileControlCache(tmp_path / "control-cache.json")
+    _run(tmp_path, control=control, cache=cache, name="first")
+    second = _run(tmp_path, control=control, cache=cache, name="second")
+    run = next(e for e in second.journal if isinstance(e, ControlRun))
+    assert run.cached is False
+
+
+def test_a_control_switched_off_is_recorded(tmp_path: Path) -> None:
+    result = _run(tmp_path, control=ControlSettings(ControlMode.OFF))
+    run = next(e for e in result.journal if isinstance(e, ControlRun))
+    assert run.mode == "off"
+    assert run.self_healed is None
+
+
+@pytest.mark.parametrize(("mode", "window"), [("Once", None), ("always", "8"), ("off", 3.5)])
+def test_control_settings_come_from_ini_text(mode: str, window: str | float | None) -> None:
+    settings = ControlSettings.parse(mode, window)
+    assert settings.mode.value == mode.lower()
+
+
+def test_a_bad_control_mode_names_the_allowed_ones() -> None:
+    from drillbook.errors import UsageError
+
+    with pytest.raises(UsageError, match="off, once, always"):
+        ControlSettings.parse("sometimes")

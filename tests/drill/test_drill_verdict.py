@@ -1,64 +1,303 @@
-"""The verdict rules, in the order that makes a verdict trustworthy."""
+"""The verdict rules as tables: one row per rule for a command's findings, one per rule for the drill's verdict."""
 
 from __future__ import annotations
 
-from drillbook.drill.verdict import Observations, StepProblem, Verdict, judge
+from dataclasses import replace
+
+import pytest
+
+from drillbook.drill.verdict import (
+    PYTEST_OUTCOME,
+    CommandResult,
+    Control,
+    Observations,
+    assess,
+    judge,
+    outcome_for_pytest,
+)
+from drillbook.journal import Decision, FindingKind, Verdict, Whose
+
+DIAG = CommandResult(step=1, title="Look", as_written="kubectl get pods -n app", effect="read-only")
+ACT = CommandResult(step=2, title="Fix", as_written="kubectl rollout undo deployment/api -n app", effect="mutating")
+
+# (row id, command, fault, expected finding kinds, whose of the first, unrehearsed? (None / decisive flag), fails)
+COMMAND_RULES: list[tuple[str, CommandResult, str, list[FindingKind], Whose | None, bool | None, bool]] = [
+    ("a diagnostic that works is nothing", DIAG, "", [], None, None, False),
+    ("an action that works is nothing", ACT, "", [], None, None, False),
+    (
+        "prose is a prose-only finding and unrehearsed, not decisive",
+        replace(ACT, decision=Decision.MANUAL, effect="manual", exit_code=None),
+        "", [FindingKind.PROSE_ONLY], Whose.RUNBOOK, False, False,
+    ),
+    (
+        "a captured notification is unrehearsed, not a finding",
+        replace(DIAG, decision=Decision.CAPTURED, effect="notification", exit_code=None),
+        "", [], None, False, False,
+    ),
+    (
+        "an unfilled placeholder is the runbook's",
+        replace(ACT, decision=Decision.BLOCKED, exit_code=None, unresolved=("<POD>",), reason="<POD>: not bound"),
+        "", [FindingKind.UNRESOLVED_PLACEHOLDER], Whose.RUNBOOK, True, False,
+    ),
+    (
+        "a diagnostic's placeholder is not decisive",
+        replace(DIAG, decision=Decision.BLOCKED, exit_code=None, reason="<DB_HOST>: not bound to anything"),
+        "", [FindingKind.UNRESOLVED_PLACEHOLDER], Whose.RUNBOOK, False, False,
+    ),
+    (
+        "a policy block is the sandbox's, decisive for an action",
+        replace(ACT, decision=Decision.BLOCKED, exit_code=None, reason="docker acts on the host's containers"),
+        "", [FindingKind.BLOCKED_BY_POLICY], Whose.SANDBOX, True, False,
+    ),
+    (
+        "a missing tool on an action is decisive and the sandbox's",
+        replace(ACT, as_written="helm rollback azora-prod 1", decision=Decision.MISSING_TOOL, exit_code=None,
+                reason="helm is not installed on this machine"),
+        "", [FindingKind.MISSING_TOOL], Whose.SANDBOX, True, False,
+    ),
+    (
+        "a missing tool on a diagnostic is not decisive",
+        replace(DIAG, decision=Decision.MISSING_TOOL, exit_code=None, reason="iostat is not installed"),
+        "", [FindingKind.MISSING_TOOL], Whose.SANDBOX, False, False,
+    ),
+    (
+        "a time filter older than the fault is not rehearsable",
+        replace(ACT, as_written="psql -c \"SELECT pg_terminate_backend(pid) WHERE query_start < now() - "
+                "interval '10 minutes'\"", output="(0 rows)", changed_nothing=True, fault_age_s=3.0),
+        "", [FindingKind.NOT_REHEARSABLE], Whose.SANDBOX, True, False,
+    ),
+    (
+        "a time filter on a command that failed is judged as the failure",
+        replace(ACT, as_written="psql -c \"… query_start < now() - interval '10 minutes'\"", fault_age_s=3.0,
+                exit_code=2, output="FATAL:  sorry, too many clients already"),
+        "", [FindingKind.INVALID_ACTION], Whose.RUNBOOK, None, True,
+    ),
+    (
+        "a time filter the fault is old enough for is judged as usual",
+        replace(ACT, as_written="psql -c \"… query_start < now() - interval '10 seconds'\"", fault_age_s=30.0),
+        "", [], None, None, False,
+    ),
+    (
+        "a failing action is an invalid action and fails",
+        replace(ACT, exit_code=1, output='The Deployment "api" is invalid: Unsupported value: "OnFailure"'),
+        "", [FindingKind.INVALID_ACTION], Whose.RUNBOOK, None, True,
+    ),
+    (
+        "a failing optional action is a finding only",
+        replace(ACT, exit_code=1, output="error: boom", optional=True),
+        "", [FindingKind.INVALID_ACTION], Whose.RUNBOOK, None, False,
+    ),
+    (
+        "a failing supplied command is the drill's",
+        replace(ACT, exit_code=1, output="error: boom", supplied=True),
+        "", [FindingKind.INVALID_ACTION], Whose.DRILL, None, True,
+    ),
+    (
+        "a diagnostic that shows rot is stale, never a failure",
+        replace(DIAG, exit_code=1, output='ERROR:  column "mean_time" does not exist'),
+        "", [FindingKind.STALE_COMMAND], Whose.RUNBOOK, None, False,
+    ),
+    (
+        "a diagnostic that reports the outage is doing its job",
+        replace(DIAG, exit_code=2, output="psql: error: FATAL:  sorry, too many clients already"),
+        "", [], None, None, False,
+    ),
+    (
+        "logs --previous before the first crash is timing, not rot",
+        replace(DIAG, exit_code=1, output='previous terminated container "app" in pod "x" not found'),
+        "", [], None, None, False,
+    ),
+    (
+        "an unknown effect is judged as a diagnostic",
+        replace(DIAG, effect="unknown", exit_code=1, output="Error from server (NotFound): pods \"x\" not found"),
+        "", [FindingKind.STALE_COMMAND], Whose.RUNBOOK, None, False,
+    ),
+    (
+        "an action that changed nothing has no effect",
+        replace(ACT, output="deployment.apps/api unchanged", changed_nothing=True),
+        "", [FindingKind.NO_EFFECT], Whose.RUNBOOK, None, False,
+    ),
+    (
+        "CREATE INDEX without CONCURRENTLY is harmful",
+        replace(ACT, as_written="CREATE INDEX idx_users_email ON users(email);"),
+        "", [FindingKind.HARMFUL], Whose.RUNBOOK, None, False,
+    ),
+    (
+        "CREATE INDEX CONCURRENTLY is fine",
+        replace(ACT, as_written="CREATE INDEX CONCURRENTLY IF NOT EXISTS idx ON users(email);"),
+        "", [], None, None, False,
+    ),
+    (
+        "growing the pool during pool exhaustion is harmful",
+        replace(ACT, as_written="kubectl set env deployment/api DATABASE_POOL_SIZE=50"),
+        "pool-exhaustion", [FindingKind.HARMFUL], Whose.RUNBOOK, None, False,
+    ),
+    (
+        "growing the pool during another fault is not flagged",
+        replace(ACT, as_written="kubectl set env deployment/api DATABASE_POOL_SIZE=50"),
+        "load-spike", [], None, None, False,
+    ),
+]  # fmt: skip
 
 
-def _good(**overrides: object) -> Observations:
-    base: dict[str, object] = {
-        "target_s": 900.0,
-        "breached": True,
-        "restored": True,
-        "time_to_restore_s": 42.0,
-        "projected_mttr_s": 400.0,
-        "restore_deadline_s": 300.0,
-        "breach_wait_s": 30.0,
-    }
-    base.update(overrides)
-    return Observations(**base)  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    ("command", "fault", "kinds", "whose", "unrehearsed", "fails"),
+    [row[1:] for row in COMMAND_RULES],
+    ids=[row[0] for row in COMMAND_RULES],
+)
+def test_each_command_rule(  # noqa: PLR0917 - one parameter per table column
+    command: CommandResult,
+    fault: str,
+    kinds: list[FindingKind],
+    whose: Whose | None,
+    unrehearsed: bool | None,
+    fails: bool,
+) -> None:
+    assessment = assess(command, fault=fault)
+    assert [f.kind for f in assessment.findings] == kinds
+    if whose is not None:
+        assert assessment.findings[0].whose is whose
+    for finding in assessment.findings:
+        assert finding.step == command.step
+        assert finding.command == command.as_written
+        assert finding.message.split(":")[0] in ("Runbook", "Sandbox", "Drill")  # says whose problem it is
+    assert (assessment.unrehearsed.decisive if assessment.unrehearsed else None) is unrehearsed
+    assert assessment.fails is fails
 
 
-def test_a_restored_drill_within_target_passes_and_says_how_long_it_took() -> None:
-    judgement = judge(_good())
-    assert judgement.verdict is Verdict.PASSED
-    assert "42 s" in judgement.reason
-    assert "15.0 min" in judgement.reason
+def _seen(**overrides: object) -> Observations:
+    base = Observations(
+        target_s=900.0,
+        breached=True,
+        restored=True,
+        time_to_restore_s=42.0,
+        projected_mttr_s=400.0,
+        restore_deadline_s=45.0,
+        breach_wait_s=30.0,
+        commands=(DIAG, ACT),
+        attribution="step 2 (Fix)",
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]
 
 
-def test_a_sandbox_error_wins_over_everything_else() -> None:
-    judgement = judge(_good(sandbox_error="localkube did not start", baseline_held=False, breached=False))
-    assert judgement.verdict is Verdict.ERROR
-    assert "localkube did not start" in judgement.reason
+STALE = replace(DIAG, exit_code=1, output='ERROR:  column "mean_time" does not exist')
+HELM = replace(
+    ACT, as_written="helm rollback x 1", decision=Decision.MISSING_TOOL, exit_code=None, reason="helm is not installed"
+)
+INVALID = replace(ACT, exit_code=1, output="error: Unsupported value: OnFailure")
+PROSE = replace(ACT, decision=Decision.MANUAL, effect="manual", exit_code=None)
+
+# (row id, observations, verdict, fragment of the reason, outcome)
+DRILL_RULES: list[tuple[str, Observations, Verdict, str, str]] = [
+    ("a sandbox error wins over everything",
+     _seen(sandbox_error="localkube did not start", baseline_held=False, breached=False),
+     Verdict.ERROR, "localkube did not start", "not judged"),
+    ("a baseline that never held is invalid",
+     _seen(baseline_held=False, baseline_detail="error rate 12% > 1%"), Verdict.INVALID, "error rate 12% > 1%",
+     "not judged"),
+    ("no breach is vacuous", _seen(breached=False, restored=False), Verdict.VACUOUS, "never breached", "not judged"),
+    ("a weak breach is vacuous", _seen(weak_breach="worst window 1.27x"), Verdict.VACUOUS, "only weakly",
+     "not judged"),
+    ("a control that healed by itself is vacuous (self-healing)",
+     _seen(control=Control(self_healed=True, window_s=12.0, restored_after_s=4.0)), Verdict.VACUOUS,
+     "self-healing", "restored without the runbook"),
+    ("a control that did not heal lets the runbook be judged",
+     _seen(control=Control(self_healed=False, window_s=12.0)), Verdict.PASSED, "Restored by step 2", "restored"),
+    ("a failing action fails, also when the SLOs came back", _seen(commands=(DIAG, INVALID)), Verdict.FAILED,
+     "step 2 failed: 2 (Fix) exited 1", "restored"),
+    ("a failing action with an unrehearsable next step fails and says what was not rehearsed",
+     _seen(commands=(INVALID, replace(HELM, step=3)), restored=False), Verdict.FAILED,
+     "Not rehearsed: step 3 (missing tool: helm is not installed)", "not restored"),
+    ("restored with no runbook action is vacuous", _seen(commands=(DIAG, PROSE)), Verdict.VACUOUS,
+     "none of the runbook's actions ran", "restored without the runbook"),
+    ("restored with a supplied command is credited", _seen(commands=(DIAG, replace(ACT, supplied=True, effect="?"))),
+     Verdict.PASSED, "Restored", "restored"),
+    ("restored over the target fails", _seen(projected_mttr_s=1500.0), Verdict.FAILED, "25.0 min exceeds",
+     "restored late"),
+    ("restored with a stale diagnostic passes with findings", _seen(commands=(STALE, ACT)),
+     Verdict.PASSED_WITH_FINDINGS, "Runbook findings: stale-command in step 1", "restored"),
+    ("restored with only sandbox findings passes", _seen(commands=(DIAG, ACT, replace(HELM, step=3))),
+     Verdict.PASSED, "Not rehearsed: step 3", "restored"),
+    ("restored with prose alongside passes and lists it", _seen(commands=(DIAG, ACT, replace(PROSE, step=3))),
+     Verdict.PASSED, "Prose only: step 3", "restored"),
+    ("a response SLA is not a resolution target",
+     _seen(target_s=None, target_note="the runbook states only a response SLA (1 hour), not a resolution target"),
+     Verdict.PASSED, "only a response SLA", "restored"),
+    ("not restored with a decisive unrehearsed action is inconclusive",
+     _seen(commands=(DIAG, ACT, replace(HELM, step=3)), restored=False), Verdict.INCONCLUSIVE,
+     "step 3 (Fix): missing tool", "not observed"),
+    ("not restored with only diagnostics and prose is not attempted", _seen(commands=(DIAG, PROSE), restored=False),
+     Verdict.FAILED, "not attempted", "not attempted"),
+    ("not restored after a stale diagnostic still says not restored", _seen(commands=(STALE,), restored=False),
+     Verdict.FAILED, "not attempted", "not attempted"),
+    ("back but not held at the deadline fails", _seen(restored=False, not_held="back for 4.0 s"), Verdict.FAILED,
+     "did not hold (back for 4.0 s)", "not held"),
+    ("not restored after the actions ran fails", _seen(restored=False), Verdict.FAILED,
+     "not restored within 45 s", "not restored"),
+]  # fmt: skip
 
 
-def test_a_baseline_that_never_held_makes_the_drill_invalid() -> None:
-    judgement = judge(_good(baseline_held=False, baseline_detail="error rate 12% > 1%"))
-    assert judgement.verdict is Verdict.INVALID
-    assert "error rate 12% > 1%" in judgement.reason
+@pytest.mark.parametrize(
+    ("seen", "verdict", "fragment", "outcome"), [row[1:] for row in DRILL_RULES], ids=[row[0] for row in DRILL_RULES]
+)
+def test_each_drill_rule(seen: Observations, verdict: Verdict, fragment: str, outcome: str) -> None:
+    judgement = judge(seen)
+    assert judgement.verdict is verdict, judgement.reason
+    assert fragment in judgement.reason
+    assert judgement.outcome == outcome
 
 
-def test_a_fault_that_never_breached_is_vacuous_and_says_so() -> None:
-    judgement = judge(_good(breached=False))
-    assert judgement.verdict is Verdict.VACUOUS
-    assert "proves nothing" in judgement.reason
+def test_every_verdict_has_a_rule_row() -> None:
+    assert {row[2] for row in DRILL_RULES} == set(Verdict)
 
 
-def test_a_failed_step_fails_the_drill_naming_the_step_and_command() -> None:
-    problem = StepProblem(3, "Restart pods", "kubectl rollout restart deployment/api", "exited 1: not found")
-    judgement = judge(_good(step_problems=(problem,)))
-    assert judgement.verdict is Verdict.FAILED
-    assert "step 3 (Restart pods) exited 1: not found" in judgement.reason
-    assert "kubectl rollout restart deployment/api" in judgement.reason
+def test_every_finding_kind_has_a_rule_row() -> None:
+    assert {kind for row in COMMAND_RULES for kind in row[3]} == set(FindingKind)
 
 
-def test_not_restored_fails_the_drill() -> None:
-    judgement = judge(_good(restored=False))
-    assert judgement.verdict is Verdict.FAILED
-    assert "not restored within 300 s" in judgement.reason
+def test_every_finding_is_listed_in_the_reason_never_and_n_more() -> None:
+    stale = [replace(STALE, step=n) for n in (1, 3, 6)]
+    judgement = judge(_seen(commands=(*stale, ACT)))
+    assert "steps 1, 3 and 6" in judgement.reason
+    assert "more)" not in judgement.reason
+    assert len(judgement.findings) == 3
 
 
-def test_a_projection_over_target_fails_even_when_the_sandbox_restored() -> None:
-    judgement = judge(_good(projected_mttr_s=1500.0))
-    assert judgement.verdict is Verdict.FAILED
-    assert "25.0 min exceeds" in judgement.reason
+@pytest.mark.parametrize(
+    ("output", "hint"),
+    [
+        ('ERROR:  column "mean_time" does not exist', "renamed pg_stat_statements.mean_time to mean_exec_time"),
+        ('Error from server (NotFound): pods "x" not found in namespace "default"', "add -n <namespace>"),
+    ],
+)
+def test_a_stale_command_says_what_to_do_when_the_rot_is_well_known(output: str, hint: str) -> None:
+    (finding,) = assess(replace(DIAG, exit_code=1, output=output)).findings
+    assert hint in finding.message
+
+
+def test_a_finding_from_attribution_is_kept_once() -> None:
+    unchanged = replace(ACT, changed_nothing=True, output="deployment.apps/api unchanged")
+    no_effect = assess(unchanged).findings[0]
+    judgement = judge(_seen(commands=(DIAG, unchanged, replace(ACT, step=3)), no_effect=(no_effect,)))
+    assert [f.kind for f in judgement.findings] == [FindingKind.NO_EFFECT]
+
+
+@pytest.mark.parametrize(
+    ("verdict", "outcome"),
+    [
+        (Verdict.PASSED, "pass"),
+        (Verdict.PASSED_WITH_FINDINGS, "pass"),
+        (Verdict.INCONCLUSIVE, "skip"),
+        (Verdict.VACUOUS, "skip"),
+        (Verdict.FAILED, "fail"),
+        (Verdict.INVALID, "fail"),
+        (Verdict.ERROR, "fail"),
+    ],
+)
+def test_how_pytest_sees_each_verdict(verdict: Verdict, outcome: str) -> None:
+    assert outcome_for_pytest(verdict) == outcome
+    assert set(PYTEST_OUTCOME) == set(Verdict)
+
+
+def test_a_verdict_pytest_does_not_know_yet_fails() -> None:
+    assert outcome_for_pytest("interrupted") == "fail"

@@ -7,12 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from drillbook.journal import (
+    ControlRun,
     Decision,
     DrillFinished,
     DrillStarted,
     FaultInjected,
     FaultReverted,
     FaultRevertRecorded,
+    Finding,
+    FindingKind,
     JournalWriter,
     MttrProjection,
     Note,
@@ -29,8 +32,10 @@ from drillbook.journal import (
     StepFinished,
     StepStarted,
     ToolVersions,
+    Unrehearsed,
     Verdict,
     VerdictReached,
+    Whose,
 )
 
 HOSTILE = "<script>alert('pwned')</script>"
@@ -171,12 +176,81 @@ def write_passed(g: GameDay, drill: str = "zephyr-voting/db-pool", length: float
     )
 
 
+STALE_SQL = "SELECT query, mean_time FROM pg_stat_statements WHERE query LIKE '%|%' ORDER BY mean_time DESC;"
+TICKED = "kubectl get pods -o jsonpath='{.items[*].metadata.name}' | grep `hostname`"
+LONG_TAIL = "x" * 400
+
+
+def write_with_findings(g: GameDay, drill: str = "azora/RB-008") -> None:
+    """RB-008's shape: restored by step 4, two stale diagnostics, harmful advice, a control run beside it."""
+    g.start(drill, "azora", "RB-008: Slow Database Queries", "slow-query")
+    g.inject(drill, 5.0, "slow-query")
+    g.windows(drill, 5.0, 40.0, lambda t: 6 <= t < 25)
+    g.w.write(SloBreached(**g.at(drill, 7.0), check="p95 latency < 200ms", value=900.0))
+    g.w.write(
+        ControlRun(
+            **g.at(drill, 19.0), mode="once", key="azora|slow-query||users=10", window_s=12.0, self_healed=False,
+            cached=False, source=drill, t_start=7.0, t_end=19.0, detail="still breached after 12.0 s",
+        )
+    )  # fmt: skip
+    g.step(drill, 19.5, 1, "Identify slow queries", STALE_SQL, exit_code=1, output='ERROR: column "mean_time"')
+    g.step(drill, 21.0, 4, "Create index", "CREATE INDEX idx_users_email ON users(email);")
+    g.step(drill, 23.0, 6, "Monitor", TICKED, exit_code=1, output="Error from server (NotFound)")
+    findings = [
+        Finding(kind=FindingKind.STALE_COMMAND, step=1, title="Identify slow queries", command=STALE_SQL, line=41,
+                whose=Whose.RUNBOOK, message="Runbook: the diagnostic step 1 is out of date " + LONG_TAIL),
+        Finding(kind=FindingKind.HARMFUL, step=4, title="Create index", command="CREATE INDEX idx ON users(email);",
+                line=52, whose=Whose.RUNBOOK, message="Runbook: step 4: CREATE INDEX without CONCURRENTLY <blocks>"),
+        Finding(kind=FindingKind.STALE_COMMAND, step=6, title="Monitor", command=TICKED, line=60, whose=Whose.RUNBOOK,
+                message="Runbook: the diagnostic step 6 is out of date (pods_not_found * 2)"),
+    ]  # fmt: skip
+    g.verdict(
+        drill,
+        40.0,
+        Verdict.PASSED_WITH_FINDINGS,
+        f"Restored by step 4 (Create index) after 18 s in the sandbox. Runbook findings: stale-command in steps 1 "
+        f"and 6; harmful in step 4: `{STALE_SQL}` and ``{TICKED}``",
+        time_to_restore_s=18.0,
+        projected_mttr_s=500.0,
+        target_s=1800.0,
+        attributed_step=4,
+        attribution="step 4 (Create index): the SLOs turned at t=24.0 s, 1.0 s after it ended, and held",
+        outcome="restored",
+        findings=findings,
+    )
+
+
+def write_inconclusive(g: GameDay, drill: str = "azora/RB-003") -> None:
+    """The decisive step (helm rollback) cannot be rehearsed: recovery unknown."""
+    g.start(drill, "azora", "RB-003: Pods Crashing", "bad-release")
+    g.inject(drill, 5.0, "bad-release")
+    g.windows(drill, 5.0, 30.0, lambda t: t > 6)
+    g.w.write(ControlRun(**g.at(drill, 6.5), mode="off", key="azora|bad-release|tag=1.5.2|users=10"))
+    g.step(drill, 7.0, 7, "Rollback", "helm rollback azora-prod 1 -n production", decision=Decision.MISSING_TOOL,
+           exit_code=None, output="", duration_s=0.0)  # fmt: skip
+    g.verdict(
+        drill,
+        30.0,
+        Verdict.INCONCLUSIVE,
+        "the sandbox could not rehearse a step that decides the outcome (step 7 (Rollback): missing tool: helm)",
+        outcome="not observed",
+        findings=[
+            Finding(kind=FindingKind.MISSING_TOOL, step=7, title="Rollback", command="helm rollback azora-prod 1",
+                    whose=Whose.SANDBOX, message="Sandbox: step 7 needs a tool the sandbox lacks", counts=False)
+        ],
+        unrehearsed=[Unrehearsed(step=7, title="Rollback", command="helm rollback azora-prod 1 -n production",
+                                 reason="missing tool: helm is not installed", decisive=True)],
+    )  # fmt: skip
+
+
 def write_game_day(path: Path, *, truncate_last: bool = False) -> None:
-    """Passed, failed, vacuous and error drills, then one cut off mid-respond."""
+    """Passed, passed with findings, inconclusive, failed, vacuous and error drills, then one cut off mid-respond."""
     with JournalWriter(path) as writer:
         g = GameDay(writer)
         g.run_started()
         write_passed(g)
+        write_with_findings(g)
+        write_inconclusive(g)
 
         d = "azora/redis-down"
         g.start(d, "azora", "Redis unavailable & sessions lost", "redis-outage")

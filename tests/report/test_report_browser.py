@@ -72,7 +72,7 @@ def test_report_dom_holds_the_charts_and_rows(game_day_dir: Path, tmp_path: Path
     page = render_reports(game_day_dir).html
     result = run_chromium(tmp_path, "--dump-dom", page.as_uri())
     dom = result.stdout
-    assert dom.count("<svg") == 5, result.stderr[-2000:]
-    assert dom.count('class="drill-row"') == 5
+    assert dom.count("<svg") == 7, result.stderr[-2000:]
+    assert dom.count('class="drill-row"') == 7
     assert 'class="threshold"' in dom
     assert console_errors(result.stderr) == []

@@ -27,6 +27,8 @@ def test_each_drill_gets_its_outcome_including_the_interrupted_one(game_day_dir:
     run = load_run(game_day_dir)
     assert [d.outcome for d in run.drills] == [
         Outcome.PASSED,
+        Outcome.PASSED_WITH_FINDINGS,
+        Outcome.INCONCLUSIVE,
         Outcome.FAILED,
         Outcome.VACUOUS,
         Outcome.ERROR,
@@ -38,15 +40,16 @@ def test_each_drill_gets_its_outcome_including_the_interrupted_one(game_day_dir:
 def test_summary_table_has_one_row_per_drill_with_verdict_and_times(html: str) -> None:
     table = html.split('<table class="summary">')[1].split("</table>", maxsplit=1)[0]
     rows = re.findall(r'<tr class="drill-row">.*?</tr>', table)
-    assert len(rows) == 5
+    assert len(rows) == 7
     assert "zephyr-voting" in rows[0]
     assert 'class="verdict v-passed"' in rows[0]
     assert "26.0 s" in rows[0]
     assert "4 min 10 s vs target 5 min 00 s" in rows[0]
     assert "pool-exhaustion" in rows[0]
     assert ">local<" in rows[0]
-    assert 'class="verdict v-interrupted"' in rows[4]
-    assert "runbook states no target" in rows[2]
+    assert 'class="verdict v-interrupted"' in rows[6]
+    assert "runbook states no target" in rows[4]
+    assert "stale-command ×2" in rows[1]
 
 
 def test_verdict_reasons_are_shown_per_drill(html: str) -> None:
@@ -65,7 +68,7 @@ def test_runbook_and_command_text_is_escaped(html: str) -> None:
 
 def test_each_drill_has_an_svg_timeline_with_thresholds_markers_and_fault_window(html: str) -> None:
     svgs = re.findall(r"<svg .*?</svg>", html, flags=re.S)
-    assert len(svgs) == 5
+    assert len(svgs) == 7
     passed = svgs[0]
     assert passed.count('class="threshold"') == 2
     assert "SLO: error rate &lt; 1%" in passed
@@ -114,11 +117,13 @@ def test_a_real_cluster_is_not_called_a_rehearsal(finished_run_dir: Path) -> Non
 
 def test_summary_json_is_versioned_and_lists_every_drill(game_day_dir: Path) -> None:
     document = json.loads(render_reports(game_day_dir).json.read_text())
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2
     assert document["run"]["run_id"] == "20261123-194700-abc"
     assert document["run"]["finished"] is False
     drills = document["drills"]
-    assert [d["verdict"] for d in drills] == ["passed", "failed", "vacuous", "error", "interrupted"]
+    assert [d["verdict"] for d in drills] == [
+        "passed", "passed_with_findings", "inconclusive", "failed", "vacuous", "error", "interrupted",
+    ]  # fmt: skip
     first = drills[0]
     assert first["system"] == "zephyr-voting"
     assert first["time_to_restore_s"] == 26.0
@@ -127,17 +132,21 @@ def test_summary_json_is_versioned_and_lists_every_drill(game_day_dir: Path) -> 
     assert first["platform"] == "local"
     assert first["fault"] == "pool-exhaustion"
     assert first["incident"] == "Database connection pool exhausted"
-    assert drills[1]["time_to_restore_s"] is None
+    assert drills[3]["time_to_restore_s"] is None
+    assert drills[1]["finding_kinds"] == ["harmful", "stale-command"]
+    assert drills[1]["control"]["self_healed"] is False
+    assert drills[2]["unrehearsed"][0]["decisive"] is True
     assert document["counts"]["interrupted"] == 1
 
 
 def test_summary_markdown_has_a_row_per_drill_with_pipes_escaped(game_day_dir: Path) -> None:
     markdown = render_reports(game_day_dir).markdown.read_text()
     rows = [line for line in markdown.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(rows) == 6  # header + 5 drills
+    assert len(rows) == 8  # header + 7 drills
     assert "**interrupted**" in markdown
-    assert "1 passed, 1 failed, 1 vacuous, 1 error, 1 interrupted" in markdown
-    assert "<script>" not in markdown
+    assert "1 passed, 1 passed with findings, 1 failed, 1 inconclusive, 1 vacuous, 1 error, 1 interrupted" in markdown
+    assert re.search(r"(?<!\\)<script", markdown) is None  # escaped outside code: shown, never a tag
+    assert "\\<script>" in markdown
 
 
 def test_markdown_is_appended_to_the_ci_step_summary(game_day_dir: Path, tmp_path: Path) -> None:

@@ -1,8 +1,15 @@
-"""``drillbook gameday``: run the drills in ``features/`` and write the reports."""
+"""``drillbook gameday``: run the drills in ``features/`` and write the reports.
+
+Exit code: pytest's. A drill that is *failed*, *invalid* or *error* (or was interrupted) is a failed test, so the
+game day exits 1; *passed* and *passed with findings* pass; *inconclusive* and *vacuous* drills are skipped with
+their reason (they prove nothing either way, so they neither pass nor fail CI). ``--fail-on-findings`` also
+exits 1 when any drill has a runbook finding that counts (a *passed with findings* drill).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import subprocess
 import sys
@@ -32,6 +39,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="I/N",
         default=None,
         help="run only shard I of N (a stable slice; merge the shards with drillbook report --merge)",
+    )
+    parser.add_argument(
+        "--control",
+        choices=["off", "once", "always"],
+        default=None,
+        help="do-nothing control run per (system, fault): once per run (default), in every drill, or off",
+    )
+    parser.add_argument(
+        "--fail-on-findings",
+        action="store_true",
+        help="also exit 1 when a drill passed with findings (a stale diagnostic, a placeholder, harmful advice)",
     )
     parser.set_defaults(func=run)
 
@@ -65,13 +83,27 @@ def run(args: argparse.Namespace) -> int:
         command += ["-k", args.keyword]
     if shard is not None:
         command.append(f"--drillbook-shard={shard}")
+    if args.control:
+        command += ["-o", f"drillbook_control={args.control}"]
     where = f", shard {shard}" if shard is not None else ""
     print(f"drillbook gameday: run {run_id} on the {args.platform} platform{where}", flush=True)
     code = subprocess.call(command)
-    summary = run_dir / "summary.md"
+    summary = run_dir / "summary.txt"
     if summary.is_file():
         print(summary.read_text(encoding="utf-8"))
         print(f"Report: {run_dir / 'index.html'}")
     else:
         print(f"drillbook gameday: no report was written (pytest exited {code})", file=sys.stderr)
+    if code == 0 and args.fail_on_findings and _with_findings(run_dir):
+        print("drillbook gameday: failing on findings (--fail-on-findings)", file=sys.stderr)
+        return 1
     return code
+
+
+def _with_findings(run_dir: Path) -> list[str]:
+    """The drills that passed with findings, from the run's summary.json."""
+    try:
+        drills = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["drills"]
+    except (OSError, ValueError, KeyError):
+        return []
+    return [d["drill"] for d in drills if d.get("verdict") == "passed_with_findings"]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from drillbook.drill.projection import resolution_target
 from drillbook.drill.verdict import Judgement
 from drillbook.faults.base import RevertRecord
 from drillbook.journal import (
+    ControlRun,
     DrillFinished,
     DrillStarted,
     FaultInjected,
@@ -31,6 +33,7 @@ from drillbook.slo.monitor import Breach, Restore
 from drillbook.slo.stats import WindowStats
 
 if TYPE_CHECKING:
+    from drillbook.drill.control import ControlMode, ControlResult
     from drillbook.drill.ports import CommandOutcome
     from drillbook.drill.session import Drill
 
@@ -148,21 +151,53 @@ def step_finished(drill: Drill, step: Step, index: int, outcome: CommandOutcome)
         exit_code=outcome.exit_code,
         output_excerpt=output,
         duration_s=max(0.0, outcome.ended - outcome.started),
-        changed_nothing=_changed_nothing(outcome),
+        changed_nothing=changed_nothing(outcome),
     )
 
 
-def _changed_nothing(outcome: CommandOutcome) -> bool:
+def changed_nothing(outcome: CommandOutcome) -> bool:
+    """The command's output says it changed nothing."""
     # Visible no-ops: kubectl says "unchanged", a terminate query matched no rows, a filter found nothing.
     text = outcome.output
     return any(marker in text for marker in (" unchanged", "(0 rows)", "No resources found"))
 
 
-def verdict(drill: Drill, judgement: Judgement, attributed_step: int | None) -> VerdictReached:
-    """The drill's verdict with its numbers."""
+def control_off(drill: Drill, key: str) -> ControlRun:
+    """No control run for this drill (switched off)."""
+    return ControlRun(drill=drill.drill_id, t=drill.t(), mode="off", key=key, detail="control runs are switched off")
+
+
+def control_run(
+    drill: Drill,
+    mode: ControlMode,
+    key: str,
+    result: ControlResult,
+    *,
+    cached: bool,
+    t_start: float | None = None,
+) -> ControlRun:
+    """The do-nothing control's outcome (run now, or reused from an earlier drill of this run)."""
+    return ControlRun(
+        drill=drill.drill_id,
+        t=drill.t(),
+        mode=mode.value,
+        key=key,
+        window_s=result.window_s,
+        self_healed=result.self_healed,
+        restored_after_s=result.restored_after_s,
+        cached=cached,
+        source=result.source,
+        t_start=t_start,
+        t_end=None if cached else drill.t(),
+        detail=result.detail,
+    )
+
+
+def verdict(drill: Drill, judgement: Judgement, attributed_step: int | None, attribution: str) -> VerdictReached:
+    """The drill's verdict with its numbers, findings and unrehearsed steps."""
     projection = drill.state.projection
     measured = drill.time_to_restore()
-    target = drill.incident.time_target
+    target = resolution_target(drill.incident)
     return VerdictReached(
         drill=drill.drill_id,
         t=drill.t(),
@@ -180,7 +215,12 @@ def verdict(drill: Drill, judgement: Judgement, attributed_step: int | None) -> 
         if projection and measured is not None
         else None,
         target_s=target.seconds if target else None,
+        target_kind=drill.incident.time_target.kind.value if drill.incident.time_target else "",
         attributed_step=attributed_step,
+        attribution=attribution,
+        outcome=judgement.outcome,
+        findings=list(judgement.findings),
+        unrehearsed=list(judgement.unrehearsed),
     )
 
 

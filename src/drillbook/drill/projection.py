@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from drillbook.runbook.model import Effect, Incident, Step
+from drillbook.runbook.model import Effect, Incident, Step, TimeTarget, TimeTargetKind
 
 DEFAULT_OPERATOR_SECONDS: Mapping[Effect, float] = {
     Effect.READ_ONLY: 30.0,
@@ -70,6 +70,18 @@ def prescribed_wait_seconds(text: str) -> float:
         unit = (match.group(2) or "s")[0].lower()
         total += amount * _UNIT[unit]
     return total
+
+
+def resolution_target(incident: Incident) -> TimeTarget | None:
+    """The incident's time target when it is a time to *resolve* (MTTR, time to resolve, RTO).
+
+    A response SLA ("P1: respond within 15 minutes") promises when someone starts working, not when service is
+    back, so the projected MTTR is never judged against it.
+    """
+    target = incident.time_target
+    if target is None or target.kind is TimeTargetKind.RESPONSE_SLA:
+        return None
+    return target
 
 
 def alert_delay_seconds(incident: Incident, settings: ProjectionSettings) -> float:

@@ -1,38 +1,62 @@
-"""One drill: provision → baseline → inject → breach → respond → recover → verdict → revert.
+"""One drill: provision → baseline → inject → breach → (control) → respond → recover → verdict → revert.
 
-Every phase runs on one stopwatch and is journaled as it happens. Gherkin steps call the phase
-methods in order; :meth:`Drill.finish` always runs (from the fixture's teardown) and guarantees the
-fault is reverted, traffic stopped, the sandbox closed and a verdict journaled — also when a step
-failed, the sandbox broke or the run was interrupted.
+Every phase runs on one stopwatch (an injected :class:`~drillbook.drill.clock.Clock`) and is journaled as it
+happens. Gherkin steps call the phase methods in order; :meth:`Drill.finish` always runs (from the fixture's
+teardown) and guarantees the fault is reverted, traffic stopped, the sandbox closed and a verdict journaled —
+also when a step failed, the sandbox broke or the run was interrupted.
+
+Recovery is watched until the SLOs are restored and held, or until the recovery deadline, whatever any step
+did: a stale diagnostic never cuts the watch short. "Held" means every breached check has passed on every
+window for ``max(hold_s, relapse_hold_factor × the longest quiet gap seen between failing windows)``, so a
+lull between two crashes of a flapping fault is not taken for recovery.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
-import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from drillbook.drill import events
+from drillbook.drill.attribution import (
+    Action,
+    Attribution,
+    Sample,
+    attribute,
+    breach_margin,
+    longest_relapse_gap,
+    severity,
+)
+from drillbook.drill.clock import Clock, SystemClock
+from drillbook.drill.control import (
+    ControlCache,
+    ControlMode,
+    ControlResult,
+    ControlSettings,
+    MemoryControlCache,
+    control_key,
+)
 from drillbook.drill.ports import CommandOutcome, Sandbox, SandboxFactory, StepRunner, Traffic
-from drillbook.drill.projection import Projection, ProjectionSettings, project
+from drillbook.drill.projection import Projection, ProjectionSettings, project, resolution_target
 from drillbook.drill.spec import DrillSettings, DrillSpec
-from drillbook.drill.verdict import Judgement, Observations, StepProblem, Verdict, judge
+from drillbook.drill.verdict import CommandResult, Control, Judgement, Observations, Verdict, judge
 from drillbook.errors import DrillbookError, FaultInjectionError, SandboxError, ScenarioError
 from drillbook.faults.base import Fault, RevertRecord, fault_class
-from drillbook.journal import Decision, JournalWriter, Phase, PhaseStatus
-from drillbook.runbook.model import Effect, Incident, Runbook, Step
-from drillbook.slo.checks import Check, CheckPlan
+from drillbook.journal import Finding, FindingKind, JournalWriter, Phase, PhaseStatus, Whose
+from drillbook.runbook.model import Command, Incident, Runbook, Step
+from drillbook.slo.checks import Check, CheckPlan, CheckStatus
 from drillbook.slo.monitor import Breach, Monitor, MonitorEvent, MonitorSettings, Restore
 from drillbook.slo.stats import WindowStats
 
 Progress = Callable[[str], None]
 
+DECIDED_EARLY = frozenset({Verdict.ERROR, Verdict.INVALID, Verdict.VACUOUS})
+"""Verdicts a phase can reach before the response; the drill stops there (raising :class:`DrillOutcome`)."""
+
 
 class DrillOutcome(DrillbookError):
-    """Raised by a phase when the drill's verdict is already decided (vacuous, invalid, failed, error)."""
+    """Raised by a phase when the drill's verdict is already decided (vacuous, invalid, error) or is not a pass."""
 
     def __init__(self, judgement: Judgement) -> None:
         super().__init__(f"{judgement.verdict.value}: {judgement.reason}")
@@ -56,6 +80,7 @@ class _State:
     t_inject: float | None = None
     t_respond: float | None = None
     t_respond_end: float | None = None
+    t_watch_end: float | None = None
     breach: Breach | None = None
     restores: list[Restore] = field(default_factory=list)
     steps: list[StepRecord] = field(default_factory=list)
@@ -64,6 +89,12 @@ class _State:
     sandbox_error: str | None = None
     judgement: Judgement | None = None
     projection: Projection | None = None
+    restore_t: float | None = None
+    """Stopwatch time the SLOs came back, once they also held (the drill's decided restore)."""
+    held_s: float = 0.0
+    not_held: str | None = None
+    control: Control | None = None
+    attribution: Attribution | None = None
 
 
 class Drill:
@@ -81,6 +112,9 @@ class Drill:
         settings: DrillSettings | None = None,
         projection: ProjectionSettings | None = None,
         progress: Progress | None = None,
+        clock: Clock | None = None,
+        control: ControlSettings | None = None,
+        control_cache: ControlCache | None = None,
     ) -> None:
         self.drill_id = drill_id
         self.spec = spec
@@ -90,9 +124,12 @@ class Drill:
         self.journal = journal
         self.settings = settings or DrillSettings()
         self.projection_settings = projection or ProjectionSettings()
+        self.control_settings = control or ControlSettings(ControlMode.OFF)
+        self.control_cache = control_cache or MemoryControlCache()
+        self.clock = clock or SystemClock()
         self._progress = progress or (lambda _message: None)
-        self._wall0 = time.time()
-        self._mono0 = time.monotonic()
+        self._wall0 = self.clock.time()
+        self._mono0 = self.clock.monotonic()
         self.state = _State()
         self.monitor = Monitor(
             plan.checks,
@@ -103,6 +140,7 @@ class Drill:
                 lag_s=self.settings.tick_s,
                 min_requests=self.settings.min_requests,
             ),
+            clock=self.clock.time,
             on_stats=self._on_stats,
             on_event=self._on_event,
         )
@@ -112,7 +150,7 @@ class Drill:
     def t(self, epoch: float | None = None) -> float:
         """Seconds on this drill's stopwatch (now, or at a wall-clock epoch time)."""
         if epoch is None:
-            return time.monotonic() - self._mono0
+            return self.clock.monotonic() - self._mono0
         return epoch - self._wall0
 
     def say(self, message: str) -> None:
@@ -137,6 +175,15 @@ class Drill:
         self.journal.write(events.drill_started(self, _sha256(self.runbook)))
         for skipped in self.plan.not_measurable:
             self.journal.write(events.note(self, f"not checked: {skipped.text} ({skipped.reason})"))
+        target = self.incident.time_target
+        if target is not None and resolution_target(self.incident) is None:
+            self.journal.write(
+                events.note(
+                    self,
+                    f"the runbook's time target is a response SLA ({target.text}): a time to respond, not to "
+                    "resolve, so the projected MTTR is not judged against it",
+                )
+            )
 
     def provision(self, factory: SandboxFactory) -> Sandbox:
         """Bring the system up."""
@@ -166,9 +213,9 @@ class Drill:
         with self.phase(Phase.BASELINE):
             self._require_traffic()
             self.say(f"baseline: {self.settings.baseline_s:.0f}s of traffic must meet {self._checks_text()}")
-            end = time.monotonic() + self.settings.baseline_s
+            end = self.clock.monotonic() + self.settings.baseline_s
             saw_data = False
-            while time.monotonic() < end:
+            while self.clock.monotonic() < end:
                 self._sleep()
                 saw_data = saw_data or any(s.requests > 0 for s in self.monitor.history)
             failing = [s for s in self.monitor.states() if s.breached or s.status is None]
@@ -201,11 +248,11 @@ class Drill:
         """Wait for the fault to breach an SLO; vacuous if it never does."""
         within = within_s if within_s is not None else self.settings.breach_within_s
         with self.phase(Phase.BREACH):
-            end = time.monotonic() + within
-            while time.monotonic() < end and self.state.breach is None:
+            end = self.clock.monotonic() + within
+            while self.clock.monotonic() < end and self.state.breach is None:
                 self._sleep()
             if self.state.breach is None:
-                self.settings = _replace_breach_wait(self.settings, within)
+                self.settings = replace(self.settings, breach_within_s=within)
                 self._decide()
             breach = self.state.breach
             assert breach is not None
@@ -213,7 +260,8 @@ class Drill:
             return breach
 
     def respond(self, runner_steps: Sequence[Step] | None = None) -> None:
-        """Run the incident's steps in order, verbatim, each timed and journaled."""
+        """Run the control window (if due), then the incident's steps in order, verbatim, timed and journaled."""
+        self.control()
         sandbox = self._sandbox()
         runner = sandbox.step_runner()
         steps = list(runner_steps if runner_steps is not None else self.incident.steps)
@@ -224,16 +272,57 @@ class Drill:
                 self._poll()
             self.state.t_respond_end = self.t()
 
-    def await_restore(self, within_s: float | None = None) -> None:
-        """Wait for every breached SLO to come back and hold."""
-        within = within_s if within_s is not None else self.settings.restore_within_s
-        if self._step_problems():
-            within = min(within, self.settings.restore_after_failed_step_s)
-        with self.phase(Phase.RECOVER):
-            end = time.monotonic() + within
-            while time.monotonic() < end and not self._restored():
+    def control(self) -> None:
+        """The do-nothing control: watch the breached system with no response (see :mod:`drillbook.drill.control`).
+
+        Runs at most once per drill, before its first step; with ``once`` the outcome of an earlier drill of the
+        same (system, fault, parameters, users) in this run is reused without waiting.
+        """
+        if self.state.control is not None or self.state.t_respond is not None or self.state.breach is None:
+            return
+        settings = self.control_settings
+        key = control_key(self.spec.system, self.spec.fault, self.spec.fault_params, self.spec.users)
+        if settings.mode is ControlMode.OFF:
+            self.journal.write(events.control_off(self, key))
+            return
+        cached = self.control_cache.get(key) if settings.mode is ControlMode.ONCE else None
+        if cached is not None:
+            self.state.control = Control(cached.self_healed, cached.window_s, cached.restored_after_s, cached=True)
+            self.journal.write(events.control_run(self, settings.mode, key, cached, cached=True))
+            self.say(f"control (cached from {cached.source}): {'self-healed' if cached.self_healed else 'no heal'}")
+            return
+        with self.phase(Phase.CONTROL, f"{settings.window_s:.0f} s with no response"):
+            self.say(f"control: {settings.window_s:.0f} s with no response")
+            t_start = self.t()
+            end = self.clock.monotonic() + settings.window_s
+            while self.clock.monotonic() < end and not self._held():
                 self._sleep()
-            self.settings = _replace_restore_wait(self.settings, within)
+            healed = self._held()
+            restored_after = (
+                max(0.0, self.state.restore_t - t_start) if healed and self.state.restore_t is not None else None
+            )
+            detail = (
+                f"the SLOs came back {restored_after:.1f} s into the window and held {self.state.held_s:.1f} s"
+                if healed and restored_after is not None
+                else f"still breached after {self.t() - t_start:.1f} s with no response"
+            )
+            result = ControlResult(healed, settings.window_s, restored_after, self.drill_id, detail)
+            self.control_cache.put(key, result)
+            self.state.control = Control(healed, settings.window_s, restored_after)
+            self.journal.write(events.control_run(self, settings.mode, key, result, cached=False, t_start=t_start))
+            self.say(f"control: {detail}")
+
+    def await_restore(self, within_s: float | None = None) -> None:
+        """Watch until every breached SLO is back and held, or until the deadline, whatever any step did."""
+        within = within_s if within_s is not None else self.settings.restore_within_s
+        with self.phase(Phase.RECOVER):
+            end = self.clock.monotonic() + within
+            while self.clock.monotonic() < end and not self._held():
+                self._sleep()
+            self.state.t_watch_end = self.t()
+            self.settings = replace(self.settings, restore_within_s=within)
+            if not self._held():
+                self.state.not_held = self._not_held_detail()
 
     def conclude(self) -> Judgement:
         """Judge the drill and journal the verdict (once)."""
@@ -256,6 +345,199 @@ class Drill:
             self.journal.write(events.drill_finished(self))
             self.say(f"verdict: {judgement.verdict.value.upper()} — {judgement.reason}")
         return judgement
+
+    # -- recovery -----------------------------------------------------------------------------------------
+
+    def required_hold_s(self) -> float:
+        """How long the SLOs must hold to count as restored: longer than any quiet gap of a flapping fault."""
+        gap = longest_relapse_gap(self._samples())
+        return max(self.settings.hold_s, self.settings.relapse_hold_factor * gap)
+
+    def _held(self) -> bool:
+        """Restored and held: every breached check is back and all checks held for the required hold."""
+        if self.state.breach is None or self.monitor.breached:
+            return False
+        breached = {id(event.check) for event in self.monitor.events if isinstance(event, Breach)}
+        restored = {id(event.check) for event in self.state.restores}
+        if not breached or not breached <= restored:
+            return False
+        holding = self.monitor.holding_for()
+        if holding < self.required_hold_s():
+            return False
+        if self.state.restore_t is None:
+            last = self.monitor.history[-1].t_end if self.monitor.history else self.clock.time()
+            self.state.restore_t = self.t(last - holding)
+            self.state.held_s = holding
+            self.journal.write(
+                events.note(
+                    self,
+                    f"restored at t={self.state.restore_t:.1f} s and held {holding:.1f} s "
+                    f"(required hold {self.required_hold_s():.1f} s)",
+                )
+            )
+        return True
+
+    def _not_held_detail(self) -> str | None:
+        if self.monitor.breached:
+            return None
+        holding = self.monitor.holding_for()
+        if holding <= 0:
+            return None
+        gap = longest_relapse_gap(self._samples())
+        why = (
+            f" ({self.settings.relapse_hold_factor:g}x the longest quiet gap of the flapping signal, {gap:.1f} s)"
+            if self.required_hold_s() > self.settings.hold_s
+            else ""
+        )
+        return (
+            f"back for {holding:.1f} s when the watch ended after {self.settings.restore_within_s:.0f} s; "
+            f"restored needs a hold of {self.required_hold_s():.1f} s{why}"
+        )
+
+    def _samples(self) -> list[Sample]:
+        """One severity sample per monitor window since the fault, on the stopwatch."""
+        if self.state.t_inject is None:
+            return []
+        samples: list[Sample] = []
+        for stats in list(self.monitor.history):
+            t = self.t(stats.t_end)
+            if t < self.state.t_inject:
+                continue
+            samples.append(_sample(self.plan.checks, stats, t, self.settings.min_requests))
+        return samples
+
+    # -- judging ------------------------------------------------------------------------------------------
+
+    def _observations(self) -> Observations:
+        restore_t = self.state.restore_t if self.state.breach is not None else None
+        measured = None
+        projected = None
+        if restore_t is not None and self.state.t_inject is not None:
+            measured = max(0.0, restore_t - self.state.t_inject)
+            respond_start = self.state.t_respond if self.state.t_respond is not None else self.state.t_inject
+            self.state.projection = project(
+                self.incident, self._executed_steps(), max(0.0, restore_t - respond_start), self.projection_settings
+            )
+            projected = self.state.projection.total_s
+        commands = tuple(self._command_results())
+        attribution = self._attribute(commands, restore_t)
+        target = resolution_target(self.incident)
+        written = self.incident.time_target
+        target_note = (
+            f"the runbook states only a response SLA ({written.text}), not a resolution target"
+            if written is not None and target is None
+            else ""
+        )
+        return Observations(
+            target_s=target.seconds if target else None,
+            target_note=target_note,
+            sandbox_error=self.state.sandbox_error,
+            baseline_held=self.state.baseline_held,
+            baseline_detail=self.state.baseline_detail,
+            breached=self.state.breach is not None,
+            breach_wait_s=self.settings.breach_within_s,
+            weak_breach=self._weak_breach(commands),
+            control=self.state.control,
+            restored=restore_t is not None,
+            not_held=self.state.not_held,
+            restore_deadline_s=self.settings.restore_within_s,
+            time_to_restore_s=measured,
+            response_to_restore_s=(
+                max(0.0, restore_t - self.state.t_respond)
+                if restore_t is not None and self.state.t_respond is not None
+                else None
+            ),
+            projected_mttr_s=projected,
+            commands=commands,
+            fault=self.spec.fault,
+            attribution=_credit(attribution.action) if attribution.action is not None else "",
+            no_effect=tuple(_no_effect_finding(action) for action in attribution.no_effect),
+        )
+
+    def _attribute(self, commands: Sequence[CommandResult], restore_t: float | None) -> Attribution:
+        actions = [Action(c.step, c.title, c.as_written, c.ended, c.supplied) for c in commands if c.effective_action]
+        watch_end = self.state.t_watch_end if self.state.t_watch_end is not None else self.t()
+        attribution = attribute(
+            self._samples(),
+            actions,
+            restore_t,
+            window_s=self.settings.window_s,
+            tick_s=self.settings.tick_s,
+            watch_end_t=watch_end,
+        )
+        self.state.attribution = attribution
+        return attribution
+
+    def _weak_breach(self, commands: Sequence[CommandResult]) -> str | None:
+        """Why the breach is weak, or ``None``: judged on the windows from the breach to the first action."""
+        margin = self.settings.breach_margin
+        breach = self.state.breach
+        if margin <= 0 or breach is None:
+            return None
+        first_action = min((c.ended for c in commands if c.effective_action), default=None)
+        t_breach = self.t(breach.t)
+        until = first_action if first_action is not None else (self.state.t_respond_end or self.t())
+        samples = [s for s in self._samples() if t_breach <= s.t <= max(until, t_breach)]
+        worst, share = breach_margin(samples)
+        if worst >= margin or share > self.settings.steady_share or not samples:
+            return None
+        return (
+            f"worst window {worst:.2f}x the threshold of {breach.check.describe()}, failing in {share:.0%} of "
+            f"windows; a breach needs {margin:g}x or most windows failing"
+        )
+
+    def _command_results(self) -> list[CommandResult]:
+        results: list[CommandResult] = []
+        t_inject = self.state.t_inject
+        for record in self.state.steps:
+            commands = {command.text: command for command in record.step.commands}
+            optional = record.step.number in self.spec.optional_steps
+            for outcome in record.outcomes:
+                command: Command | None = commands.get(outcome.as_written)
+                placeholders = command.placeholders if command is not None else ()
+                started = self.t(outcome.started)
+                results.append(
+                    CommandResult(
+                        step=record.step.number,
+                        title=record.step.title,
+                        as_written=outcome.as_written,
+                        effect=command.effect.value if command is not None else "unknown",
+                        decision=outcome.decision,
+                        exit_code=outcome.exit_code,
+                        output=outcome.output,
+                        reason=outcome.reason,
+                        as_run=outcome.as_run,
+                        line=command.line if command is not None else record.step.line,
+                        supplied=outcome.supplied_by_drill,
+                        optional=optional,
+                        unresolved=tuple(p for p in placeholders if p and p in outcome.as_run),
+                        changed_nothing=events.changed_nothing(outcome),
+                        fault_age_s=(started - t_inject) if t_inject is not None else None,
+                        ended=self.t(outcome.ended),
+                    )
+                )
+        return results
+
+    def _decide(self, *, raise_on_failure: bool = True) -> None:
+        judgement = judge(self._observations())
+        if self.state.judgement is None:
+            self.state.judgement = judgement
+            attributed = self.state.attribution.action if self.state.attribution else None
+            attribution_text = self.state.attribution.text if self.state.attribution else ""
+            self.journal.write(
+                events.verdict(self, judgement, attributed.step if attributed else None, attribution_text)
+            )
+        if raise_on_failure and judgement.verdict in DECIDED_EARLY:
+            raise DrillOutcome(judgement)
+
+    def time_to_restore(self) -> float | None:
+        """Seconds from the fault's injection to the moment every breached SLO was back (and then held)."""
+        if self.state.restore_t is None or self.state.t_inject is None:
+            return None
+        return max(0.0, self.state.restore_t - self.state.t_inject)
+
+    def _executed_steps(self) -> list[Step]:
+        return [record.step for record in self.state.steps] or list(self.incident.steps)
 
     # -- internals ----------------------------------------------------------------------------------------
 
@@ -292,80 +574,6 @@ class Drill:
         if errors:
             raise SandboxError("; ".join(errors))
 
-    def _restored(self) -> bool:
-        breached = {id(event.check) for event in self.monitor.events if isinstance(event, Breach)}
-        restored = {id(event.check) for event in self.state.restores}
-        return bool(breached) and breached <= restored and not self.monitor.breached
-
-    def _observations(self) -> Observations:
-        restore_t = self._restore_t()
-        measured = None
-        projected = None
-        if restore_t is not None and self.state.t_inject is not None:
-            measured = max(0.0, restore_t - self.state.t_inject)
-            respond_start = self.state.t_respond if self.state.t_respond is not None else self.state.t_inject
-            self.state.projection = project(
-                self.incident, self._executed_steps(), max(0.0, restore_t - respond_start), self.projection_settings
-            )
-            projected = self.state.projection.total_s
-        target = self.incident.time_target.seconds if self.incident.time_target else None
-        return Observations(
-            target_s=target,
-            sandbox_error=self.state.sandbox_error,
-            baseline_held=self.state.baseline_held,
-            baseline_detail=self.state.baseline_detail,
-            breached=self.state.breach is not None,
-            breach_wait_s=self.settings.breach_within_s,
-            restored=restore_t is not None,
-            restore_deadline_s=self.settings.restore_within_s,
-            time_to_restore_s=measured,
-            projected_mttr_s=projected,
-            step_problems=tuple(self._step_problems()),
-        )
-
-    def _decide(self, *, raise_on_failure: bool = True) -> None:
-        judgement = judge(self._observations())
-        if self.state.judgement is None:
-            self.state.judgement = judgement
-            self.journal.write(events.verdict(self, judgement, self._attributed_step()))
-        if raise_on_failure and judgement.verdict is not Verdict.PASSED:
-            raise DrillOutcome(judgement)
-
-    def time_to_restore(self) -> float | None:
-        """Seconds from the fault's injection to the moment every breached SLO was back (and then held)."""
-        restore_t = self._restore_t()
-        if restore_t is None or self.state.t_inject is None:
-            return None
-        return max(0.0, restore_t - self.state.t_inject)
-
-    def _restore_t(self) -> float | None:
-        if not self._restored() or not self.state.restores:
-            return None
-        return max(self.t(event.since) for event in self.state.restores)
-
-    def _executed_steps(self) -> list[Step]:
-        return [record.step for record in self.state.steps] or list(self.incident.steps)
-
-    def _step_problems(self) -> list[StepProblem]:
-        problems: list[StepProblem] = []
-        for record in self.state.steps:
-            if record.step.number in self.spec.optional_steps:
-                continue
-            effects = {command.text: command.effect for command in record.step.commands}
-            for outcome in record.outcomes:
-                effect = effects.get(outcome.as_written, Effect.MUTATING)
-                problem = _problem_of(outcome, effect)
-                if problem is not None:
-                    problems.append(StepProblem(record.step.number, record.step.title, outcome.as_written, problem))
-        return problems
-
-    def _attributed_step(self) -> int | None:
-        restore_t = self._restore_t()
-        if restore_t is None:
-            return None
-        before = [record for record in self.state.steps if record.ended <= restore_t + 0.5]
-        return before[-1].step.number if before else None
-
     def _on_stats(self, stats: WindowStats) -> None:
         self.journal.write(events.slo_window(self, stats))
 
@@ -373,6 +581,9 @@ class Drill:
         if isinstance(event, Breach):
             if self.state.t_inject is not None and self.state.breach is None:
                 self.state.breach = event
+            if self.state.t_inject is not None and self.state.restore_t is not None:
+                # A relapse after a decided restore: the restore did not hold after all.
+                self.state.restore_t = None
             self.journal.write(events.slo_breached(self, event))
         else:
             if self.state.t_inject is not None:
@@ -380,7 +591,7 @@ class Drill:
             self.journal.write(events.slo_restored(self, event))
 
     def _sleep(self) -> None:
-        time.sleep(self.settings.poll_s)
+        self.clock.sleep(self.settings.poll_s)
         self._poll()
 
     def _poll(self) -> None:
@@ -415,44 +626,35 @@ class _RevertJournal:
         self.drill.journal.write(events.fault_revert_recorded(self.drill, record))
 
 
-_ROT = re.compile(
-    r"\(NotFound\)|does not exist|unknown (?:flag|command|shorthand)|doesn't have a resource type|"
-    r"No resources found|syntax error|Unsupported value|is invalid|unrecognized option|invalid option|"
-    r"command not found",
-    re.IGNORECASE,
-)
-"""Output that says the runbook itself is wrong (a renamed deployment, a dropped column, a bad flag), as opposed
-to a symptom of the fault (connection refused, too many clients) that a diagnostic step is expected to show."""
+def _sample(checks: Sequence[Check], stats: WindowStats, t: float, min_requests: int) -> Sample:
+    worst: float | None = None
+    failing = False
+    for check in checks:
+        status, value = check.evaluate(stats, min_requests=min_requests)
+        if status is CheckStatus.NO_DATA:
+            continue
+        failing = failing or status is CheckStatus.FAILING
+        level = severity(check, value)
+        if level is not None and (worst is None or level > worst):
+            worst = level
+    return Sample(t, worst, failing)
 
 
-def _problem_of(outcome: CommandOutcome, effect: Effect) -> str | None:
-    """Why a command fails the drill, or ``None``.
-
-    Actions (anything not read-only) must work. A read-only diagnostic fails the drill only when it shows the
-    runbook is wrong; a diagnostic that reports the outage itself is doing its job.
-    """
-    diagnostic = effect in (Effect.READ_ONLY, Effect.NON_TERMINATING)
-    if outcome.decision is Decision.BLOCKED and not diagnostic:
-        return f"was blocked by the policy ({outcome.reason})"
-    if outcome.decision is Decision.MISSING_TOOL and not diagnostic:
-        return f"needs a tool this machine lacks ({outcome.reason})"
-    if outcome.decision in (Decision.RUNS, Decision.SUPPLIED) and outcome.exit_code not in (0, None):
-        # "previous terminated container … not found": the pod simply has not crashed yet — timing, not rot.
-        rot = _ROT.search(outcome.output) and "previous terminated container" not in outcome.output
-        if diagnostic and not rot:
-            return None
-        return f"exited {outcome.exit_code}: {_telling_line(outcome.output)}"
-    return None
+def _credit(action: Action) -> str:
+    supplied = ", supplied by the drill" if action.supplied else ""
+    return f"step {action.step} ({action.title}{supplied})"
 
 
-def _telling_line(output: str) -> str:
-    """The line of a failed command's output that says why: an error line if there is one, else the last."""
-    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
-    markers = ("FATAL", "ERROR", "Error", "error:", "not found", "refused", "denied")
-    for line in lines:
-        if any(marker in line for marker in markers) and not line.startswith("command terminated"):
-            return line[:200]
-    return lines[-1][:200] if lines else "(no output)"
+def _no_effect_finding(action: Action) -> Finding:
+    return Finding(
+        kind=FindingKind.NO_EFFECT,
+        step=action.step,
+        title=action.title,
+        command=action.command,
+        whose=Whose.RUNBOOK,
+        message=f"Runbook: step {action.step} ({action.title}) ran, but the SLOs did not move after it.",
+        counts=False,
+    )
 
 
 def _describe_states(monitor: Monitor) -> str:
@@ -461,18 +663,6 @@ def _describe_states(monitor: Monitor) -> str:
         value = state.check.format_value(state.value)
         parts.append(f"{state.check.describe()}: {state.status.value if state.status else 'no data'} ({value})")
     return "; ".join(parts)
-
-
-def _replace_breach_wait(settings: DrillSettings, within: float) -> DrillSettings:
-    from dataclasses import replace
-
-    return replace(settings, breach_within_s=within)
-
-
-def _replace_restore_wait(settings: DrillSettings, within: float) -> DrillSettings:
-    from dataclasses import replace
-
-    return replace(settings, restore_within_s=within)
 
 
 def _sha256(runbook: Runbook) -> str:

@@ -15,11 +15,19 @@ class DrillSettings:
     """How long the fault gets to breach the SLOs before the drill is called vacuous."""
     restore_within_s: float = 45.0
     """Sandbox seconds allowed from the end of the runbook's steps to restored SLOs (the sandbox is
-    time-compressed: the runbook's own target is judged by the projected MTTR, not by this)."""
-    restore_after_failed_step_s: float = 6.0
-    """When a required step already failed the drill, how long to still watch for recovery (for the report)."""
+    time-compressed: the runbook's own target is judged by the projected MTTR, not by this). Recovery is
+    always watched this long unless the SLOs are restored and held first, whatever any step did."""
     hold_s: float = 5.0
-    """Restored means every breached check held for this long."""
+    """Restored means every breached check held for at least this long (see ``relapse_hold_factor``)."""
+    relapse_hold_factor: float = 2.0
+    """A flapping signal must hold longer: the hold is at least this many times the longest quiet gap seen
+    between two failing windows since the fault, so a lull between crashes is not taken for recovery."""
+    breach_margin: float = 2.0
+    """A breach has margin when its worst window is this many thresholds past good (2.0: an error rate of 2 %
+    against ``< 1 %``), or when the SLO failed in most windows (``steady_share``). Less is a weak breach, and
+    the drill is vacuous. 0 turns the check off."""
+    steady_share: float = 0.5
+    """The share of windows from the breach to the response that must fail for a breach to count as steady."""
     window_s: float = 3.0
     """Sliding window of the SLO monitor."""
     tick_s: float = 0.5

@@ -29,6 +29,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from drillbook.drill.session import Drill, DrillOutcome
+from drillbook.drill.verdict import outcome_for_pytest
 from drillbook.journal import Verdict
 
 P = ParamSpec("P")
@@ -46,7 +47,11 @@ def parse_params(text: str) -> dict[str, str]:
 
 
 def verdict_step(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn a decided drill outcome into a clean test failure: the verdict and its reason, no traceback."""
+    """Turn a decided drill outcome into a clean test outcome: the verdict and its reason, no traceback.
+
+    How each verdict reaches pytest is ``drillbook.drill.verdict.PYTEST_OUTCOME``: a pass with findings passes,
+    inconclusive and vacuous are skipped with their reason, failed, invalid and error fail.
+    """
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -54,9 +59,24 @@ def verdict_step(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except DrillOutcome as exc:
-            pytest.fail(f"drill {exc.judgement.verdict.value.upper()}: {exc.judgement.reason}", pytrace=False)
+            judgement = exc.judgement
+        # Outside the except block, so the report carries no "During handling of the above exception" chain.
+        report_verdict(judgement.verdict, judgement.reason)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     return wrapper
+
+
+def report_verdict(verdict: Verdict, reason: str) -> None:
+    """End the test as the verdict says: return for a pass, else skip or fail with the verdict and reason."""
+    __tracebackhide__ = True
+    outcome = outcome_for_pytest(verdict)
+    if outcome == "pass":
+        return
+    message = f"drill {verdict.value.upper().replace('_', ' ')}: {reason}"
+    if outcome == "skip":
+        pytest.skip(message)
+    pytest.fail(message, pytrace=False)
 
 
 @given(parsers.re(r'the "(?P<system>[^"]+)" system is running(?: on the (?P<where>[\w -]+))?'))
@@ -110,12 +130,9 @@ def fault_phrase(sentence: str, fault: str, **params: str) -> None:
     """
     FAULT_PHRASES[sentence] = (fault, dict(params))
 
+    @verdict_step
     def _inject(drillbook_drill: Drill) -> None:
-        __tracebackhide__ = True
-        try:
-            drillbook_drill.inject(fault, dict(params))
-        except DrillOutcome as exc:
-            pytest.fail(f"drill {exc.judgement.verdict.value.upper()}: {exc.judgement.reason}", pytrace=False)
+        drillbook_drill.inject(fault, dict(params))
 
     _inject.__doc__ = f"Inject {fault} {params or ''}".strip()
     when(sentence, stacklevel=2)(_inject)
@@ -141,11 +158,10 @@ def operator_follows(drillbook_drill: Drill, incident: str) -> None:
 @then(parsers.re(r"the SLOs are restored(?: within the incident's time target)?"))
 @verdict_step
 def slos_restored(drillbook_drill: Drill) -> None:
-    """Every breached SLO must come back and hold; then the verdict is reached."""
+    """Watch recovery to the deadline (or until restored and held); then the verdict is reached."""
     drillbook_drill.await_restore()
     judgement = drillbook_drill.conclude()
-    if judgement.verdict is not Verdict.PASSED:
-        raise DrillOutcome(judgement)
+    report_verdict(judgement.verdict, judgement.reason)
 
 
 def iter_step_patterns() -> Iterator[str]:

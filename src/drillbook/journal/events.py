@@ -12,8 +12,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
-SCHEMA_VERSION = 1
-"""Bumped when a field changes meaning or disappears; new optional fields and new event types do not bump it."""
+SCHEMA_VERSION = 2
+"""Bumped when a field changes meaning or disappears; new optional fields and new event types do not bump it.
+
+2: verdicts gained *passed_with_findings* and *inconclusive*, and *failed* no longer covers a stale diagnostic
+or a step the sandbox cannot rehearse (those are typed findings now); ``attributed_step`` is the action after
+which the SLO trend turned, not the last step that ended before the restore."""
 
 JsonValue = str | int | float | bool | None | list[Any] | dict[str, Any]
 
@@ -32,6 +36,7 @@ class EventType(StrEnum):
     SLO_RESTORED = "slo_restored"
     STEP_STARTED = "step_started"
     STEP_FINISHED = "step_finished"
+    CONTROL_RUN = "control_run"
     VERDICT = "verdict"
     DRILL_FINISHED = "drill_finished"
     RUN_FINISHED = "run_finished"
@@ -56,6 +61,7 @@ class Phase(StrEnum):
     BREACH = "breach"
     RESPOND = "respond"
     RECOVER = "recover"
+    CONTROL = "control"
     VERDICT = "verdict"
     REVERT = "revert"
 
@@ -81,13 +87,53 @@ class Decision(StrEnum):
 
 
 class Verdict(StrEnum):
-    """A drill's verdict as journaled (same values as ``drillbook.drill.verdict.Verdict``)."""
+    """A drill's verdict as journaled; ARCHITECTURE.md says what each one promises the team.
+
+    Add members here only (the report, JUnit and pytest mappings look verdicts up with a default, so a new one,
+    such as *interrupted*, is shown as itself and treated like *error* until they say otherwise).
+    """
 
     PASSED = "passed"
+    PASSED_WITH_FINDINGS = "passed_with_findings"
     FAILED = "failed"
+    INCONCLUSIVE = "inconclusive"
     VACUOUS = "vacuous"
     INVALID = "invalid"
     ERROR = "error"
+
+
+class FindingKind(StrEnum):
+    """What is wrong with (or could not be rehearsed of) one command of a runbook step."""
+
+    INVALID_ACTION = "invalid-action"
+    """An action (anything that changes the system) failed: the API or the tool rejected it."""
+    STALE_COMMAND = "stale-command"
+    """A diagnostic failed in a way that says the runbook is out of date (a renamed column, a missing object)."""
+    UNRESOLVED_PLACEHOLDER = "unresolved-placeholder"
+    """A ``<PLACEHOLDER>`` nothing fills in: the on-call must guess, and the sandbox cannot run it."""
+    MISSING_TOOL = "missing-tool"
+    """The command needs a tool this machine (or the pod's image, or an absent app repository) does not have."""
+    NOT_REHEARSABLE = "not-rehearsable"
+    """The sandbox cannot rehearse the command as written (a system it does not model, compressed time)."""
+    BLOCKED_BY_POLICY = "blocked-by-policy"
+    """drillbook's policy refused to run the command (it would leave the sandbox or act on the host)."""
+    PROSE_ONLY = "prose-only"
+    """The step says what to do in words only: nothing executable."""
+    HARMFUL = "harmful"
+    """The command is known to make this kind of incident worse or to be unsafe in production."""
+    NO_EFFECT = "no-effect"
+    """The action ran but changed nothing observable."""
+
+
+class Whose(StrEnum):
+    """Whose problem a finding is: who has to act on it."""
+
+    RUNBOOK = "runbook"
+    """The runbook's authors: fix these lines."""
+    SANDBOX = "sandbox"
+    """drillbook's sandbox cannot rehearse it; nothing is claimed about the runbook."""
+    DRILL = "drill"
+    """The drill's own feature file (a command it supplies is wrong)."""
 
 
 class NoteLevel(StrEnum):
@@ -137,6 +183,36 @@ class MttrProjection:
     def total_s(self) -> float:
         """The projected MTTR."""
         return self.alert_delay_s + self.acknowledge_s + self.operator_s + self.prescribed_waits_s + self.measured_s
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finding:
+    """One typed finding about one command of one step."""
+
+    kind: FindingKind
+    step: int
+    title: str = ""
+    command: str = ""
+    """The command as the runbook writes it (or the step's title for a prose-only step)."""
+    line: int = 0
+    """Line of the command in the runbook; 0 when unknown."""
+    whose: Whose = Whose.RUNBOOK
+    message: str = ""
+    """One sentence: what happened, whose problem it is and what to do."""
+    counts: bool = True
+    """Whether it makes a restored drill *passed with findings* (a runbook defect) or is only shown."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unrehearsed:
+    """A step (or one command of it) the drill did not rehearse, and why."""
+
+    step: int
+    title: str = ""
+    command: str = ""
+    reason: str = ""
+    decisive: bool = False
+    """An action: had it run, it could have changed the outcome."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -294,8 +370,31 @@ class StepFinished(StepEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ControlRun(DrillEvent):
+    """The fault's do-nothing control: did the system restore itself with no response over the window?
+
+    ``mode`` is ``off``, ``once`` or ``always``; ``cached`` says the outcome came from an earlier drill of the
+    same (system, fault, parameters) in this run (``source`` names it), so this drill did not wait for it.
+    ``self_healed`` is ``None`` when no control was run.
+    """
+
+    type: ClassVar[EventType] = EventType.CONTROL_RUN
+    mode: str
+    key: str = ""
+    window_s: float = 0.0
+    self_healed: bool | None = None
+    restored_after_s: float | None = None
+    """Seconds from the start of the control window to the moment the SLOs came back (and then held)."""
+    cached: bool = False
+    source: str = ""
+    t_start: float | None = None
+    t_end: float | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class VerdictReached(DrillEvent):
-    """The drill's verdict, with what it was measured against."""
+    """The drill's verdict, with what it was measured against, its findings and what it could not rehearse."""
 
     type: ClassVar[EventType] = EventType.VERDICT
     verdict: Verdict
@@ -304,7 +403,15 @@ class VerdictReached(DrillEvent):
     projected_mttr_s: float | None = None
     projection: MttrProjection | None = None
     target_s: float | None = None
+    target_kind: str = ""
     attributed_step: int | None = None
+    """The action after which the SLO trend turned and held; ``None`` when not restored or not attributable."""
+    attribution: str = ""
+    """The attribution in words: ``"step 4 (Create index): p95 turned 0.6 s after it ended"`` or why not."""
+    outcome: str = ""
+    """Recovery in one phrase: restored, restored late, not restored, not held, not attempted, not judged."""
+    findings: list[Finding] = field(default_factory=list)
+    unrehearsed: list[Unrehearsed] = field(default_factory=list)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -344,6 +451,7 @@ Event = (
     | SloRestored
     | StepStarted
     | StepFinished
+    | ControlRun
     | VerdictReached
     | DrillFinished
     | RunFinished
@@ -364,6 +472,7 @@ EVENT_CLASSES: dict[EventType, type[Event]] = {
         SloRestored,
         StepStarted,
         StepFinished,
+        ControlRun,
         VerdictReached,
         DrillFinished,
         RunFinished,

@@ -27,7 +27,8 @@ code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 pre{white-space:pre-wrap;word-break:break-word;background:#f6f8fa;padding:6px;margin:4px 0;max-height:400px;
 overflow:auto}
 .verdict{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600;color:#fff}
-.v-passed{background:#1a7f37}.v-failed{background:#cf222e}.v-vacuous{background:#9a6700}
+.v-passed{background:#1a7f37}.v-passed_with_findings{background:#4d8f2a}.v-failed{background:#cf222e}
+.v-inconclusive{background:#6e7781}.v-vacuous{background:#9a6700}
 .v-invalid{background:#8250df}.v-error{background:#57606a}.v-interrupted{background:#bc4c00}
 .platform{padding:8px 12px;border-radius:6px;margin:8px 0;background:#ddf4ff;border:1px solid #54aeff}
 .platform.rehearsal{background:#fff8c5;border-color:#d4a72c}
@@ -45,6 +46,11 @@ svg .step-marker{stroke:#8250df;stroke-dasharray:2 3}svg .step-label{fill:#8250d
 svg .breach-marker{stroke:#bc4c00;stroke-width:2}svg .breach-label{fill:#bc4c00;font-weight:600}
 svg .restore-marker{stroke:#1a7f37;stroke-width:2}svg .restore-label{fill:#1a7f37;font-weight:600}
 svg .empty{fill:#57606a;font-size:13px}
+svg .control-window{fill:#8c959f;fill-opacity:.22}svg .control-label{fill:#424a53;font-weight:600}
+.findings td.kind{white-space:nowrap;font-weight:600}.w-sandbox{color:#57606a}.w-runbook{color:#cf222e}
+.w-drill{color:#8250df}.timeline-row{display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap}
+.timeline-row .chart{flex:1 1 640px;min-width:0}.control{flex:0 0 220px;padding:8px 10px;border:1px solid #d8dce3;
+border-radius:6px;background:#f6f8fa}.control h4{margin:0 0 6px;font-size:13px}
 """
 
 
@@ -75,7 +81,7 @@ def render_html(run: RunSummary) -> str:
 
 
 def _badge(outcome: Outcome) -> str:
-    return f'<span class="verdict v-{outcome.value}">{outcome.value}</span>'
+    return f'<span class="verdict v-{outcome.value}">{outcome.label}</span>'
 
 
 def _platform_banner(run: RunSummary) -> str:
@@ -104,18 +110,19 @@ def _anchor(index: int) -> str:
 def _summary_table(run: RunSummary) -> str:
     rows = [
         '<table class="summary"><thead><tr><th>drill</th><th>system</th><th>incident</th><th>fault</th>'
-        "<th>verdict</th><th>measured time to restore</th><th>projected MTTR vs target</th><th>platform</th>"
-        "</tr></thead><tbody>"
+        "<th>verdict</th><th>recovery</th><th>findings</th><th>measured time to restore</th>"
+        "<th>projected MTTR vs target</th><th>platform</th></tr></thead><tbody>"
     ]
     for index, drill in enumerate(run.drills):
         rows.append(
             f'<tr class="drill-row"><td><a href="#{_anchor(index)}">{escape(drill.drill)}</a></td>'
             f"<td>{escape(drill.system)}</td><td>{escape(drill.incident)}</td><td>{escape(drill.fault)}</td>"
-            f"<td>{_badge(drill.outcome)}</td><td>{duration(drill.time_to_restore_s)}</td>"
+            f"<td>{_badge(drill.outcome)}</td><td>{escape(_recovery(drill))}</td>"
+            f"<td>{escape(_kinds(drill))}</td><td>{duration(drill.time_to_restore_s)}</td>"
             f"<td>{escape(versus(drill.projected_mttr_s, drill.target_s))}</td><td>{escape(run.platform)}</td></tr>"
         )
     if not run.drills:
-        rows.append('<tr><td colspan="8" class="muted">the journal records no drills</td></tr>')
+        rows.append('<tr><td colspan="10" class="muted">the journal records no drills</td></tr>')
     rows.append("</tbody></table>")
     return "\n".join(rows)
 
@@ -127,10 +134,14 @@ def _drill_section(run: RunSummary, index: int, drill: DrillSummary) -> str:
         f'<section class="drill" id="{_anchor(index)}">',
         f"<h2>{escape(drill.system)}: {escape(drill.incident)} {_badge(drill.outcome)}</h2>",
         scenario,
-        f'<p class="reason"><strong>Verdict — {drill.outcome.value}:</strong> {escape(drill.reason)}</p>',
+        f'<p class="reason"><strong>Verdict — {drill.outcome.label}:</strong> {escape(drill.reason)}</p>',
+        "<h3>Findings</h3>",
+        _findings(drill),
+        "<h3>Steps not rehearsed</h3>",
+        _unrehearsed(drill),
         _times(drill),
         "<h3>SLO timeline</h3>",
-        timeline_svg(drill),
+        f'<div class="timeline-row"><div class="chart">{timeline_svg(drill)}</div>{_control_panel(drill)}</div>',
         "<h3>Runbook steps</h3>",
         _step_table(drill.steps),
         *(
@@ -142,6 +153,75 @@ def _drill_section(run: RunSummary, index: int, drill: DrillSummary) -> str:
         "</section>",
     ]
     return "\n".join(p for p in parts if p)
+
+
+def _recovery(drill: DrillSummary) -> str:
+    return drill.verdict.outcome if drill.verdict and drill.verdict.outcome else "—"
+
+
+def _kinds(drill: DrillSummary) -> str:
+    kinds: dict[str, int] = {}
+    for finding in drill.findings:
+        kinds[finding.kind.value] = kinds.get(finding.kind.value, 0) + 1
+    return ", ".join(f"{kind} ×{count}" if count > 1 else kind for kind, count in kinds.items()) or "none"
+
+
+def _findings(drill: DrillSummary) -> str:
+    if not drill.findings:
+        return '<p class="muted">No findings.</p>'
+    rows = [
+        '<table class="findings"><thead><tr><th>step</th><th>finding</th><th>whose</th><th>what to do</th>'
+        "<th>command as written</th></tr></thead><tbody>"
+    ]
+    for finding in drill.findings:
+        line = f" (line {finding.line})" if finding.line else ""
+        counts = "" if finding.counts else '<br><span class="muted">shown only; does not change the verdict</span>'
+        rows.append(
+            f'<tr class="finding-row"><td>{finding.step}{escape(line)}</td>'
+            f'<td class="kind">{escape(finding.kind.value)}</td>'
+            f'<td class="w-{escape(finding.whose.value)}">{escape(finding.whose.value)}</td>'
+            f"<td>{escape(finding.message)}{counts}</td><td><code>{escape(finding.command)}</code></td></tr>"
+        )
+    rows.append("</tbody></table>")
+    return "\n".join(rows)
+
+
+def _unrehearsed(drill: DrillSummary) -> str:
+    if not drill.unrehearsed:
+        return '<p class="muted">Every step was rehearsed.</p>'
+    items = []
+    for skipped in drill.unrehearsed:
+        critical = " <strong>(decides the outcome)</strong>" if skipped.decisive else ""
+        command = f" <code>{escape(skipped.command)}</code>" if skipped.command else ""
+        items.append(
+            f'<li class="unrehearsed">step {skipped.step} ({escape(skipped.title)}){critical}: '
+            f"{escape(skipped.reason)}{command}</li>"
+        )
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _control_panel(drill: DrillSummary) -> str:
+    control = drill.control
+    if control is None:
+        body = '<p class="muted">No control run recorded.</p>'
+    elif control.mode == "off" or control.self_healed is None:
+        body = '<p class="muted">Control runs are off: self-healing was not ruled out.</p>'
+    else:
+        result = "healed by itself" if control.self_healed else "did <strong>not</strong> heal by itself"
+        after = (
+            f" ({duration(control.restored_after_s)} into the window)" if control.restored_after_s is not None else ""
+        )
+        cached = f"<br>cached from {escape(control.source)}" if control.cached and control.source else ""
+        window = (
+            f"<br>window t={control.t_start:.1f}–{control.t_end:.1f} s"
+            if control.t_start is not None and control.t_end is not None
+            else ""
+        )
+        body = (
+            f"<p>With no response for {duration(control.window_s)}, the system {result}{after}.{cached}{window}</p>"
+            f'<p class="muted">mode: {escape(control.mode)}</p>'
+        )
+    return f'<aside class="control"><h4>Control run (no response)</h4>{body}</aside>'
 
 
 def _times(drill: DrillSummary) -> str:
@@ -161,8 +241,10 @@ def _times(drill: DrillSummary) -> str:
                 f"{duration(projection.prescribed_waits_s)} + measured {duration(projection.measured_s)}",
             )
         )
-    if drill.verdict and drill.verdict.attributed_step is not None:
-        rows.append(("attributed to step", str(drill.verdict.attributed_step)))
+    if drill.verdict and drill.verdict.attribution:
+        rows.append(("restore credited to", drill.verdict.attribution))
+    elif drill.verdict and drill.verdict.outcome == "restored":
+        rows.append(("restore credited to", "not attributable"))
     checks = "; ".join(c.text or f"{c.metric} {c.op} {c.threshold:g}{c.unit}" for c in drill.checks)
     rows.append(("SLO checks", checks or "none journaled"))
     body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)

@@ -8,8 +8,11 @@ import math
 from drillbook.report.formatting import timestamp
 from drillbook.report.model import DrillSummary, RunSummary
 
-SUMMARY_SCHEMA_VERSION = 1
-"""Bumped when a key changes meaning or disappears; added keys do not bump it."""
+SUMMARY_SCHEMA_VERSION = 2
+"""Bumped when a key changes meaning or disappears; added keys do not bump it.
+
+2: ``verdict`` may be ``passed_with_findings`` or ``inconclusive``; each drill lists ``findings``,
+``unrehearsed``, ``recovery``, ``attribution`` and its ``control`` run."""
 
 
 def _number(value: float | None) -> float | None:
@@ -38,6 +41,43 @@ def _drill(run: RunSummary, drill: DrillSummary) -> dict[str, object]:
         "runbook_sha256": started.runbook_sha256 if started else None,
         "steps": len(drill.steps),
         "started": timestamp(drill.started_ts),
+        "recovery": drill.verdict.outcome if drill.verdict else None,
+        "attributed_step": drill.verdict.attributed_step if drill.verdict else None,
+        "attribution": drill.verdict.attribution if drill.verdict else None,
+        "findings": [
+            {
+                "kind": f.kind.value,
+                "step": f.step,
+                "title": f.title,
+                "command": f.command,
+                "line": f.line,
+                "whose": f.whose.value,
+                "counts": f.counts,
+                "message": f.message,
+            }
+            for f in drill.findings
+        ],
+        "finding_kinds": sorted({f.kind.value for f in drill.findings}),
+        "unrehearsed": [
+            {"step": u.step, "title": u.title, "command": u.command, "reason": u.reason, "decisive": u.decisive}
+            for u in drill.unrehearsed
+        ],
+        "control": _control(drill),
+    }
+
+
+def _control(drill: DrillSummary) -> dict[str, object] | None:
+    control = drill.control
+    if control is None:
+        return None
+    return {
+        "mode": control.mode,
+        "key": control.key,
+        "window_s": _number(control.window_s),
+        "self_healed": control.self_healed,
+        "restored_after_s": _number(control.restored_after_s),
+        "cached": control.cached,
+        "source": control.source,
     }
 
 

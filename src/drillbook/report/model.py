@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from drillbook.journal import (
+    ControlRun,
     Decision,
     DrillFinished,
     DrillStarted,
@@ -16,6 +17,7 @@ from drillbook.journal import (
     FaultInjected,
     FaultReverted,
     FaultRevertRecorded,
+    Finding,
     Journal,
     Note,
     PhaseChanged,
@@ -29,19 +31,31 @@ from drillbook.journal import (
     StepFinished,
     StepStarted,
     ToolVersions,
+    Unrehearsed,
     VerdictReached,
 )
 
 
 class Outcome(StrEnum):
-    """What the report says about a drill: its verdict, or that it never reached one."""
+    """What the report says about a drill: its verdict, or that it never reached one.
+
+    The same values as :class:`drillbook.journal.Verdict`, plus *interrupted*; a verdict this report does not
+    know (from a newer drillbook) is shown as *error* rather than failing the whole report.
+    """
 
     PASSED = "passed"
+    PASSED_WITH_FINDINGS = "passed_with_findings"
     FAILED = "failed"
+    INCONCLUSIVE = "inconclusive"
     VACUOUS = "vacuous"
     INVALID = "invalid"
     ERROR = "error"
     INTERRUPTED = "interrupted"
+
+    @property
+    def label(self) -> str:
+        """The verdict as people write it: ``passed with findings``."""
+        return self.value.replace("_", " ")
 
 
 PLATFORM_STATEMENTS: dict[Platform, str] = {
@@ -90,8 +104,19 @@ class DrillSummary:
     restores: list[SloRestored] = field(default_factory=list)
     steps: list[StepRow] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+    control: ControlRun | None = None
     last_t: float = 0.0
     last_ts: float | None = None
+
+    @property
+    def findings(self) -> list[Finding]:
+        """Every finding of the drill, in step order as journaled."""
+        return list(self.verdict.findings) if self.verdict else []
+
+    @property
+    def unrehearsed(self) -> list[Unrehearsed]:
+        """Every step (or command) the drill did not rehearse, with why."""
+        return list(self.verdict.unrehearsed) if self.verdict else []
 
     @property
     def interrupted(self) -> bool:
@@ -103,7 +128,10 @@ class DrillSummary:
         """The verdict, or *interrupted* when the drill never finished."""
         if self.interrupted or self.verdict is None:
             return Outcome.INTERRUPTED
-        return Outcome(self.verdict.verdict.value)
+        try:
+            return Outcome(self.verdict.verdict.value)
+        except ValueError:
+            return Outcome.ERROR
 
     @property
     def reason(self) -> str:
@@ -286,6 +314,8 @@ def _fold(drill: DrillSummary, event: Event) -> None:
         drill.steps.append(_row(event))
     elif isinstance(event, StepFinished):
         _finish_step(drill, event)
+    elif isinstance(event, ControlRun):
+        drill.control = event
     elif isinstance(event, VerdictReached):
         drill.verdict = event
     elif isinstance(event, DrillFinished):

@@ -12,6 +12,7 @@ from drillbook.report.html import render_html
 from drillbook.report.json_summary import render_json
 from drillbook.report.markdown import render_markdown
 from drillbook.report.model import RunSummary, summarize
+from drillbook.report.text import render_text
 
 LATEST = "latest"
 
@@ -29,6 +30,8 @@ class ReportPaths:
     html: Path
     json: Path
     markdown: Path
+    text: Path | None = None
+    """The plain-text digest for terminals (``summary.txt``)."""
     step_summary: Path | None = None
     """The CI step summary the Markdown was appended to, if any."""
 
@@ -65,7 +68,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def render_reports(run_dir: Path | str, *, step_summary: Path | None = None) -> ReportPaths:
-    """Write ``index.html``, ``summary.json`` and ``summary.md`` into ``run_dir``.
+    """Write ``index.html``, ``summary.json``, ``summary.md`` and ``summary.txt`` into ``run_dir``.
 
     Args:
         run_dir: a run directory holding ``journal.jsonl``.
@@ -76,11 +79,15 @@ def render_reports(run_dir: Path | str, *, step_summary: Path | None = None) -> 
     """
     run_dir = Path(run_dir)
     run = load_run(run_dir)
-    paths = ReportPaths(run_dir / "index.html", run_dir / "summary.json", run_dir / "summary.md", step_summary)
+    paths = ReportPaths(
+        run_dir / "index.html", run_dir / "summary.json", run_dir / "summary.md", run_dir / "summary.txt", step_summary
+    )
     markdown = render_markdown(run)
     _write(paths.html, render_html(run))
     _write(paths.json, render_json(run))
     _write(paths.markdown, markdown)
+    assert paths.text is not None
+    _write(paths.text, render_text(run))
     if step_summary is not None:
         try:
             with step_summary.open("a", encoding="utf-8") as summary:

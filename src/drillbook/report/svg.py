@@ -128,6 +128,7 @@ def timeline_svg(drill: DrillSummary, *, max_points: int = MAX_POINTS) -> str:
         f"<title>{escape(label)}</title>",
     ]
     parts += _fault_window(drill, err, p95)
+    parts += _control_window(drill, err, p95)
     parts += _panel(err, "error rate (%)", [(p.t, p.error_pct) for p in points], err_lines, "error-rate")
     parts += _panel(p95, "p95 latency (ms)", [(p.t, p.p95_ms) for p in points], p95_lines, "p95")
     parts += _time_axis(p95)
@@ -213,6 +214,23 @@ def _fault_window(drill: DrillSummary, err: _Panel, p95: _Panel) -> list[str]:
             f'class="fault-window"><title>{escape(title)}</title></rect>'
         )
     out.append(f'<text x="{x0 + 3:.1f}" y="{err.top - 6}" class="fault-label">fault: {escape(drill.fault)}</text>')
+    return out
+
+
+def _control_window(drill: DrillSummary, err: _Panel, p95: _Panel) -> list[str]:
+    """The do-nothing control window, hatched, when this drill ran it."""
+    control = drill.control
+    if control is None or control.cached or control.t_start is None or control.t_end is None:
+        return []
+    x0, x1 = err.x(control.t_start), err.x(control.t_end)
+    healed = "healed by itself" if control.self_healed else "did not heal"
+    title = f"control run: no response from t={_fmt(control.t_start)} s to t={_fmt(control.t_end)} s ({healed})"
+    out = [
+        f'<rect x="{x0:.1f}" y="{panel.top}" width="{max(x1 - x0, 1.0):.1f}" height="{PANEL_H}" '
+        f'class="control-window"><title>{escape(title)}</title></rect>'
+        for panel in (err, p95)
+    ]
+    out.append(f'<text x="{x0 + 3:.1f}" y="{err.top + 12}" class="control-label">control: no response</text>')
     return out
 
 
