@@ -19,8 +19,10 @@ def test_a_command_runs_with_a_throwaway_home_and_the_sandbox_environment(tmp_pa
     [outcome] = executor.run_step(_step('echo "home=$HOME kube=$KUBECONFIG"'))
     assert outcome.decision is Decision.RUNS
     assert outcome.exit_code == 0
-    assert f"home={tmp_path / 'home'}" in outcome.output
-    assert "kube=/nonexistent/kubeconfig" in outcome.output
+    # As the command sees them: its work dir, wherever it lives on the host, and its own pinned kubeconfig.
+    assert f"home={executor.root / 'home'}" in outcome.output
+    assert f"kube={executor.root / 'kube' / 'config'}" in outcome.output
+    assert "/nonexistent" not in outcome.output
 
 
 def test_a_failing_command_keeps_its_exit_code(tmp_path: Path, view: object) -> None:
@@ -45,9 +47,11 @@ def test_a_never_ending_command_is_bounded_and_counts_as_done(tmp_path: Path, vi
     assert outcome.exit_code is None
 
 
-def test_the_curl_shim_refuses_a_non_loopback_target_without_touching_the_network(tmp_path: Path, view: object) -> None:
+def test_the_curl_shim_refuses_a_non_loopback_target_without_touching_the_network(
+    tmp_path: Path, view: object, public_dir: Path
+) -> None:
     # The "real" curl behind the shim is a recorder here, so even a broken shim sends nothing anywhere.
-    fake_bin = tmp_path / "fakebin"
+    fake_bin = public_dir / "fakebin"
     fake_bin.mkdir()
     (fake_bin / "curl").write_text("#!/bin/sh\necho REAL-CURL-CALLED\n")
     (fake_bin / "curl").chmod(0o755)
