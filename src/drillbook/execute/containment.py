@@ -8,9 +8,9 @@ Every command runs
   it reach loopback only, plus the few addresses the sandbox itself needs (an existing cluster's API server);
 * in its own PID namespace, whose init dies with the runner (parent-death signal), so the kernel kills every
   process the command left behind, even ones that ``setsid``-ed away, when the step ends or the run is killed;
-* in its own mount namespace, where ``/tmp``, ``/var/tmp`` and ``/dev/shm`` are fresh tmpfs and the step's
-  work dir is bind-mounted at :data:`STEP_ROOT`: nothing it writes outside that dir survives it, and it
-  writes nothing else on the host, since every other directory belongs to root.
+* in its own mount namespace, where every world-writable dir (``/tmp``, ``/var/tmp``, ``/dev/shm``,
+  ``/run/lock``) is a fresh tmpfs and the step's work dir is bind-mounted at :data:`STEP_ROOT`: nothing it
+  writes outside that dir survives it, and it writes nothing else on the host (every other dir is root's).
 
 Where the OS cannot do this (not root, no ``nft``/``unshare``/``setpriv``), :func:`check` says why and refuses
 to run unguarded commands unless ``DRILLBOOK_UNCONTAINED=1`` opts in.
@@ -40,7 +40,7 @@ TABLE_PREFIX = "drillbook_steps_"
 """nftables tables are named ``drillbook_steps_<pid>``: the pid of the run that installed it."""
 STEP_ROOT = "/tmp/drillbook-step"
 """Where a contained command sees its work dir (bind-mounted inside its own mount namespace)."""
-_PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm")
+_PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue")
 
 # Runs as root, as init of the command's PID namespace: private tmpfs dirs, the work dir at STEP_ROOT (bound from
 # the cwd, which still reaches it after /tmp is covered), then the
