@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if args.keyword:
         command += ["-k", args.keyword]
     print(f"drillbook gameday: run {run_id} on the {args.platform} platform", flush=True)
-    code = subprocess.call(command)
+    code = _wait_through_interrupts(subprocess.Popen(command))
     summary = run_dir / "summary.md"
     if summary.is_file():
         print(summary.read_text(encoding="utf-8"))
@@ -62,3 +63,17 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"drillbook gameday: no report was written (pytest exited {code})", file=sys.stderr)
     return code
+
+
+def _wait_through_interrupts(child: subprocess.Popen[bytes]) -> int:
+    """The run's exit code. Ctrl-C and SIGTERM are passed on to the run, which reverts and reports before it
+    exits (130/143); they never kill it here, as ``subprocess.call`` would."""
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGTERM))
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                child.send_signal(signal.SIGINT)  # a terminal's Ctrl-C reached it too: a second one is ignored
+    finally:
+        signal.signal(signal.SIGTERM, previous)
