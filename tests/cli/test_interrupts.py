@@ -113,7 +113,8 @@ def test_an_interrupted_drill_reverts_reports_and_exits_with_the_signal(
         if child.poll() is None:
             child.kill()
     assert child.returncode == code, output
-    assert "Traceback" not in output and "UnboundLocalError" not in output, output
+    assert "Traceback" not in output, output
+    assert "UnboundLocalError" not in output, output
     assert "closed" in marks.read_text(), "the sandbox's teardown did not complete"
     run_dir = tmp_path / "reports" / "run"
     events = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,6 +21,7 @@ from drillbook.journal import Platform
 from drillbook.platform.kube_sandbox import ClusterIPAccess, KubeSandbox
 from drillbook.platform.local.datastores import IMAGES_FILE
 from drillbook.platform.local.kube.cluster import LocalKubeProcess
+from drillbook.platform.local.record import record
 from drillbook.scenario import load_scenario
 
 DEFAULT_TIME_FACTOR = 0.2
@@ -47,7 +49,10 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
     evidence.mkdir(parents=True, exist_ok=True)
     state = Path(tempfile.mkdtemp(prefix=f"drillbook-{scenario.name}-"))
     os.chmod(state, 0o755)  # pod processes may run as other users (PostgreSQL refuses root)
-    kube = LocalKubeProcess(state_dir=state / "kube", images=[IMAGES_FILE, scenario.images], time_factor=time_factor)
+    token = secrets.token_urlsafe(24)  # this cluster's own: a kubeconfig of another run's cluster reaches nothing
+    kube = LocalKubeProcess(
+        state_dir=state / "kube", images=[IMAGES_FILE, scenario.images], time_factor=time_factor, token=token
+    )
 
     def close() -> None:
         kube.stop()
@@ -57,6 +62,7 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
 
     try:
         kube.start()
+        record(evidence, state_dir=state, kubeconfig=kube.kubeconfig, server=kube.url, token=token)  # for cleanup
         sandbox = KubeSandbox(
             scenario=scenario,
             platform=Platform.LOCAL,
