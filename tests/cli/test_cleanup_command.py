@@ -16,7 +16,7 @@ import pytest
 from drillbook.cli import main
 from drillbook.journal import FaultReverted, FaultRevertRecorded, JournalWriter
 from drillbook.platform.local.kube.cluster import LocalKubeProcess, write_kubeconfig
-from drillbook.platform.local.record import SandboxRecord, cluster_uid, token_hash
+from drillbook.platform.local.record import SandboxRecord, cluster_uid
 
 
 def _orphan(marker: str) -> subprocess.Popen[bytes]:
@@ -133,7 +133,7 @@ def test_an_empty_journal_is_named_and_cleanup_still_exits_0(
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[LocalKubeProcess]:
-    kube = LocalKubeProcess(state_dir=tmp_path / "kube", token="the-right-token")
+    kube = LocalKubeProcess(state_dir=tmp_path / "kube")
     kube.start()
     try:
         yield kube
@@ -141,62 +141,61 @@ def cluster(tmp_path: Path) -> Iterator[LocalKubeProcess]:
         kube.stop()
 
 
-def _recorded_run(run_dir: Path, kube: LocalKubeProcess, *, kubeconfig_token: str, uid: str | None = None) -> Path:
-    """A dead run's directory: its sandbox record and a kubeconfig for the cluster on ``kube``'s port."""
+def _recorded_run(run_dir: Path, kube: LocalKubeProcess, *, uid: str | None = None) -> Path:
+    """A dead run's directory: its sandbox record and a kubeconfig for the cluster on ``kube``'s address."""
     kubeconfig = run_dir / "state" / "kubeconfig"
-    write_kubeconfig(kubeconfig, kube.url, token=kubeconfig_token)
+    write_kubeconfig(kubeconfig, kube.url)
     evidence = run_dir / "sandboxes" / "azora-1"
     evidence.mkdir(parents=True)
     SandboxRecord(
         pid=_dead_pid(), state_dir=str(run_dir / "state"), kubeconfig=str(kubeconfig), server=kube.url,
-        token_sha256=token_hash(kubeconfig_token),
-        cluster_uid=uid if uid is not None else cluster_uid(kube.url, "the-right-token"),
+        cluster_uid=uid if uid is not None else cluster_uid(kube.url),
     ).write(evidence)  # fmt: skip
     _journal_with_pending(run_dir, {"kube_env": {"KUBECONFIG": str(kubeconfig)}, "namespace": "default"})
     return kubeconfig
 
 
-def test_cleanup_against_a_cluster_that_refuses_the_runs_token_does_nothing_and_says_why(
+def test_cleanup_against_another_cluster_on_the_runs_address_does_nothing_and_says_why(
     tmp_path: Path, cluster: LocalKubeProcess, recorder: type[_Recorder], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The dead run's cluster had another token; an unrelated localkube now listens on its port.
-    _recorded_run(tmp_path / "run", cluster, kubeconfig_token="the-dead-runs-token")
+    # The dead run's cluster is gone; an unrelated localkube now listens on its port and would accept anything.
+    _recorded_run(tmp_path / "run", cluster, uid="uid-of-the-dead-runs-cluster")
     assert main(["cleanup", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     assert recorder.calls == []
     assert "d#1: bad-release: did nothing:" in out
-    assert "refused the run's token (HTTP 401)" in out
-    assert "(token mismatch)" in out
+    assert f"the cluster at {cluster.url} is another one (kube-system UID" in out
+    assert "the run's was uid-of-the-dead-runs-cluster" in out
 
 
-def test_cleanup_against_another_cluster_with_the_same_token_does_nothing(
-    tmp_path: Path, cluster: LocalKubeProcess, recorder: type[_Recorder], capsys: pytest.CaptureFixture[str]
+def test_a_fault_on_a_cluster_the_run_never_recorded_is_left_alone(
+    tmp_path: Path, recorder: type[_Recorder], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _recorded_run(tmp_path / "run", cluster, kubeconfig_token="the-right-token", uid="uid-of-the-dead-runs-cluster")
-    assert main(["cleanup", str(tmp_path / "run")]) == 0
+    _journal_with_pending(tmp_path, {"kube_env": {"KUBECONFIG": str(tmp_path / "elsewhere")}})
+    assert main(["cleanup", str(tmp_path)]) == 0
     assert recorder.calls == []
-    assert "is another one (kube-system UID" in capsys.readouterr().out
+    assert "the run recorded no identity for the cluster" in capsys.readouterr().out
 
 
 def test_cleanup_on_the_runs_own_cluster_reverts(
     tmp_path: Path, cluster: LocalKubeProcess, recorder: type[_Recorder], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _recorded_run(tmp_path / "run", cluster, kubeconfig_token="the-right-token")
+    _recorded_run(tmp_path / "run", cluster)
     assert main(["cleanup", str(tmp_path / "run")]) == 0
     assert len(recorder.calls) == 1
     assert "d#1: reverted bad-release: roll back" in capsys.readouterr().out
 
 
 def test_a_cluster_that_is_gone_leaves_nothing_to_revert_and_no_raw_client_error(
-    tmp_path: Path, recorder: type[_Recorder], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    kube = LocalKubeProcess(state_dir=tmp_path / "kube", token="t")
+    kube = LocalKubeProcess(state_dir=tmp_path / "kube")
     kube.start()
-    _recorded_run(tmp_path / "run", kube, kubeconfig_token="t", uid="its-uid")
+    _recorded_run(tmp_path / "run", kube, uid="its-uid")
     kube.kill()
+    # The real fault's revert: without the identity check it would end in urllib3's MaxRetryError.
     assert main(["cleanup", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
-    assert recorder.calls == []
     assert "is gone: nothing is left applied there" in out
     assert "MaxRetryError" not in out
 
@@ -212,7 +211,7 @@ def test_the_state_dir_of_a_dead_run_is_removed_and_a_live_runs_kept(
     try:
         for name, state, pid in (("dead-1", dead_state, _dead_pid()), ("live-1", live_state, os.getpid())):
             (tmp_path / "sandboxes" / name).mkdir(parents=True)
-            SandboxRecord(pid, str(state), str(state / "kubeconfig"), "http://127.0.0.1:1", "", "").write(
+            SandboxRecord(pid, str(state), str(state / "kubeconfig"), "http://127.0.0.1:1", "").write(
                 tmp_path / "sandboxes" / name
             )
         assert main(["cleanup", str(tmp_path)]) == 0
@@ -233,7 +232,7 @@ def test_a_recorded_state_dir_that_drillbook_did_not_make_is_never_removed(
     precious = tmp_path / "precious"
     precious.mkdir()
     (tmp_path / "sandboxes" / "x-1").mkdir(parents=True)
-    SandboxRecord(_dead_pid(), str(precious), "", "", "", "").write(tmp_path / "sandboxes" / "x-1")
+    SandboxRecord(_dead_pid(), str(precious), "", "", "").write(tmp_path / "sandboxes" / "x-1")
     assert main(["cleanup", str(tmp_path)]) == 0
     assert precious.exists()
     assert "it is not a drillbook state dir" in capsys.readouterr().out

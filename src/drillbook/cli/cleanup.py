@@ -2,9 +2,9 @@
 
 It acts only on what the run recorded, and only once it has proven that what it finds is still that:
 
-* a fault on a cluster is reverted only when that cluster is the run's own: the recorded sandbox's token is
-  accepted there and its ``kube-system`` namespace has the recorded UID. A cluster that refuses the token, or
-  has another UID (another run took the port), is left alone, and cleanup says why;
+* a fault on a cluster is reverted only when that cluster is the run's own: its ``kube-system`` namespace has
+  the UID the run recorded. Another cluster on the same address (another run took the port) is left alone,
+  and cleanup says why;
 * a fault whose cluster is gone went with it: nothing is left to revert;
 * a local sandbox's state dir (``/tmp/drillbook-…``) is removed when the run that made it is dead;
 * the step firewalls of dead runs are removed.
@@ -22,8 +22,6 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from drillbook.errors import DrillbookError, UsageError
 
@@ -116,7 +114,7 @@ def _events(journal: Path) -> list[Any]:
 
 def _not_the_runs_cluster(spec: Mapping[str, Any], records: list[Any]) -> str | None:
     """Why the fault's cluster must not be touched, or ``None`` when it is the run's own (or has none)."""
-    from drillbook.platform.local.record import cluster_uid, token_hash
+    from drillbook.platform.local.record import cluster_uid
 
     kube_env = spec.get("kube_env")
     if not isinstance(kube_env, Mapping) or not kube_env.get("KUBECONFIG"):
@@ -125,18 +123,10 @@ def _not_the_runs_cluster(spec: Mapping[str, Any], records: list[Any]) -> str | 
     entry = next((r for r in records if Path(r.kubeconfig) == kubeconfig), None)
     if entry is None:
         return f"the run recorded no identity for the cluster of {kubeconfig}, so it cannot be told from another one"
-    if not kubeconfig.is_file():
-        return f"its cluster is gone with its kubeconfig {kubeconfig}: nothing is left applied there"
     try:
-        token = _token(kubeconfig)
-    except (OSError, yaml.YAMLError, KeyError, IndexError, TypeError) as exc:
-        return f"cannot read the token of {kubeconfig}: {exc}"
-    if token_hash(token) != entry.token_sha256:
-        return f"the token in {kubeconfig} is not the one the run recorded (the file was replaced)"
-    try:
-        uid = cluster_uid(entry.server, token)
+        uid = cluster_uid(entry.server)
     except PermissionError as exc:
-        return f"{exc}: the cluster there now is not the run's (token mismatch)"
+        return f"{exc}: the cluster there now is not the run's"
     except ConnectionError:
         return f"its cluster at {entry.server} is gone: nothing is left applied there"
     if uid != entry.cluster_uid:
@@ -144,11 +134,6 @@ def _not_the_runs_cluster(spec: Mapping[str, Any], records: list[Any]) -> str | 
             f"the cluster at {entry.server} is another one (kube-system UID {uid}, the run's was {entry.cluster_uid})"
         )
     return None
-
-
-def _token(kubeconfig: Path) -> str:
-    data = yaml.safe_load(kubeconfig.read_text(encoding="utf-8"))
-    return str(data["users"][0]["user"]["token"])
 
 
 def _remove_state(entry: Any) -> None:

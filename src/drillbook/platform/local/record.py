@@ -2,12 +2,15 @@
 that a cluster it finds later is still that one (not another run's on the same port).
 
 ``sandbox.json``: the runner's pid, the state dir (``/tmp/drillbook-<system>-…``, ~80 MB), the kubeconfig,
-the API server URL, a hash of the cluster's own token, and the UID of its ``kube-system`` namespace.
+the API server URL, and the UID of its ``kube-system`` namespace: a random UUID each cluster draws when it
+starts, so another cluster later on the same port (another run's) is told apart by it.
+
+(A per-cluster bearer token would not do: kubectl and client-go send no bearer token to a plain-http server,
+which localkube is, so the token could never be required of them.)
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -28,7 +31,6 @@ class SandboxRecord:
     state_dir: str
     kubeconfig: str
     server: str
-    token_sha256: str
     cluster_uid: str
 
     def write(self, evidence_dir: Path) -> None:
@@ -43,41 +45,34 @@ class SandboxRecord:
         return path.parent == Path(tempfile.gettempdir()) and path.name.startswith(STATE_PREFIX)
 
 
-def token_hash(token: str) -> str:
-    """What the record keeps of a token (never the token itself)."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def cluster_uid(server: str, token: str, timeout_s: float = 3.0) -> str:
+def cluster_uid(server: str, token: str | None = None, timeout_s: float = 3.0) -> str:
     """The UID of the cluster's ``kube-system`` namespace: a cluster's identity, as Kubernetes tools use it.
 
     Raises:
         PermissionError: the server refused the token (it is another cluster).
         ConnectionError: nothing answers at ``server`` (the cluster is gone).
     """
-    request = urllib.request.Request(
-        f"{server}/api/v1/namespaces/kube-system", headers={"Authorization": f"Bearer {token}"}
-    )
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(f"{server}/api/v1/namespaces/kube-system", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             return str(json.loads(response.read())["metadata"]["uid"])
     except urllib.error.HTTPError as exc:
         if exc.code in (401, 403):
-            raise PermissionError(f"{server} refused the run's token (HTTP {exc.code})") from exc
+            raise PermissionError(f"{server} refused the run's credentials (HTTP {exc.code})") from exc
         raise ConnectionError(f"{server} answered HTTP {exc.code}") from exc
     except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
         raise ConnectionError(f"nothing answers at {server} ({exc})") from exc
 
 
-def record(evidence_dir: Path, *, state_dir: Path, kubeconfig: Path, server: str, token: str) -> SandboxRecord:
+def record(evidence_dir: Path, *, state_dir: Path, kubeconfig: Path, server: str) -> SandboxRecord:
     """Record a sandbox that just came up (its cluster answers)."""
     entry = SandboxRecord(
         pid=os.getpid(),
         state_dir=str(state_dir),
         kubeconfig=str(kubeconfig),
         server=server,
-        token_sha256=token_hash(token),
-        cluster_uid=cluster_uid(server, token),
+        cluster_uid=cluster_uid(server),
     )
     entry.write(evidence_dir)
     return entry

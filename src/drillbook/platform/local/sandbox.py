@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -49,10 +48,7 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
     evidence.mkdir(parents=True, exist_ok=True)
     state = Path(tempfile.mkdtemp(prefix=f"drillbook-{scenario.name}-"))
     os.chmod(state, 0o755)  # pod processes may run as other users (PostgreSQL refuses root)
-    token = secrets.token_urlsafe(24)  # this cluster's own: a kubeconfig of another run's cluster reaches nothing
-    kube = LocalKubeProcess(
-        state_dir=state / "kube", images=[IMAGES_FILE, scenario.images], time_factor=time_factor, token=token
-    )
+    kube = LocalKubeProcess(state_dir=state / "kube", images=[IMAGES_FILE, scenario.images], time_factor=time_factor)
 
     def close() -> None:
         kube.stop()
@@ -62,7 +58,7 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
 
     try:
         kube.start()
-        record(evidence, state_dir=state, kubeconfig=kube.kubeconfig, server=kube.url, token=token)  # for cleanup
+        record(evidence, state_dir=state, kubeconfig=kube.kubeconfig, server=kube.url)  # who it is, for cleanup
         sandbox = KubeSandbox(
             scenario=scenario,
             platform=Platform.LOCAL,

@@ -25,18 +25,14 @@ if TYPE_CHECKING:
 CONTEXT = "localkube"
 
 
-TOKEN_ENV = "DRILLBOOK_LOCALKUBE_TOKEN"
-"""How :class:`LocalKubeProcess` hands its child the cluster's token (the environment, not the world-readable argv)."""
-
-
-def write_kubeconfig(path: Path, url: str, namespace: str = "default", token: str = "localkube") -> None:
-    """Write a kubeconfig whose only context, ``localkube``, points at ``url`` with ``token`` (atomically, 0600)."""
+def write_kubeconfig(path: Path, url: str, namespace: str = "default") -> None:
+    """Write a kubeconfig whose only context, ``localkube``, points at ``url`` (atomically)."""
     refuse_home_kube(path, "kubeconfig")
     config = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [{"name": CONTEXT, "cluster": {"server": url}}],
-        "users": [{"name": CONTEXT, "user": {"token": token}}],
+        "users": [{"name": CONTEXT, "user": {"token": "localkube"}}],
         "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": CONTEXT, "namespace": namespace}}],
         "current-context": CONTEXT,
         "preferences": {},
@@ -44,7 +40,6 @@ def write_kubeconfig(path: Path, url: str, namespace: str = "default", token: st
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(yaml.safe_dump(config, sort_keys=False))
-    tmp.chmod(0o600)
     tmp.replace(path)
 
 
@@ -79,19 +74,15 @@ class LocalKube:
         time_factor: float = 1.0,
         kubeconfig: Path | None = None,
         kubelet_factory: KubeletFactory | None = None,
-        token: str | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.kubeconfig = kubeconfig or state_dir / "kubeconfig"
-        self.token = token
         factory = (
             kubelet_factory
             if kubelet_factory is not None
             else (real_kubelet(images, time_factor) if images is not None else None)
         )
-        self.server = LocalKubeServer(
-            state_dir=state_dir, kubelet_factory=factory, port=port, time_factor=time_factor, token=token
-        )
+        self.server = LocalKubeServer(state_dir=state_dir, kubelet_factory=factory, port=port, time_factor=time_factor)
 
     @property
     def url(self) -> str:
@@ -106,7 +97,7 @@ class LocalKube:
         refuse_home_kube(self.kubeconfig, "kubeconfig")
         refuse_home_kube(self.state_dir, "state directory")
         await self.server.start()
-        write_kubeconfig(self.kubeconfig, self.url, token=self.token or "localkube")
+        write_kubeconfig(self.kubeconfig, self.url)
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
@@ -125,11 +116,8 @@ class LocalKubeProcess:
         time_factor: float = 1.0,
         kubeconfig: Path | None = None,
         startup_timeout_s: float = 30.0,
-        token: str | None = None,
     ) -> None:
         self.state_dir = state_dir
-        self.token = token
-        """This cluster's own bearer token: requests without it get 401 (``None``: no check)."""
         self.kubeconfig = kubeconfig or state_dir / "kubeconfig"
         self.images = images or []
         self.port = port
@@ -166,10 +154,8 @@ class LocalKubeProcess:
             cmd += ["--images", str(image_file)]
         with self.log_path.open("ab") as log:
             # SIGTERM when the process that started it dies (even by SIGKILL): localkube then stops its pods.
-            env = {**os.environ, TOKEN_ENV: self.token} if self.token else None
             self.process = subprocess.Popen(
                 cmd,
-                env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

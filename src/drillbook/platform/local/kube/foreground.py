@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from drillbook.errors import DrillbookError, UsageError
-from drillbook.platform.local.kube.cluster import TOKEN_ENV, LocalKube, refuse_home_kube
+from drillbook.platform.local.kube.cluster import LocalKube, refuse_home_kube
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +64,6 @@ async def serve(args: argparse.Namespace) -> None:
         port=args.port,
         time_factor=args.time_factor,
         kubeconfig=args.kubeconfig,
-        token=os.environ.get(TOKEN_ENV) or None,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

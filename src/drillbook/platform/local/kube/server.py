@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
 import platform
@@ -113,13 +112,10 @@ class LocalKubeServer:
         host: str = "127.0.0.1",
         port: int = 0,
         time_factor: float = 1.0,
-        token: str | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.host = host
         self.port = port
-        self.token = token
-        """The bearer token every request but the health checks must carry (``None``: anyone is let in)."""
         self.store = Store()
         self.api = Api(self.store, time_factor=time_factor)
         self.proxies = ServiceProxies(self.store)
@@ -152,8 +148,7 @@ class LocalKubeServer:
             kubelet = self._kubelet_factory(self.api, self.state_dir / "kubelet")
             await kubelet.start()
             self.api.kubelet = kubelet
-        middlewares = [_require_token(self.token)] if self.token else []
-        app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=middlewares)
+        app = web.Application(client_max_size=64 * 1024 * 1024)
         app[API_KEY] = self.api
         app[CLOSING_KEY] = self._closing
         add_routes(app)
@@ -188,24 +183,3 @@ class LocalKubeServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-
-_ANONYMOUS = frozenset({"/readyz", "/livez", "/healthz", "/version"})
-
-
-def _require_token(token: str) -> Any:
-    """A middleware answering 401 to a request without this cluster's own token: a client holding another
-    localkube's kubeconfig (say, a cleanup for a dead run whose port was reused) reaches nothing here."""
-    expected = f"Bearer {token}".encode()
-
-    @web.middleware
-    async def check(request: web.Request, handler: Any) -> web.StreamResponse:
-        given = request.headers.get("Authorization", "").encode()
-        if request.path in _ANONYMOUS or hmac.compare_digest(given, expected):
-            response: web.StreamResponse = await handler(request)
-            return response
-        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": "Unauthorized", "reason": "Unauthorized", "code": 401}  # fmt: skip
-        return web.json_response(body, status=401)
-
-    return check
