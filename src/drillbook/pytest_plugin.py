@@ -132,8 +132,13 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, exception: BaseExcepti
 @pytest.fixture
 def drillbook_sandbox_factory(request: pytest.FixtureRequest) -> Any:
     """Provision a system on the selected platform; override to provide your own."""
+    from drillbook.execute.containment import check
     from drillbook.platform import sandbox_factory
 
+    try:  # before anything is provisioned: runbook commands run contained by the OS, or not at all
+        check()
+    except DrillbookError as exc:
+        pytest.fail(f"drillbook: {exc}", pytrace=False)
     run = request.config.stash[RUN_KEY]
     run.open()
     assert run.run_dir is not None

@@ -111,6 +111,7 @@ class Containment:
 
 _LOCK = threading.Lock()
 _CURRENT: Containment | None = None
+_WARNED = False
 
 
 def containment(environ: Mapping[str, str] | None = None) -> Containment:
@@ -128,9 +129,11 @@ def containment(environ: Mapping[str, str] | None = None) -> Containment:
 
 def check(environ: Mapping[str, str] | None = None) -> Containment:
     """At the start of a run: contain, or say why not (and refuse unless opted in)."""
+    global _WARNED
     current = containment(environ)
-    if not current.contained:
+    if not current.contained and not _WARNED:
         print(f"drillbook: WARNING: runbook commands run UNCONTAINED ({OPT_IN}=1): {current.reason}", file=sys.stderr)
+        _WARNED = True
     return current
 
 
