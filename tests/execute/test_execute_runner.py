@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from drillbook.execute import Bindings, StepExecutor
+import pytest
+
+from drillbook.errors import UsageError
+from drillbook.execute import Bindings, StepExecutor, containment
 from drillbook.journal import Decision
 from drillbook.runbook.model import Command, Effect, Step
 
@@ -110,3 +113,19 @@ def test_a_bad_bindings_file_names_the_file_line_and_allowed_keys(tmp_path: Path
     bad.write_text("urls: {}\nplacehodlers: {}\n")
     with pytest.raises(ScenarioError, match=r"bindings.yaml:2: unknown key 'placehodlers'; allowed keys: hosts"):
         Bindings.load(bad)
+
+
+def test_where_the_os_cannot_contain_a_dry_run_still_plans_and_a_real_run_is_refused(
+    tmp_path: Path, view: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(containment, "_CURRENT", None)
+    monkeypatch.setattr(containment, "why_not_contained", lambda: "not running as root: cannot switch users")
+    monkeypatch.delenv(containment.OPT_IN, raising=False)
+    executor = StepExecutor(view=view, workdir=tmp_path)  # type: ignore[arg-type]
+    [planned] = executor.run_step(_step("echo hi"), dry_run=True)
+    assert planned.decision is Decision.RUNS
+    with pytest.raises(UsageError, match="cannot be contained on this machine: not running as root"):
+        executor.run_step(_step("echo hi"))
+    monkeypatch.setenv(containment.OPT_IN, "1")
+    [ran] = executor.run_step(_step("echo hi"))
+    assert ran.output == "hi\n"

@@ -60,12 +60,22 @@ class StepExecutor:
         self.deadline_s = deadline_s
         self.bounded_s = bounded_s
         self.tool_dirs = view.tool_dirs()
-        self.containment = containment.containment()  # refuses here when the OS cannot contain and no opt-in
-        self.root = Path(containment.STEP_ROOT) if self.containment.contained else workdir
-        """The work dir as commands see it."""
+        self._containment: containment.Containment | None = None
         self.shims = runner.make_shims(workdir / "shims", self.tool_dirs)
         self._pinned: dict[str, kubeconfig.Pinned | None] = {}
         self._prepared = False
+
+    @property
+    def containment(self) -> containment.Containment:
+        """How commands are held (set up on first use; refused when the OS cannot contain and no opt-in)."""
+        if self._containment is None:
+            self._containment = containment.containment()
+        return self._containment
+
+    @property
+    def root(self) -> Path:
+        """The work dir as commands see it."""
+        return Path(containment.STEP_ROOT) if self.containment.contained else self.workdir
 
     def _prepare(self) -> None:
         """The step user's own dirs in the work dir (on the first command that runs; a dry run makes none)."""
