@@ -74,6 +74,13 @@ class _Interrupts:
             except Exception as exc:  # keep unwinding the others
                 print(f"drillbook: could not finish {drill.drill_id}: {exc}", file=sys.stderr)
 
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        # The handlers a drill installed are this session's only: the process (pytester, an IDE) keeps its own.
+        if signal.getsignal(signal.SIGINT) in (_stop, _again):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if signal.getsignal(signal.SIGTERM) in (_stop, _again):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
     @property
     def exit_code(self) -> int:
         """128 + the signal that stopped the run."""
