@@ -19,6 +19,7 @@ import pytest
 
 from drillbook.cli import main
 from drillbook.execute import containment
+from drillbook.journal import read_journal
 
 pytestmark = [
     pytest.mark.slow,
@@ -36,6 +37,20 @@ from drillbook.runbook.model import Command, Effect, Step
 
 sandbox = provision_local(Path({scenario!r}), Path({run_dir!r}))
 print("up", flush=True)
+if {inject!r}:
+    from drillbook.faults.base import fault_class
+    from drillbook.journal import FaultRevertRecorded, JournalWriter
+
+    journal = JournalWriter(Path({run_dir!r}) / "journal.jsonl").open()
+
+    class Revert:
+        def record_revert(self, record):
+            journal.write(FaultRevertRecorded(drill="d#1", fault=record.fault, revert=record.description,
+                                              spec=dict(record.spec)))
+
+    fault = fault_class({inject!r})(sandbox.fault_target(None), {{}}, journal=Revert())
+    fault.inject()
+    print("injected", flush=True)
 step = Step(1, "Wait", "", 1, (Command({command!r}, 2, "bash", "bash", Effect.READ_ONLY),))
 sandbox.step_runner().run_step(step)
 """
@@ -67,14 +82,17 @@ def _listening(url: str) -> bool:
         return probe.connect_ex((parts.hostname or "127.0.0.1", parts.port or 80)) == 0
 
 
-@pytest.mark.parametrize("when", ["provision", "long-step"])
+@pytest.mark.parametrize("when", ["provision", "inject", "long-step"])
 def test_a_killed_run_leaves_nothing_after_cleanup(tmp_path: Path, when: str) -> None:
     run_dir = tmp_path / "run"
     (run_dir).mkdir()
     (run_dir / "journal.jsonl").write_text("")
     token = f"{random.randint(100, 999)}.{random.randint(10**5, 10**6)}"
     command = f"(setsid sleep {token} &); sleep {token}"
-    script = CHILD.format(scenario=str(ROOT / "scenarios" / "chat-rooms"), run_dir=str(run_dir), command=command)
+    inject = "pool-exhaustion" if when == "inject" else ""
+    script = CHILD.format(
+        scenario=str(ROOT / "scenarios" / "chat-rooms"), run_dir=str(run_dir), command=command, inject=inject
+    )
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
@@ -82,6 +100,9 @@ def test_a_killed_run_leaves_nothing_after_cleanup(tmp_path: Path, when: str) ->
             deadline = time.monotonic() + 120
             while not any(r.get("server") for r in _records(run_dir)) and time.monotonic() < deadline:
                 time.sleep(0.1)  # localkube answers; the scenario is being deployed
+        elif when == "inject":
+            assert child.stdout.readline().strip() == "up"
+            assert child.stdout.readline().strip() == "injected"  # the connection hog holds the database
         else:
             assert child.stdout.readline().strip() == "up"
             deadline = time.monotonic() + 30
@@ -103,3 +124,5 @@ def test_a_killed_run_leaves_nothing_after_cleanup(tmp_path: Path, when: str) ->
     assert _processes_touching(state, f"sleep {token}") == []
     assert not _listening(server)
     assert not Path(state).exists()
+    markers = [str(e.spec.get("marker")) for e in read_journal(run_dir / "journal.jsonl") if hasattr(e, "spec")]
+    assert [m for m in markers if m and _processes_touching(m, "\0never")] == []  # the fault's helpers too
