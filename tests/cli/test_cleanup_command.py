@@ -18,6 +18,8 @@ from drillbook.journal import FaultReverted, FaultRevertRecorded, JournalWriter
 from drillbook.platform.local.kube.cluster import LocalKubeProcess, write_kubeconfig
 from drillbook.platform.local.record import SandboxRecord, cluster_uid
 
+pytestmark = pytest.mark.slow  # cleanup runs nft, and most of these start processes or a cluster
+
 
 def _orphan(marker: str) -> subprocess.Popen[bytes]:
     # Stands in for a fault helper whose run was SIGKILLed: its own session, the marker on its command line.

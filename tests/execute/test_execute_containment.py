@@ -28,10 +28,13 @@ from drillbook.execute import StepExecutor, containment, runner
 from drillbook.journal import Decision
 from drillbook.runbook.model import Command, Effect, Step
 
-pytestmark = pytest.mark.skipif(
-    bool(containment.why_not_contained()) or shutil.which("ip") is None,
-    reason=f"the OS cannot contain commands here: {containment.why_not_contained() or 'no ip(8)'}",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        bool(containment.why_not_contained()) or shutil.which("ip") is None,
+        reason=f"the OS cannot contain commands here: {containment.why_not_contained() or 'no ip(8)'}",
+    ),
+]
 
 
 @dataclass(frozen=True)

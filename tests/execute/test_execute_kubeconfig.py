@@ -55,6 +55,7 @@ def test_a_context_the_kubeconfig_lacks_is_named(kubeconfig: Path) -> None:
         read_context(kubeconfig, "staging")
 
 
+@pytest.mark.slow
 def test_a_step_sees_only_the_sandbox_context(kubeconfig: Path, public_dir: Path, view: object) -> None:
     view.env = lambda: {"KUBECONFIG": str(kubeconfig)}  # type: ignore[attr-defined]
     executor = StepExecutor(view=view, workdir=public_dir / "steps")  # type: ignore[arg-type]
