@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 REPORTS ?= reports
 
-.PHONY: all install sysdeps lint test test-fast gameday bench clean
+.PHONY: all install sysdeps lint test test-fast test-live test-gameday soak-tests gameday bench clean
 
 all: test
 
@@ -28,11 +28,29 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Test tiers (tests/conftest.py enforces them): unit (no processes, servers or sleeps; parallel), live (real
+# PostgreSQL/Redis/localkube/locust/proxy; one at a time, they measure time), docker/browser, and the game-day pin.
+UNIT := not live and not docker and not browser and not gameday
+JOBS ?= auto
+SOAK ?= 5
+
 test: install lint
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests -m "$(UNIT)" -n $(JOBS)
+	$(BIN)/pytest tests -m "(live or docker or browser) and not gameday"
+	$(BIN)/pytest tests -m gameday
 
 test-fast: install
-	$(BIN)/pytest tests -m "not slow"
+	$(BIN)/pytest tests -m "$(UNIT)" -n $(JOBS)
+
+test-live: install
+	$(BIN)/pytest tests -m "(live or docker or browser) and not gameday"
+
+test-gameday: install
+	$(BIN)/pytest tests -m gameday
+
+# Runs the live tier SOAK times and prints how often each test passed: a flaky test shows as 4/5.
+soak-tests: install
+	$(PY) scripts/soak-tests --runs $(SOAK) -- tests -m "(live or docker or browser) and not gameday"
 
 gameday: install
 	$(BIN)/drillbook gameday --reports $(REPORTS)

@@ -18,7 +18,7 @@ from drillbook.errors import DrillbookError
 from drillbook.gherkin.run import RUN_KEY, RunContext
 from drillbook.journal import Platform
 
-pytest_plugins = ("drillbook.gherkin.steps",)
+pytest_plugins = ("drillbook.gherkin.steps", "drillbook.gherkin.sharding")
 
 _HINTS = pytest.StashKey[list[str]]()
 _ERROR = pytest.StashKey[BaseException]()

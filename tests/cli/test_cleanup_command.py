@@ -26,6 +26,7 @@ def _orphan(marker: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", marker], start_new_session=True)
 
 
+@pytest.mark.live
 def test_cleanup_ends_the_helper_of_a_fault_that_was_never_reverted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -44,6 +45,7 @@ def test_cleanup_ends_the_helper_of_a_fault_that_was_never_reverted(
             orphan.kill()
 
 
+@pytest.mark.live
 def test_cleanup_leaves_alone_a_process_that_merely_reuses_the_pid(tmp_path: Path) -> None:
     stranger = _orphan("not-ours")
     pidfile = tmp_path / "hog.pid"

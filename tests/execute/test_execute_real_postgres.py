@@ -14,6 +14,8 @@ from drillbook.journal import Decision
 from drillbook.platform.local.datastores.postgres import PostgresConfig, PostgresInstance
 from drillbook.runbook import parse_runbook
 
+pytestmark = pytest.mark.live
+
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 

@@ -17,6 +17,8 @@ from drillbook.journal import Decision
 from drillbook.runbook import parse_runbook
 from drillbook.runbook.model import Command, Effect, Step
 
+pytestmark = pytest.mark.live
+
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 

@@ -11,6 +11,8 @@ from drillbook.execute import Bindings, StepExecutor, containment
 from drillbook.journal import Decision
 from drillbook.runbook.model import Command, Effect, Step
 
+pytestmark = pytest.mark.live
+
 
 def _step(*texts: str, tool: str = "bash") -> Step:
     commands = tuple(Command(t, 10 + i, "bash", tool, Effect.READ_ONLY) for i, t in enumerate(texts))
@@ -115,7 +117,6 @@ def test_a_bad_bindings_file_names_the_file_line_and_allowed_keys(tmp_path: Path
         Bindings.load(bad)
 
 
-@pytest.mark.slow
 def test_where_the_os_cannot_contain_a_dry_run_still_plans_and_a_real_run_is_refused(
     tmp_path: Path, view: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:

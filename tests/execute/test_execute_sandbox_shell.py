@@ -17,6 +17,8 @@ from drillbook.execute import StepExecutor, runner
 from drillbook.journal import Decision
 from drillbook.runbook.model import Command, Effect, Step
 
+pytestmark = pytest.mark.live
+
 ENV = {"PATH": "/usr/bin:/bin"}
 
 

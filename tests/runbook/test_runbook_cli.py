@@ -96,6 +96,7 @@ def test_lint_without_files_is_a_usage_error(capsys: pytest.CaptureFixture[str])
     assert caught.value.code == 2
 
 
+@pytest.mark.live
 def test_outline_survives_a_terminal_that_cannot_show_the_text(tmp_path: Path) -> None:
     path = tmp_path / "moj.md"
     path.write_bytes(b"# T\xff\n\n## RB-1: x \xe2\x86\x92\n\n```bash\nkubectl get pods\n```\n")

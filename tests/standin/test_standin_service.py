@@ -21,6 +21,7 @@ def _messages(replica: Any) -> list[str]:
     return [line.get("message", "") for line in replica.logs()]
 
 
+@pytest.mark.live
 def test_missing_database_url_exits_1_with_a_fatal_log_line(standin: StandinFactory) -> None:
     replica = standin("zephyr-voting", {"REDIS_URL": "redis://127.0.0.1:2/0"}, wait=False)
     assert replica.proc.wait(30) == 1

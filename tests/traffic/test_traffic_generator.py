@@ -204,6 +204,7 @@ def test_a_dead_locust_is_reported_with_its_output(healthy_service: TinyService)
             generator.ensure_running()
 
 
+@pytest.mark.live
 def test_importing_the_traffic_package_does_not_import_locust() -> None:
     code = (
         "import drillbook.traffic, drillbook.slo, sys; "

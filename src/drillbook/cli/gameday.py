@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from drillbook.errors import UsageError
+from drillbook.gherkin.sharding import parse_shard
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--platform", default="local", choices=["local", "kind", "k3s", "existing"], help="where drills run"
     )
     parser.add_argument("-k", dest="keyword", default=None, help="only drills matching this pytest -k expression")
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        default=None,
+        help="run only shard I of N (a stable slice; merge the shards with drillbook report --merge)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -35,7 +42,10 @@ def run(args: argparse.Namespace) -> int:
     features = Path(args.features)
     if not features.exists():
         raise UsageError(f"no feature directory or file at {features}; run from the project root or pass FEATURES")
+    shard = parse_shard(args.shard) if args.shard else None
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+    if shard is not None:
+        run_id += f"-shard{shard.index}of{shard.count}"
     run_dir = Path(args.reports).resolve() / run_id
     command = [
         sys.executable,
@@ -54,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
     ]
     if args.keyword:
         command += ["-k", args.keyword]
-    print(f"drillbook gameday: run {run_id} on the {args.platform} platform", flush=True)
+    if shard is not None:
+        command.append(f"--drillbook-shard={shard}")
+    where = f", shard {shard}" if shard is not None else ""
+    print(f"drillbook gameday: run {run_id} on the {args.platform} platform{where}", flush=True)
     code = _wait_through_interrupts(subprocess.Popen(command))
     summary = run_dir / "summary.md"
     if summary.is_file():

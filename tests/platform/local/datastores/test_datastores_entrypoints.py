@@ -19,6 +19,8 @@ from drillbook.errors import UsageError
 from drillbook.platform.local.datastores import IMAGES_FILE, free_port
 from drillbook.platform.local.datastores.postgres_entrypoint import parse_settings
 
+pytestmark = pytest.mark.live
+
 
 def spawn(module: str, cwd: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(

@@ -20,6 +20,8 @@ from drillbook.platform.local.datastores._host import runtime_root
 from drillbook.platform.local.datastores.homes import collect_orphans
 from drillbook.platform.local.datastores.template import ensure_template
 
+pytestmark = pytest.mark.live
+
 
 def psql(instance: PostgresInstance, sql: str) -> str:
     result = subprocess.run(

@@ -13,6 +13,8 @@ from redis.retry import Retry
 
 from drillbook.platform.local.datastores import RedisConfig, RedisInstance
 
+pytestmark = pytest.mark.live
+
 #: Fail at once: the tests look at the first error, and retries only add seconds.
 NO_RETRY = Retry(NoBackoff(), 0)
 

@@ -15,6 +15,8 @@ from kube_fakes import FakeKubelet
 from drillbook.errors import UsageError
 from drillbook.platform.local.kube.cluster import LocalKube, write_kubeconfig
 
+pytestmark = pytest.mark.live
+
 JsonObj = dict[str, Any]
 Check = Callable[["Client"], Awaitable[None]]
 APPS = "/apis/apps/v1/namespaces/default"

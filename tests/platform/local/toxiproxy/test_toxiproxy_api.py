@@ -14,6 +14,8 @@ from toxiproxy.proxy import Proxy
 from drillbook.platform.local.datastores import RedisInstance, free_port
 from drillbook.platform.local.toxiproxy import ToxiproxyProcess
 
+pytestmark = pytest.mark.live
+
 
 def api(process: ToxiproxyProcess, method: str, path: str, body: object = None) -> requests.Response:
     return requests.request(method, process.url + path, json=body, timeout=5)

@@ -19,6 +19,8 @@ from drillbook.platform.local.toxiproxy.addresses import HostPolicy, service_hos
 from drillbook.platform.local.toxiproxy.entrypoint import parse_flags
 from drillbook.platform.local.toxiproxy.errors import ApiError
 
+pytestmark = pytest.mark.live
+
 ENTRYPOINT = [sys.executable, "-m", "drillbook.platform.local.toxiproxy.entrypoint"]
 
 

@@ -14,6 +14,8 @@ import pytest
 from drillbook.platform.local.toxiproxy import FaultProxyError, FaultProxyServer, ToxiproxyProcess
 from drillbook.platform.local.toxiproxy.toxics import registry
 
+pytestmark = pytest.mark.live
+
 
 def test_every_toxiproxy_toxic_type_is_registered() -> None:
     assert set(registry()) == {

@@ -21,6 +21,8 @@ from toxiproxy.proxy import Proxy
 from drillbook.platform.local.datastores import PostgresInstance, RedisInstance
 from drillbook.platform.local.toxiproxy import ToxiproxyProcess
 
+pytestmark = pytest.mark.live
+
 
 def address(proxy: Proxy) -> tuple[str, int]:
     host, _, port = proxy.listen.rpartition(":")

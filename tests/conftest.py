@@ -1,0 +1,79 @@
+"""Test tiers, enforced rather than remembered.
+
+- **unit** (no marker): no real servers, no subprocesses, no sleeping; runs in parallel (pytest-xdist).
+- **live** (``@pytest.mark.live``): real PostgreSQL, Redis, localkube, locust, the fault proxy, subprocesses.
+- **docker**, **browser**, **gameday**: need a Docker engine, headless Chromium, or run the whole game day.
+
+A unit-tier test that starts a process or sleeps fails at once, naming the marker it needs: the tier is a property
+the suite checks, so ``make test-fast`` stays fast and free of real servers by construction.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+OUTER_TIERS = ("live", "docker", "browser", "gameday")
+"""Markers that take a test out of the unit tier."""
+
+SLEEP_ALLOWANCE_S = 0.05
+"""The longest single sleep a unit test may take: enough for a thread hand-off, far too short to wait on time."""
+
+
+def _in_unit_tier(item: pytest.Item) -> bool:
+    return not any(item.get_closest_marker(name) for name in OUTER_TIERS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``slow`` is the old name of ``live``: a test marked slow belongs to the live tier."""
+    for item in items:
+        if item.get_closest_marker("slow") and not item.get_closest_marker("live"):
+            item.add_marker(pytest.mark.live)
+
+
+class TierViolation(AssertionError):
+    """A unit-tier test did something only the live tier may do."""
+
+
+def _refuse(what: str) -> Any:
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise TierViolation(
+            f"a unit-tier test {what}; mark it @pytest.mark.live (real processes and servers) "
+            "or give it a fake (a fake clock, an in-memory client)"
+        )
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def _unit_tier_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail a unit-tier test that starts a process, listens on a network socket or sleeps."""
+    if not _in_unit_tier(request.node):
+        yield
+        return
+    real_sleep = time.sleep
+
+    def short_sleep(seconds: float) -> None:
+        if seconds > SLEEP_ALLOWANCE_S:
+            _refuse(f"slept {seconds} s")()
+        real_sleep(seconds)
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", _refuse("started a subprocess"))
+    monkeypatch.setattr(os, "fork", _refuse("forked"))
+    monkeypatch.setattr(os, "posix_spawn", _refuse("spawned a process"))
+    real_listen = socket.socket.listen
+
+    def listen_locally_only(sock: socket.socket, *args: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            _refuse("started a network server")()
+        real_listen(sock, *args)
+
+    monkeypatch.setattr(time, "sleep", short_sleep)
+    monkeypatch.setattr(socket.socket, "listen", listen_locally_only)
+    yield
