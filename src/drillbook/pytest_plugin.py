@@ -45,24 +45,62 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("drillbook_control_window", "seconds the control run watches with no response", default="12")
 
 
-def _stop_on_sigterm(signum: int, frame: object) -> None:
-    # CI cancels a job with SIGTERM: unwind like Ctrl-C so every fault is reverted and every process reaped.
-    raise KeyboardInterrupt(f"signal {signum}")
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def _stop(signum: int, frame: object) -> None:
+    # Ctrl-C, or CI cancelling a job with SIGTERM: unwind so every fault is reverted and every process reaped.
+    _Interrupts.received = _Interrupts.received or signum
+    raise KeyboardInterrupt(f"interrupted by {signal.Signals(signum).name}")
 
 
 class _Interrupts:
-    """Ctrl-C or SIGTERM: finish every running drill (revert, teardown, verdict) before pytest exits."""
+    """Ctrl-C or SIGTERM: finish every running drill (revert, teardown, verdict) before pytest exits.
+
+    The first signal unwinds the running drill; any further one is noted and ignored, so it stops nothing
+    but the waiting: the revert, the teardown and the report still happen. The run then exits 128 + the
+    signal's number (130 for Ctrl-C, 143 for SIGTERM).
+    """
+
+    received: int = 0
+    """The first stop signal of this process (0: none; a KeyboardInterrupt of unknown origin counts as SIGINT)."""
 
     def __init__(self, run: RunContext) -> None:
         self.run = run
+        self.interrupted = False
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self.interrupted = True
+        _Interrupts.received = _Interrupts.received or signal.SIGINT
+        for signum in _STOP_SIGNALS:
+            signal.signal(signum, _again)
         while self.run.active:
             drill = self.run.active.pop()
             try:
                 drill.finish(excinfo.value)
             except Exception as exc:  # keep unwinding the others
                 print(f"drillbook: could not finish {drill.drill_id}: {exc}", file=sys.stderr)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        # The handlers a drill installed are this session's only: the process (pytester, an IDE) keeps its own.
+        if signal.getsignal(signal.SIGINT) in (_stop, _again):
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if signal.getsignal(signal.SIGTERM) in (_stop, _again):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal that stopped the run."""
+        return 128 + int(_Interrupts.received or signal.SIGINT)
+
+
+def _again(signum: int, frame: object) -> None:
+    print(
+        f"drillbook: {signal.Signals(signum).name} again: no longer waiting; still reverting every fault and "
+        "writing the report",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -110,8 +148,13 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, exception: BaseExcepti
 @pytest.fixture
 def drillbook_sandbox_factory(request: pytest.FixtureRequest) -> Any:
     """Provision a system on the selected platform; override to provide your own."""
+    from drillbook.execute.containment import check
     from drillbook.platform import sandbox_factory
 
+    try:  # before anything is provisioned: runbook commands run contained by the OS, or not at all
+        check()
+    except DrillbookError as exc:
+        pytest.fail(f"drillbook: {exc}", pytrace=False)
     run = request.config.stash[RUN_KEY]
     run.open()
     assert run.run_dir is not None
@@ -165,19 +208,20 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
         control_cache=FileControlCache(run.run_dir / "control-cache.json"),
     )
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        signal.signal(signal.SIGTERM, _stop)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _stop)
     drill.start()
     run.active.append(drill)
     try:
         yield drill
     finally:
-        if drill in run.active:
+        if drill in run.active:  # else the interrupt hook has finished it already
             run.active.remove(drill)
-            judgement = drill.finish(request.node.stash.get(_ERROR, None))
+            drill.finish(request.node.stash.get(_ERROR, None))
         for verdict_event in _last_verdict(run, drill.drill_id):
             for name, value in junit_properties(verdict_event):
                 record_property(name, value)
-        del judgement
 
 
 def _plan(runbook_plan: Any, drill_slos: tuple[str, ...], scenario_dir: Path) -> Any:
@@ -220,11 +264,16 @@ def _progress(config: pytest.Config) -> Any:
     return say
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Close the run's journal and write its reports."""
+    """Close the run's journal and write its reports: last, after every fixture's teardown, so no drill event
+    follows ``run_finished``. An interrupted run exits 130 (Ctrl-C) or 143 (SIGTERM)."""
     run = session.config.stash.get(RUN_KEY, None)
     if run is None:
         return
+    interrupts = session.config.pluginmanager.get_plugin("drillbook-interrupts")
+    if isinstance(interrupts, _Interrupts) and interrupts.interrupted:
+        session.exitstatus = interrupts.exit_code
     try:
         run_dir = run.close()
     except DrillbookError as exc:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,3 +31,13 @@ class FakeView:
 @pytest.fixture
 def view() -> FakeView:
     return FakeView()
+
+
+@pytest.fixture
+def public_dir() -> Iterator[Path]:
+    """A directory a contained step command can see: readable by its user, outside the /tmp it gets its own of."""
+    base = "/run" if os.access("/run", os.W_OK) else None
+    path = Path(tempfile.mkdtemp(prefix="drillbook-test-", dir=base))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

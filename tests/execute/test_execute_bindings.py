@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,31 @@ def test_every_seed_system_has_a_valid_bindings_file(system: str) -> None:
     bindings = Bindings.load(SCENARIOS / system / "bindings.yaml")
     assert bindings.path is not None
     assert bindings.urls or bindings.placeholders
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "line", "host"),
+    [
+        ("urls:\n  https://api.example.com: {value: 'https://api.prod.example.com'}\n", 2, "api.prod.example.com"),
+        ("hosts:\n  postgres: {value: db.prod.internal}\n", 2, "db.prod.internal"),
+        ("placeholders:\n  <DB_HOST>: {value: 10.0.3.7}\n", 2, "10.0.3.7"),
+        ("placeholders:\n  x: {value: zephyr}\n  <REDIS_URL>: {value: 'redis://cache.prod:6379/0'}\n", 3, "cache.prod"),
+    ],
+)
+def test_a_binding_to_a_host_outside_the_sandbox_is_refused_at_load(
+    tmp_path: Path, yaml_text: str, line: int, host: str
+) -> None:
+    path = tmp_path / "bindings.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ScenarioError, match=f"whose host {re.escape(host)} is outside the sandbox") as caught:
+        Bindings.load(path)
+    assert f"{path}:{line}" in str(caught.value)
+
+
+def test_loopback_and_plain_values_are_still_bindable(tmp_path: Path) -> None:
+    path = tmp_path / "bindings.yaml"
+    path.write_text(
+        "placeholders:\n  <DB_USER>: {value: zephyr}\n  <DB_HOST>: {value: 127.0.0.1}\n"
+        "  <service-name>: {value: api-gateway}\nhosts:\n  cache: {value: '[::1]:6379'}\n"
+    )
+    assert len(Bindings.load(path).placeholders) == 3

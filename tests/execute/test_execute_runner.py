@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from drillbook.execute import Bindings, StepExecutor
+from drillbook.errors import UsageError
+from drillbook.execute import Bindings, StepExecutor, containment
 from drillbook.journal import Decision
 from drillbook.runbook.model import Command, Effect, Step
 
@@ -23,8 +24,10 @@ def test_a_command_runs_with_a_throwaway_home_and_the_sandbox_environment(tmp_pa
     [outcome] = executor.run_step(_step('echo "home=$HOME kube=$KUBECONFIG"'))
     assert outcome.decision is Decision.RUNS
     assert outcome.exit_code == 0
-    assert f"home={tmp_path / 'home'}" in outcome.output
-    assert "kube=/nonexistent/kubeconfig" in outcome.output
+    # As the command sees them: its work dir, wherever it lives on the host, and its own pinned kubeconfig.
+    assert f"home={executor.root / 'home'}" in outcome.output
+    assert f"kube={executor.root / 'kube' / 'config'}" in outcome.output
+    assert "/nonexistent" not in outcome.output
 
 
 def test_a_failing_command_keeps_its_exit_code(tmp_path: Path, view: object) -> None:
@@ -49,9 +52,11 @@ def test_a_never_ending_command_is_bounded_and_counts_as_done(tmp_path: Path, vi
     assert outcome.exit_code is None
 
 
-def test_the_curl_shim_refuses_a_non_loopback_target_without_touching_the_network(tmp_path: Path, view: object) -> None:
+def test_the_curl_shim_refuses_a_non_loopback_target_without_touching_the_network(
+    tmp_path: Path, view: object, public_dir: Path
+) -> None:
     # The "real" curl behind the shim is a recorder here, so even a broken shim sends nothing anywhere.
-    fake_bin = tmp_path / "fakebin"
+    fake_bin = public_dir / "fakebin"
     fake_bin.mkdir()
     (fake_bin / "curl").write_text("#!/bin/sh\necho REAL-CURL-CALLED\n")
     (fake_bin / "curl").chmod(0o755)
@@ -110,3 +115,19 @@ def test_a_bad_bindings_file_names_the_file_line_and_allowed_keys(tmp_path: Path
     bad.write_text("urls: {}\nplacehodlers: {}\n")
     with pytest.raises(ScenarioError, match=r"bindings.yaml:2: unknown key 'placehodlers'; allowed keys: hosts"):
         Bindings.load(bad)
+
+
+def test_where_the_os_cannot_contain_a_dry_run_still_plans_and_a_real_run_is_refused(
+    tmp_path: Path, view: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(containment, "_CURRENT", None)
+    monkeypatch.setattr(containment, "why_not_contained", lambda: "not running as root: cannot switch users")
+    monkeypatch.delenv(containment.OPT_IN, raising=False)
+    executor = StepExecutor(view=view, workdir=tmp_path)  # type: ignore[arg-type]
+    [planned] = executor.run_step(_step("echo hi"), dry_run=True)
+    assert planned.decision is Decision.RUNS
+    with pytest.raises(UsageError, match="cannot be contained on this machine: not running as root"):
+        executor.run_step(_step("echo hi"))
+    monkeypatch.setenv(containment.OPT_IN, "1")
+    [ran] = executor.run_step(_step("echo hi"))
+    assert ran.output == "hi\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         command += ["-o", f"drillbook_control={args.control}"]
     where = f", shard {shard}" if shard is not None else ""
     print(f"drillbook gameday: run {run_id} on the {args.platform} platform{where}", flush=True)
-    code = subprocess.call(command)
+    code = _wait_through_interrupts(subprocess.Popen(command))
     summary = run_dir / "summary.txt"
     if summary.is_file():
         print(summary.read_text(encoding="utf-8"))
@@ -107,3 +108,17 @@ def _with_findings(run_dir: Path) -> list[str]:
     except (OSError, ValueError, KeyError):
         return []
     return [d["drill"] for d in drills if d.get("verdict") == "passed_with_findings"]
+
+
+def _wait_through_interrupts(child: subprocess.Popen[bytes]) -> int:
+    """The run's exit code. Ctrl-C and SIGTERM are passed on to the run, which reverts and reports before it
+    exits (130/143); they never kill it here, as ``subprocess.call`` would."""
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGTERM))
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                child.send_signal(signal.SIGINT)  # a terminal's Ctrl-C reached it too: a second one is ignored
+    finally:
+        signal.signal(signal.SIGTERM, previous)

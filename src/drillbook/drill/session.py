@@ -333,17 +333,30 @@ class Drill:
         return judgement
 
     def finish(self, interrupted: BaseException | None = None) -> Judgement:
-        """Revert the fault, stop traffic, close the sandbox, make sure a verdict is journaled. Always call."""
+        """Revert the fault, stop traffic, close the sandbox, make sure a verdict is journaled. Always call.
+
+        A drill stopped by Ctrl-C or SIGTERM (``KeyboardInterrupt``) before its verdict journals none: it proved
+        nothing either way, and the report shows it as *interrupted*. Its fault is reverted all the same.
+        """
         undecided = self.state.judgement is None and self.state.sandbox_error is None
+        stopped = undecided and isinstance(interrupted, KeyboardInterrupt)
         if interrupted is not None and undecided and not isinstance(interrupted, DrillOutcome):
             self.state.sandbox_error = f"interrupted: {type(interrupted).__name__}: {interrupted}"
         try:
             with self.phase(Phase.REVERT):
                 self._revert()
         finally:
-            judgement = self.conclude()
+            if stopped:
+                judgement = judge(self._observations())  # returned to the caller, never journaled
+                stop = str(interrupted) if str(interrupted).startswith("interrupted") else "interrupted by Ctrl-C"
+                self.journal.write(events.note(self, f"{stop}: no verdict; the fault was reverted"))
+            else:
+                judgement = self.conclude()
             self.journal.write(events.drill_finished(self))
-            self.say(f"verdict: {judgement.verdict.value.upper()} — {judgement.reason}")
+            if stopped:
+                self.say("interrupted: no verdict (the drill proved nothing either way); the fault was reverted")
+            else:
+                self.say(f"verdict: {judgement.verdict.value.upper()} — {judgement.reason}")
         return judgement
 
     # -- recovery -----------------------------------------------------------------------------------------

@@ -25,10 +25,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import yaml
 
 from drillbook.errors import DrillbookError, ScenarioError
+from drillbook.execute.contacts import is_loopback
 
 _TARGET_KEYS = {"service", "namespace", "port", "pod", "service_host", "service_port", "value", "env"}
 
@@ -90,13 +92,51 @@ class Bindings:
         if node is None:
             return cls(path=path)
         sections = _mapping(node, path, {"urls", "placeholders", "hosts", "unbound"})
-        return cls(
+        bindings = cls(
             path=path,
             urls={k: _target(v, path) for k, v in _items(sections.get("urls"), path)},
             placeholders={k: _target(v, path) for k, v in _items(sections.get("placeholders"), path)},
             hosts={k: _target(v, path) for k, v in _items(sections.get("hosts"), path)},
             unbound={k: _reason(v, path) for k, v in _items(sections.get("unbound"), path)},
         )
+        bindings.refuse_outside_hosts()
+        return bindings
+
+    def refuse_outside_hosts(self) -> None:
+        """A literal ``value`` that names a host outside loopback is an error (file:line): bindings map a runbook
+        onto the sandbox, never onto another system.
+
+        Raises:
+            ScenarioError: a URL or host binding, or a host-like placeholder, names a non-loopback host.
+        """
+        for section, entries in (("urls", self.urls), ("hosts", self.hosts), ("placeholders", self.placeholders)):
+            for name, target in entries.items():
+                host = _literal_host(section, name, target.value)
+                if host is not None and not is_loopback(host):
+                    raise ScenarioError(
+                        f"{section}: {name!r} is bound to {target.value!r}, whose host {host} is outside the "
+                        "sandbox; bind it to a service of the sandbox (service:, service_host:) or a loopback "
+                        "address",
+                        path=self.path,
+                        line=target.line,
+                    )
+
+
+_HOSTLIKE_NAME = re.compile(r"host|addr|server|endpoint|url|uri|dsn", re.IGNORECASE)
+_HOSTLIKE_VALUE = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z0-9-]+(?::\d+)?$|^\[?[0-9a-f:.]+\]?(?::\d+)?$", re.IGNORECASE)
+
+
+def _literal_host(section: str, name: str, value: str | None) -> str | None:
+    """The host a literal binding value names, or ``None`` when it names none."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip().strip("'\"")
+    if "://" in text:
+        return urlsplit(text).hostname or text
+    hostlike = section in {"urls", "hosts"} or _HOSTLIKE_NAME.search(name) is not None
+    if hostlike and _HOSTLIKE_VALUE.match(text):
+        return text.rsplit(":", 1)[0].strip("[]") if text.count(":") == 1 or text.startswith("[") else text
+    return None
 
 
 def _mapping(node: yaml.Node, path: Path, allowed: set[str] | None) -> dict[str, yaml.Node]:

@@ -45,6 +45,8 @@ _VALUE_FLAGS["http"] = _VALUE_FLAGS["https"] = _VALUE_FLAGS["xh"] = frozenset({"
 _PG_TOOLS = frozenset({"psql", "pg_isready", "pg_dump", "pg_dumpall", "pg_restore", "pg_basebackup", "pgbench"})
 _HOST_FLAG_TOOLS = _PG_TOOLS | {"redis-cli", "redis-benchmark", "mongo", "mongosh", "mysql", "mysqladmin"}
 _CURL_REDIRECTS = frozenset({"-x", "--proxy", "--preproxy", "--socks4", "--socks4a", "--socks5", "--socks5-hostname"})
+HOST_VARIABLES = frozenset({"PGHOST", "PGHOSTADDR", "REDISCLI_HOST", "REDIS_HOST", "MYSQL_HOST", "MONGO_HOST"})
+"""Variables naming the host that later database clients (and drillbook's ``redis-cli`` shim) connect to."""
 UNKNOWN_TARGET = "(a target read from a file)"
 """The host reported for ``curl -K file`` / ``wget -i file``: what it contacts cannot be known before it runs."""
 
@@ -58,11 +60,14 @@ def hosts(part: Part) -> list[str]:
     """Every host this part would contact."""
     found = [_url_host(url) for url in urls(part.text)]
     found.extend(match.group(1) for match in _DEV_NET.finditer(part.text))
-    for word in part.assignments:
-        name, _, value = word.partition("=")
-        if name in {"PGHOST", "PGHOSTADDR", "REDISCLI_HOST"}:
-            found.extend(value.split(","))
     program, args = part.program, part.args
+    assigned = list(part.assignments)
+    if program in {"export", "env", "declare", "typeset", "readonly", "local", "set"}:
+        assigned.extend(a for a in args if "=" in a)  # `export PGHOST=…; psql`: the next commands go there
+    for word in assigned:
+        name, _, value = word.partition("=")
+        if name in HOST_VARIABLES:
+            found.extend(value.strip("'\"").split(","))
     if program in _HOST_FLAG_TOOLS:
         found.extend(_flag_hosts(args))
     if program in _PG_TOOLS:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
+import os
 import shlex
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from drillbook.errors import UsageError
-from drillbook.execute import policy, runner
+from drillbook.execute import containment, kubeconfig, policy, runner
 from drillbook.execute.bindings import Bindings, Resolver, SandboxView
+from drillbook.execute.contacts import is_loopback
 from drillbook.journal import Decision
 from drillbook.runbook.model import Command, Effect, Step
 
@@ -57,17 +60,68 @@ class StepExecutor:
         self.deadline_s = deadline_s
         self.bounded_s = bounded_s
         self.tool_dirs = view.tool_dirs()
+        self._containment: containment.Containment | None = None
         self.shims = runner.make_shims(workdir / "shims", self.tool_dirs)
+        self._pinned: dict[str, kubeconfig.Pinned | None] = {}
+        self._prepared = False
+
+    @property
+    def containment(self) -> containment.Containment:
+        """How commands are held (set up on first use; refused when the OS cannot contain and no opt-in)."""
+        if self._containment is None:
+            self._containment = containment.containment()
+        return self._containment
+
+    @property
+    def root(self) -> Path:
+        """The work dir as commands see it."""
+        return Path(containment.STEP_ROOT) if self.containment.contained else self.workdir
+
+    def _prepare(self) -> None:
+        """The step user's own dirs in the work dir (on the first command that runs; a dry run makes none)."""
+        if self._prepared:
+            return
+        self.workdir.chmod(0o755)  # the step user reaches its dirs through it; it writes only in those
+        for name in ("cwd", "home", "kube", "kube/cache"):
+            (self.workdir / name).mkdir(parents=True, exist_ok=True)
+            self.containment.own(self.workdir / name)
+        self._prepared = True
 
     def environment(self) -> dict[str, str]:
-        """The shell environment: shims first on PATH, the sandbox's variables and bound ``$VAR``s, a throwaway HOME."""
-        home = self.workdir / "home"
-        home.mkdir(parents=True, exist_ok=True)
-        path = ":".join([str(self.shims), *(str(d) for d in self.tool_dirs)])
+        """The shell environment: shims first on PATH, the sandbox's variables and bound ``$VAR``s, a throwaway HOME,
+        and a kubeconfig holding the sandbox's context only."""
+        path = ":".join([str(self.root / "shims"), *(str(d) for d in self.tool_dirs)])
         # GIT_CEILING_DIRECTORIES: a runbook's `git log`/`git diff` must not find a repository above the workdir.
-        base = {"PATH": path, "HOME": str(home), "LANG": "C.UTF-8", "TERM": "dumb"}
+        base = {"PATH": path, "HOME": str(self.root / "home"), "LANG": "C.UTF-8", "TERM": "dumb"}
         sandbox = {**self.view.env(), **self.resolver.environment()}
-        return {**base, "GIT_CEILING_DIRECTORIES": str(self.workdir), **sandbox}
+        if "KUBECONFIG" in sandbox:
+            self._prepare()
+            self._pin(sandbox["KUBECONFIG"])
+            sandbox["KUBECONFIG"] = str(self.root / "kube" / "config")
+            sandbox["KUBECACHEDIR"] = str(self.root / "kube" / "cache")
+        return {**base, "GIT_CEILING_DIRECTORIES": str(self.root), **sandbox}
+
+    def _pin(self, source: str) -> None:
+        """The sandbox's kubeconfig, cut to its one context, as the step user's own (once per source)."""
+        if source in self._pinned:
+            return
+        dest = self.workdir / "kube" / "config"
+        owner = (self.containment.uid, self.containment.gid)
+        try:
+            pinned = kubeconfig.pin(
+                Path(source.split(os.pathsep, maxsplit=1)[0]),
+                dest,
+                owner=owner if None not in owner else None,  # type: ignore[arg-type]
+            )
+        except UsageError:
+            dest.unlink(missing_ok=True)  # kubectl then finds no cluster at all, never the user's own
+            self._pinned[source] = None
+            return
+        self._pinned[source] = pinned
+        host, port = pinned.address
+        if host and not is_loopback(host):  # a real cluster's API server: the one non-loopback address allowed
+            for address in _addresses(host, port):
+                self.containment.allow(address, port)
 
     def run_step(
         self, step: Step, *, branch: str | None = None, supplied: str | None = None, dry_run: bool = False
@@ -149,11 +203,14 @@ class StepExecutor:
                 as_written, rewrite.as_run, decision, None, output, now, now, reason, supplied_by_drill, line
             )
         bounded = judgement.decision is Decision.BOUNDED
+        self._prepare()
         done = runner.run(
             rewrite.as_run,
             env=self.environment(),
             cwd=self.workdir / "cwd",
             deadline_s=self.bounded_s if bounded else self.deadline_s,
+            containment=self.containment,
+            workdir=self.workdir,
         )
         exit_code = done.exit_code
         if done.timed_out and not bounded:
@@ -163,6 +220,14 @@ class StepExecutor:
             as_written, rewrite.as_run, decision, exit_code, done.output, done.started, done.ended, reason,
             supplied_by_drill, line,
         )  # fmt: skip
+
+
+def _addresses(host: str, port: int) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return []
+    return sorted({str(info[4][0]) for info in infos})
 
 
 def _on_branch(commands: tuple[Command, ...], branch: str | None) -> list[Command]:

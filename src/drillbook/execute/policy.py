@@ -15,6 +15,7 @@ Decisions, worst part of a line wins (nested commands — ``$(…)``, ``bash -c`
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shlex
 import shutil
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drillbook.execute.contacts import hosts, is_loopback, urls
-from drillbook.execute.shell import Part, split_parts
+from drillbook.execute.shell import SHELLS, SUBSTITUTED, Part, split_parts
 from drillbook.journal import Decision
 
 CLOUD_CLIS = frozenset({"aws", "gcloud", "gsutil", "az", "terraform", "eksctl", "doctl", "pulumi", "heroku", "fly"})
@@ -57,6 +58,17 @@ SANDBOX_VARIABLES = frozenset(
 """Variables the sandboxed shell sets; a command that overrides them would talk to something else."""
 GIT_REMOTE_VERBS = frozenset({"clone", "fetch", "pull", "push", "ls-remote", "remote", "submodule"})
 JSON_ENDPOINTS = ("hooks.slack.com", "events.pagerduty.com", "api.pagerduty.com", "statuspage.io", "opsgenie.com")
+KUBECTL_OVERRIDES = frozenset(
+    {"--context", "--cluster", "--user", "--server", "-s", "--kubeconfig", "--token", "--as", "--as-group",
+     "--as-uid", "--username", "--password", "--certificate-authority", "--client-certificate", "--client-key",
+     "--insecure-skip-tls-verify", "--tls-server-name"}
+)  # fmt: skip
+"""kubectl flags that point it at another cluster, context or identity than the sandbox's pinned one."""
+KUBECTL_CONFIG_CHANGES = frozenset(
+    {"use-context", "use", "set-context", "set-cluster", "set-credentials", "set", "unset", "delete-context",
+     "delete-cluster", "delete-user", "rename-context"}
+)  # fmt: skip
+"""``kubectl config`` verbs that change which cluster later commands reach."""
 _SAFE_WRITE = re.compile(r"^/(?:dev/(?:null|stdout|stderr|fd/\d+)|tmp/)")
 _REDIRECTIONS = frozenset({">", ">>", ">|", "&>", "&>>", ">&"})
 
@@ -77,7 +89,14 @@ class Judgement:
 def judge(text: str, unresolved: Sequence[str], tool_dirs: Sequence[Path]) -> Judgement:
     """Judge a command as it will run (bindings already applied)."""
     parts = split_parts(text)
-    judgements = [_judge_part(part, tool_dirs) for part in parts] or [Judgement(Decision.RUNS)]
+    judgements: list[Judgement] = []
+    moved_out = False  # after `cd /etc` or `cd ..`, a relative path is outside the step's directory too
+    for part in parts:
+        judgements.append(_judge_part(part, tool_dirs, moved_out))
+        if part.program in {"cd", "pushd"}:
+            target = next((a for a in part.args if not a.startswith("-")), "~")
+            moved_out = moved_out or (not target.startswith("~") and _outside_workdir(target.rstrip("/") + "/"))
+    judgements = judgements or [Judgement(Decision.RUNS)]
     worst = _worst(judgements)
     if unresolved:
         unbound = f"{', '.join(unresolved)}: not bound to anything in the sandbox (see the scenario's bindings.yaml)"
@@ -100,13 +119,13 @@ def _worst(judgements: Sequence[Judgement]) -> Judgement:
     return Judgement(Decision.RUNS)
 
 
-def _judge_part(part: Part, tool_dirs: Sequence[Path]) -> Judgement:
+def _judge_part(part: Part, tool_dirs: Sequence[Path], moved_out: bool = False) -> Judgement:
     program, args = part.program, part.args
     where = f" (run by {part.via})" if part.via else ""
     notifies = any(host in part.text for host in NOTIFY_HOSTS) or any(h.startswith("status.") for h in hosts(part))
     if program.rstrip(":").lower() in NOTIFY_PROGRAMS or notifies:
         return _captured(part)
-    refusal = _refusal(part)
+    refusal = _refusal(part, moved_out)
     if refusal:
         return Judgement(Decision.BLOCKED, refusal + where)
     for host in hosts(part):
@@ -126,7 +145,7 @@ def _judge_part(part: Part, tool_dirs: Sequence[Path]) -> Judgement:
     return Judgement(Decision.RUNS)
 
 
-def _refusal(part: Part) -> str:
+def _refusal(part: Part, moved_out: bool = False) -> str:
     """Why this part must not run at all, or ``""``."""
     program, args = part.program, part.args
     if program in CLOUD_CLIS:
@@ -142,10 +161,16 @@ def _refusal(part: Part) -> str:
     if program == "git" and any(a in GIT_REMOTE_VERBS for a in args[:3]):
         return "git talks to a remote repository outside the sandbox"
     if program == "kubectl":
-        flag = next((a for a in args if a.split("=", 1)[0] in {"--kubeconfig", "--server", "-s", "--token"}), None)
-        if flag is not None:
-            return f"kubectl {flag.split('=', 1)[0]} would point kubectl away from the sandbox's cluster"
-    target = _host_write(part.text) or _host_path_change(program, args)
+        refusal = _kubectl_override(args)
+        if refusal:
+            return refusal
+    if program in SHELLS or program in {"source", "."}:
+        refusal = _shell_reads_unseen_code(part)
+        if refusal:
+            return refusal
+    if program == "eval" and any(SUBSTITUTED in a for a in args):
+        return "eval runs text computed at run time ($(…)), which cannot be checked before it runs"
+    target = _host_write(part.text, moved_out) or _host_path_change(program, args, moved_out)
     if target:
         return f"changes {target} on the host (only the step's own directory and /tmp may be written)"
     variable = next((w.split("=", 1)[0] for w in _assigned(part) if w.split("=", 1)[0] in SANDBOX_VARIABLES), None)
@@ -158,6 +183,33 @@ def _refusal(part: Part) -> str:
     return ""
 
 
+def _kubectl_override(args: Sequence[str]) -> str:
+    """Why kubectl's own arguments (not the pod's command after ``--``) point it away from the sandbox, or ``""``."""
+    own = list(args[: list(args).index("--")]) if "--" in args else list(args)
+    verbs = [a for a in own if not a.startswith("-")]
+    if verbs[:1] == ["config"] and len(verbs) > 1 and verbs[1] in KUBECTL_CONFIG_CHANGES:
+        return f"kubectl config {verbs[1]} would point later commands away from the sandbox's pinned cluster"
+    flag = next((a.split("=", 1)[0] for a in own if a.split("=", 1)[0] in KUBECTL_OVERRIDES), None)
+    if flag is not None:
+        return f"kubectl {flag} would point kubectl away from the sandbox's pinned cluster and identity"
+    return ""
+
+
+def _shell_reads_unseen_code(part: Part) -> str:
+    """A shell whose script is built at run time (``… | bash``, ``bash <(…)``, ``source <(…)``), or ``""``."""
+    args = part.args
+    if any(SUBSTITUTED in a for a in args[:1]) or (
+        part.program in {"source", "."} and any(SUBSTITUTED in a for a in args)
+    ):
+        return f"{part.program} runs a script produced at run time (<(…)), which cannot be checked before it runs"
+    script_given = any(a in {"-c"} or not a.startswith("-") for a in args)
+    if part.piped and part.program in SHELLS and not script_given:
+        return (
+            f"{part.program} runs a script piped into it (… | {part.program}), which cannot be checked before it runs"
+        )
+    return ""
+
+
 def _assigned(part: Part) -> list[str]:
     """``NAME=value`` words: before the program, and the arguments of ``export``/``env``/``declare``."""
     words = list(part.assignments)
@@ -166,7 +218,7 @@ def _assigned(part: Part) -> list[str]:
     return words
 
 
-def _host_path_change(program: str, args: Sequence[str]) -> str:
+def _host_path_change(program: str, args: Sequence[str], moved_out: bool = False) -> str:
     """The host path a file-changing command touches outside the step's directory and /tmp, or ``""``.
 
     ``~`` is the step's throwaway HOME, so paths under it are allowed.
@@ -182,7 +234,17 @@ def _host_path_change(program: str, args: Sequence[str]) -> str:
     positional = [a for a in args if not a.startswith("-")]
     if program in {"cp", "ln", "install", "kubectl"}:  # only the destination is changed
         positional = positional[-1:]
-    return next((p for p in positional if p.startswith("/") and not _SAFE_WRITE.match(p)), "")
+    return next((p for p in positional if _outside_workdir(p, moved_out)), "")
+
+
+def _outside_workdir(path: str, moved_out: bool = False) -> bool:
+    """A write target outside the step's directory and /tmp: absolute elsewhere, or relative with ``..`` above it
+    (or any relative path once the line has ``cd``-ed out of the step's directory)."""
+    if path.startswith("~"):
+        return False  # the step's throwaway HOME
+    if path.startswith("/"):
+        return not _SAFE_WRITE.match(path)
+    return moved_out or posixpath.normpath(path).split("/", 1)[0] == ".."
 
 
 def _removes_recursively(program: str, args: Sequence[str]) -> bool:
@@ -201,7 +263,7 @@ def _installs(program: str, args: Sequence[str]) -> bool:
     return program.startswith("python") and list(args[:2]) == ["-m", "pip"]
 
 
-def _host_write(text: str) -> str:
+def _host_write(text: str, moved_out: bool = False) -> str:
     """The host path an output redirection writes to, outside the step's directory and /tmp, or ``""``."""
     try:
         lexer = shlex.shlex(text, posix=True, punctuation_chars=True)
@@ -210,7 +272,7 @@ def _host_write(text: str) -> str:
         return ""
     for index, token in enumerate(tokens[:-1]):
         target = tokens[index + 1]
-        if token in _REDIRECTIONS and target.startswith("/") and not _SAFE_WRITE.match(target):
+        if token in _REDIRECTIONS and not target.startswith("&") and _outside_workdir(target, moved_out):
             return target
     return ""
 

@@ -19,6 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from drillbook.execute.containment import Containment
+from drillbook.processes import die_with_parent
+
 EXCERPT_CHARS = 4000
 
 _REFUSE = """#!/bin/sh
@@ -54,12 +57,20 @@ def make_shims(directory: Path, tool_dirs: Sequence[Path]) -> Path:
         real = shutil.which(tool, path=search)
         if real is not None:
             # -I: the shim ignores PYTHON* variables and the user's site directory.
-            script = f"#!{sys.executable} -I\n{guard}\nraise SystemExit(main({real!r}, sys.argv))\n"
+            script = f"#!{_shim_python()} -I\n{guard}\nraise SystemExit(main({real!r}, sys.argv))\n"
             _write(directory / tool, script)
     real_redis = shutil.which("redis-cli", path=search)
     if real_redis is not None:
         _write(directory / "redis-cli", _REDIS_DEFAULT.replace("{real}", real_redis))
     return directory
+
+
+def _shim_python() -> str:
+    """An interpreter the step user may run: the system's (drillbook's own may live in root's home)."""
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if os.access(candidate, os.X_OK) and os.stat(candidate).st_mode & 0o001:
+            return candidate
+    return sys.executable
 
 
 def _write(path: Path, content: str) -> None:
@@ -78,18 +89,35 @@ class Completed:
     timed_out: bool
 
 
-def run(command: str, *, env: Mapping[str, str], cwd: Path, deadline_s: float) -> Completed:
-    """Run ``bash -c command``; on the deadline, end its whole process group."""
+def run(
+    command: str,
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    deadline_s: float,
+    containment: Containment | None = None,
+    workdir: Path | None = None,
+) -> Completed:
+    """Run ``bash -c command``; on the deadline, end its whole process group.
+
+    With a :class:`Containment` that holds, the command runs contained (see :mod:`drillbook.execute.containment`)
+    with ``workdir`` (which holds ``cwd``) as its only writable place; ``env``'s paths are then as the command
+    sees them, under :data:`~drillbook.execute.containment.STEP_ROOT`. Either way the command dies with the
+    thread that runs it (parent-death signal), so a killed run leaves none of it behind.
+    """
     cwd.mkdir(parents=True, exist_ok=True)
+    contained = containment is not None and containment.contained and workdir is not None
+    argv = containment.argv(command, workdir) if contained and containment and workdir else ["bash", "-c", command]
     started = time.time()
     process = subprocess.Popen(
-        ["bash", "-c", command],
+        argv,
         env=dict(env),
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=die_with_parent,  # noqa: PLW1509 - prctl only: dies with the thread that runs it
     )
     timed_out = False
     try:

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][\w-]*)\2")
 _SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh"})
+SHELLS = _SHELLS
+INTERPRETERS = ("python", "node", "perl", "ruby", "php", "lua", "tclsh", "awk", "gawk")
+"""Programs whose heredoc is code, judged as their inline code."""
 _KEYWORDS = frozenset({"!", "{", "}", "if", "then", "else", "elif", "do", "while", "until", "time"})
 _MAX_DEPTH = 6
 SUBSTITUTED = "__drillbook_substituted__"
@@ -51,6 +54,8 @@ class Part:
     """Position of the program in ``words`` (after assignments, keywords and wrappers); -1 when there is none."""
     via: str = ""
     """Who runs this part on the line's behalf (``"kubectl exec"``, ``"bash -c"``, ``"$(…)"``); ``""`` for the line."""
+    piped: bool = False
+    """Its standard input is the output of the command before it (``… | this``)."""
 
     @property
     def program(self) -> str:
@@ -76,26 +81,29 @@ def split_parts(text: str, via: str = "", _depth: int = 0) -> list[Part]:
     line, bodies = _strip_heredocs(text)
     outer, substitutions = _extract_substitutions(line)
     parts: list[Part] = []
-    for chunk in _split_top(outer):
-        part = _part(chunk, via)
+    for chunk, piped in _split_top(outer):
+        part = _part(chunk, via, piped)
         if part.words:
             parts.append(part)
             parts.extend(_nested(part, _depth))
     for inner in substitutions:
         parts.extend(split_parts(inner, via or "$(…)", _depth + 1))
-    for feeds_shell, body in bodies:
-        if feeds_shell:
+    for reader, body in bodies:
+        if reader in _SHELLS:
             parts.extend(split_parts(body, "heredoc", _depth + 1))
+        elif reader:  # code for an interpreter: judged as its inline code (``python3 -c BODY``)
+            parts.append(Part(body, (reader, "-c", body), 0, "heredoc"))
         else:  # data, but any URL in it is still looked at
             parts.append(Part(body, (), -1, "heredoc"))
     return parts
 
 
-def _strip_heredocs(text: str) -> tuple[str, list[tuple[bool, str]]]:
-    """The command lines without heredoc bodies, and each body (with whether a shell reads it)."""
+def _strip_heredocs(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The command lines without heredoc bodies, and each body with who reads it as code: a shell or an
+    interpreter (``bash``, ``python3``), or ``""`` for data."""
     lines = text.split("\n")
     kept: list[str] = []
-    bodies: list[tuple[bool, str]] = []
+    bodies: list[tuple[str, str]] = []
     index = 0
     while index < len(lines):
         current = lines[index]
@@ -110,9 +118,11 @@ def _strip_heredocs(text: str) -> tuple[str, list[tuple[bool, str]]]:
                 body.append(lines[index])
                 index += 1
             index += 1  # the terminator line
-            words = set(re.findall(r"[\w./-]+", current[: match.start()]))
-            feeds_shell = any(w.rsplit("/", 1)[-1] in _SHELLS for w in words)
-            bodies.append((feeds_shell, "\n".join(body)))
+            names = [w.rsplit("/", 1)[-1] for w in re.findall(r"[\w./-]+", current[: match.start()])]
+            reader = next((n for n in names if n in _SHELLS), "") or next(
+                (n for n in names if n.startswith(INTERPRETERS)), ""
+            )
+            bodies.append((reader, "\n".join(body)))
     return "\n".join(kept), bodies
 
 
@@ -196,9 +206,10 @@ def _closing(text: str, start: int) -> int:
     return len(text)
 
 
-def _split_top(text: str) -> list[str]:
-    """Split at control operators outside quotes; comments are dropped."""
-    chunks: list[str] = []
+def _split_top(text: str) -> list[tuple[str, bool]]:
+    """Split at control operators outside quotes; comments are dropped. Each chunk says whether a pipe feeds it."""
+    chunks: list[tuple[str, bool]] = []
+    piped = False
     current: list[str] = []
     quote: str | None = None
     i = 0
@@ -224,14 +235,16 @@ def _split_top(text: str) -> list[str]:
                 i += 1
             continue
         elif char in "|;\n()" or (char == "&" and _is_control_ampersand(text, i)):
-            chunks.append("".join(current))
+            chunks.append(("".join(current), piped))
             current = []
-            i += 2 if text[i : i + 2] in ("&&", "||", "|&", ";;") else 1
+            operator = text[i : i + 2] if text[i : i + 2] in ("&&", "||", "|&", ";;") else char
+            piped = operator in ("|", "|&")
+            i += len(operator)
             continue
         current.append(char)
         i += 1
-    chunks.append("".join(current))
-    return [c.strip() for c in chunks if c.strip()]
+    chunks.append(("".join(current), piped))
+    return [(c.strip(), p) for c, p in chunks if c.strip()]
 
 
 def _is_control_ampersand(text: str, i: int) -> bool:
@@ -241,8 +254,9 @@ def _is_control_ampersand(text: str, i: int) -> bool:
     return before not in "<>" and after != ">"
 
 
-def _part(text: str, via: str) -> Part:
-    return Part(text, _words(text), _program_index(_words(text)), via)
+def _part(text: str, via: str, piped: bool = False) -> Part:
+    words = _words(text)
+    return Part(text, words, _program_index(words), via, piped)
 
 
 def _words(text: str) -> tuple[str, ...]:

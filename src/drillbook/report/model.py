@@ -136,6 +136,9 @@ class DrillSummary:
     @property
     def reason(self) -> str:
         """Why the drill has its outcome, in one sentence."""
+        if self.verdict is None and self.finished is not None:
+            stop = next((n.message for n in reversed(self.notes) if n.message.startswith("interrupted")), "")
+            return f"{stop or 'interrupted'} (at t={self.last_t:.1f} s{self.last_phase_text()})"
         if self.verdict is None:
             where = self.last_phase_text()
             return (

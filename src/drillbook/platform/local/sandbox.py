@@ -20,6 +20,7 @@ from drillbook.journal import Platform
 from drillbook.platform.kube_sandbox import ClusterIPAccess, KubeSandbox
 from drillbook.platform.local.datastores import IMAGES_FILE
 from drillbook.platform.local.kube.cluster import LocalKubeProcess
+from drillbook.platform.local.record import SandboxRecord, record
 from drillbook.scenario import load_scenario
 
 DEFAULT_TIME_FACTOR = 0.2
@@ -55,8 +56,11 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
             shutil.copy(kube.log_path, evidence / "localkube.log")
         shutil.rmtree(state, ignore_errors=True)
 
+    # For `drillbook cleanup` after a kill: the state dir at once, the cluster's identity once it answers.
+    SandboxRecord(os.getpid(), str(state), str(kube.kubeconfig), "", "").write(evidence)
     try:
         kube.start()
+        record(evidence, state_dir=state, kubeconfig=kube.kubeconfig, server=kube.url)
         sandbox = KubeSandbox(
             scenario=scenario,
             platform=Platform.LOCAL,

@@ -1,0 +1,128 @@
+"""A run SIGKILLed while provisioning or during a long step: after `drillbook cleanup`, none of its processes,
+ports or state dirs is left. Live: a real local sandbox in a child process."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from drillbook.cli import main
+from drillbook.execute import containment
+from drillbook.journal import read_journal
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(bool(containment.why_not_contained()), reason="steps cannot be contained here"),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHILD = """
+import sys
+from pathlib import Path
+from drillbook.platform.local.sandbox import provision_local
+from drillbook.runbook.model import Command, Effect, Step
+
+sandbox = provision_local(Path({scenario!r}), Path({run_dir!r}))
+print("up", flush=True)
+if {inject!r}:
+    from drillbook.faults.base import fault_class
+    from drillbook.journal import FaultRevertRecorded, JournalWriter
+
+    journal = JournalWriter(Path({run_dir!r}) / "journal.jsonl").open()
+
+    class Revert:
+        def record_revert(self, record):
+            journal.write(FaultRevertRecorded(drill="d#1", fault=record.fault, revert=record.description,
+                                              spec=dict(record.spec)))
+
+    fault = fault_class({inject!r})(sandbox.fault_target(None), {{}}, journal=Revert())
+    fault.inject()
+    print("injected", flush=True)
+step = Step(1, "Wait", "", 1, (Command({command!r}, 2, "bash", "bash", Effect.READ_ONLY),))
+sandbox.step_runner().run_step(step)
+"""
+
+
+def _records(run_dir: Path) -> list[dict[str, object]]:
+    return [json.loads(p.read_text()) for p in (run_dir / "sandboxes").glob("*/sandbox.json")]
+
+
+def _processes_touching(path: str, token: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if (path and (path in cmdline or cwd.startswith(path))) or cmdline.startswith(token):
+            found.append(int(entry.name))
+    return found
+
+
+def _listening(url: str) -> bool:
+    parts = urlsplit(url)
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex((parts.hostname or "127.0.0.1", parts.port or 80)) == 0
+
+
+@pytest.mark.parametrize("when", ["provision", "inject", "long-step"])
+def test_a_killed_run_leaves_nothing_after_cleanup(tmp_path: Path, when: str) -> None:
+    run_dir = tmp_path / "run"
+    (run_dir).mkdir()
+    (run_dir / "journal.jsonl").write_text("")
+    token = f"{random.randint(100, 999)}.{random.randint(10**5, 10**6)}"
+    command = f"(setsid sleep {token} &); sleep {token}"
+    inject = "pool-exhaustion" if when == "inject" else ""
+    script = CHILD.format(
+        scenario=str(ROOT / "scenarios" / "chat-rooms"), run_dir=str(run_dir), command=command, inject=inject
+    )
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        if when == "provision":
+            deadline = time.monotonic() + 120
+            while not any(r.get("server") for r in _records(run_dir)) and time.monotonic() < deadline:
+                time.sleep(0.1)  # localkube answers; the scenario is being deployed
+        elif when == "inject":
+            assert child.stdout.readline().strip() == "up"
+            assert child.stdout.readline().strip() == "injected"  # the connection hog holds the database
+        else:
+            assert child.stdout.readline().strip() == "up"
+            deadline = time.monotonic() + 30
+            while not _processes_touching("", f"sleep {token}") and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert _processes_touching("", f"sleep {token}"), "the long step never started"
+        [record] = _records(run_dir)
+        assert record["server"], "killed before localkube answered"
+        assert Path(str(record["state_dir"])).is_dir()
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    assert main(["cleanup", str(run_dir)]) == 0
+    state, server = str(record["state_dir"]), str(record["server"])
+    deadline = time.monotonic() + 30  # localkube got SIGTERM with its parent: it stops its pods, then exits
+    while (_processes_touching(state, f"sleep {token}") or _listening(server)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert main(["cleanup", str(run_dir)]) == 0  # the second one removes what the stopping cluster still used
+    assert _processes_touching(state, f"sleep {token}") == []
+    assert not _listening(server)
+    assert not Path(state).exists()
+    markers = [str(e.spec.get("marker")) for e in read_journal(run_dir / "journal.jsonl") if hasattr(e, "spec")]
+    assert [m for m in markers if m and _processes_touching(m, "\0never")] == []  # the fault's helpers too
