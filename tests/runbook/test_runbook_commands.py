@@ -24,7 +24,7 @@ def one(code: str, language: str = "bash") -> tuple[str, Effect]:
         ("kubectl rollout status deployment/api", "kubectl", Effect.READ_ONLY),
         ("kubectl delete namespace prod", "kubectl", Effect.DESTRUCTIVE),
         ("kubectl delete pvc data-0", "kubectl", Effect.DESTRUCTIVE),
-        ("kubectl delete pod api-0", "kubectl", Effect.MUTATING),
+        ("kubectl delete pod api-0", "kubectl", Effect.DESTRUCTIVE),
         ("kubectl apply -f x.yaml --dry-run=client", "kubectl", Effect.READ_ONLY),
         ('psql -c "SELECT 1"', "psql", Effect.READ_ONLY),
         ('psql -c "ALTER SYSTEM SET max_connections = 200"', "psql", Effect.MUTATING),

@@ -431,7 +431,8 @@ def _problem_of(outcome: CommandOutcome, effect: Effect) -> str | None:
     Actions (anything not read-only) must work. A read-only diagnostic fails the drill only when it shows the
     runbook is wrong; a diagnostic that reports the outage itself is doing its job.
     """
-    diagnostic = effect in (Effect.READ_ONLY, Effect.NON_TERMINATING)
+    # A tool drillbook does not know (UNKNOWN) may be a check or a change; its failure is a finding, not decisive.
+    diagnostic = effect in (Effect.READ_ONLY, Effect.NON_TERMINATING, Effect.UNKNOWN)
     if outcome.decision is Decision.BLOCKED and not diagnostic:
         return f"was blocked by the policy ({outcome.reason})"
     if outcome.decision is Decision.MISSING_TOOL and not diagnostic:

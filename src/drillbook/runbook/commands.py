@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from drillbook.runbook.effects import (
+    KNOWN_TOOLS,
     SQL_DANGER,
     kubectl_verb,
     part_effect,
@@ -53,7 +54,16 @@ _PROMPT = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*[$#]|\$|PS>)\s")
 _COMMAND_START = re.compile(r"^(?:[A-Za-z_]\w*=|[a-z./_~$\[({!][^\s:]*(?:\s|$))")
 """A shell line starts with a lower-case command word, a path, ``VAR=value`` or a test; prose starts Capitalised."""
 _NOTIFY_WORDS = re.compile(r"^(slack|page|notify|email|e-mail|post|announce|message|tell|inform)\b", re.I)
-_BRANCH = re.compile(r"^(?:#|--)\s*(option|alternative|approach)\s*([a-z0-9]{1,3})\b", re.IGNORECASE)
+_BRANCH = re.compile(
+    r"^(?:#|--|//)\s*(option|alternative|approach|method|scenario)\s*#?([a-z0-9]{1,3})\b(?!\.\d)", re.IGNORECASE
+)
+_PLATFORM = re.compile(
+    r"^(?:#|--|//)+\s*(?:(?:for|on|using|with|via|if using|if you use|in|if on|if running)\s+)?"
+    r"(kubernetes|k8s|docker[ -]compose|docker swarm|docker|podman|helm|kubectl|openshift|systemd|systemctl|"
+    r"bare[ -]metal|ecs|nomad|linux|macos|windows|vms?|aws|gcp|azure|heroku)\b(?:\s*(?:\(.*\)|only|setup|"
+    r"deployments?|environments?|clusters?|installs?))?\s*:?\s*$",
+    re.IGNORECASE,
+)
 _ASSIGNED = re.compile(r"(?:^|[;&|]\s*|\bexport\s+)([A-Za-z_]\w*)=", re.MULTILINE)
 _QUOTE_SCAN = re.compile(r"""\\.|'[^']*'|"(?:[^"\\]|\\.)*"|(?:^|(?<=\s))#|['"]""", re.DOTALL)
 """Escapes, closed quotes, a comment's ``#``, or a lone quote: the first lone quote leaves a string open."""
@@ -74,6 +84,24 @@ def normalise_language(info: str) -> str:
     """The fence tag as a language name: ``console``/``sh``/``shell`` → ``bash``, ``postgresql`` → ``sql``."""
     word = info.strip().split(maxsplit=1)[0].casefold() if info.strip() else ""
     return _LANGUAGES.get(word, word)
+
+
+def reads_as_command(code: str) -> bool:
+    """Whether an inline code span is a command (``kubectl -n x logs pod``), not a name (``DB_POOL_MAX``, ``/health``).
+
+    It must start with a tool drillbook knows (or ``./script``, ``sudo``) and give it something to do: a bare tool
+    name, a flag or a file name alone is not a command.
+    """
+    text = _PROMPT.sub("", code.strip(), count=1).strip()
+    words = text.split()
+    if len(words) < 2:
+        return False
+    first = words[1] if words[0] == "sudo" and len(words) > 2 else words[0]
+    if first.startswith("./") or first.endswith(".sh"):
+        return True
+    if _SQL_START.match(text) and len(words) >= 3:
+        return True
+    return first in KNOWN_TOOLS
 
 
 def placeholders(text: str) -> tuple[str, ...]:
@@ -117,22 +145,39 @@ def _drop_script_variables(commands: list[Command]) -> list[Command]:
 
 
 def _branches(lines: list[tuple[int, str]]) -> dict[int, str]:
-    """Line → the ``# Option 2: …`` alternative it sits under, for blocks that offer alternatives."""
+    """Line → the alternative it sits under, for blocks that offer alternatives.
+
+    ``# Option 2: …`` (also Alternative/Approach/Method/Scenario) always opens a branch; a platform comment
+    (``# Kubernetes``, ``# Docker Compose``, ``# Using Helm``) does when the block names two platforms or more.
+    """
     found: dict[int, str] = {}
-    current: str | None = None
+    heads: dict[int, str] = {}
+    platforms: set[str] = set()
     for at, text in lines:
-        match = _BRANCH.match(text.strip())
-        if match:
-            current = f"{match.group(1).capitalize()} {match.group(2).upper()}"
+        stripped = text.strip()
+        if not stripped.startswith(("#", "--", "//")):
+            continue
+        if match := _BRANCH.match(stripped):
+            heads[at] = f"{match.group(1).capitalize()} {match.group(2).upper()}"
+        elif match := _PLATFORM.match(stripped):
+            label = " ".join(w if w.isupper() else w.capitalize() for w in re.split(r"[\s-]+", match.group(1)))
+            heads[at] = label
+            platforms.add(label.casefold())
+    if len(platforms) == 1:
+        heads = {at: label for at, label in heads.items() if label.casefold() not in platforms}
+    current: str | None = None
+    for at, _ in lines:
+        if at in heads:
+            current = heads[at]
         elif current is not None:
             found[at] = current
     return found
 
 
-def prose_command(text: str, line: int) -> Command:
+def prose_command(text: str, line: int, branch: str | None = None) -> Command:
     """A prose-only action ("Restart Redis service") as a manual command."""
-    clean = re.sub(r"[*_`]+", "", text).strip()
-    return Command(clean, line, "prose", "", Effect.MANUAL, placeholders(clean))
+    clean = re.sub(r"\*+|`+|(?<!\w)_+|_+(?!\w)", "", text).strip()  # emphasis, not the _ inside DB_POOL_MAX
+    return Command(clean, line, "prose", "", Effect.MANUAL, placeholders(clean), branch=branch)
 
 
 def _sql_statements(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]:
