@@ -36,6 +36,29 @@ _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _FIELD_LABELS = ("symptom", "trigger", "alert", "time to resolve", "response sla", "severity", "mttr", "rto")
 
 
+_PHASE = re.compile(
+    r"^(?:\d+[.)]\s*)?(?:step\s*\d+|option\s*\w+|alternative\s*\w+|scenario\s*\w+|case\s*\w+|resolution|solution|"
+    r"mitigat|remedia|diagnos|investigat|triage|symptoms?|signs|impact|meaning|description|summary|context|"
+    r"background|causes?\b|root cause|fix|verif|validat|confirm|check|done when|first|initial|immediate|"
+    r"short[- ]term|long[- ]term|next steps|follow[- ]?up|recover|rollback|roll back|restore|escalat|prevent|"
+    r"notes?\b|before you|resolve|detect|dashboards?|queries|commands|logs\b|metrics\b|actions?\b|what to|how to|"
+    r"steps\b|response\b|workaround|clean ?up|afterwards|aftermath|timeline|phase\s*\d|\d+\s*[-–]\s*\d+\s*min|"
+    r"find|look|inspect|identify|collect|gather|free|scale|restart|drain|cordon|failover|fail over|switch|open|"
+    r"run|stop|start|kill|terminate|increase|decrease|raise|lower|add|remove|delete|clear|flush|rotate|update|"
+    r"upgrade|apply|revert|reset|enable|disable|block|notify|page|declare|assess|monitor|watch|wait|test|"
+    r"measure|review|determine|debug|troubleshoot|examine|analy[sz]e|compare|capture|preserve|purge|rebuild|"
+    r"repair|reclaim|expand|resize|move|promote|reboot|reload|redeploy|if\b|when\b|option|expected|output|"
+    r"example|sample|overview|quick|tl;?dr|about|who|owner|useful|reference|related|see also|links?\b)",
+    re.IGNORECASE,
+)
+_SITUATION = re.compile(
+    r"procedure|runbook|playbook|fail|outage|down\b|exhaust|leak|crash|slow|high|low|error|lag\b|attack|loss|"
+    r"breach|full\b|pressure|not |unavailable|degrad|stuck|timeout|expired|expir|broken|corrupt|spike|saturat|"
+    r"emergency|suspicious|vulnerab|alert|incident|issue|red\b|unhealthy|oom|5\d\d\b|4\d\d\b|refused",
+    re.IGNORECASE,
+)
+
+
 @dataclass
 class Candidate:
     """A section that reads as an incident, with its blocks (sub-sections merged in for numbered ids)."""
@@ -74,21 +97,30 @@ def numbered_comments(code: str) -> int:
 
 
 def find_incidents(sections: list[Section]) -> list[Candidate]:
-    """The incident sections in document order, with unique ids."""
+    """The incident sections in document order, with unique ids.
+
+    A sub-section whose title is one of its parent's phases (Diagnosis, Mitigation, "Option 2", "Step 3",
+    "Check the pods") belongs to the incident above it and never becomes an incident of its own; so do all
+    sub-sections of an ``RB-007``-style incident. When the only sections that read as incidents are phases of
+    the document's top heading, the document is one incident (see :func:`whole_document`).
+    """
     found: list[Candidate] = []
     owner: Candidate | None = None
     owner_level = 0
     for section in sections[1:]:
         if owner is not None and section.level > owner_level:
-            owner.blocks.extend(section.blocks)  # sub-sections of "RB-007"-style incidents belong to it
-            continue
+            if owner.strong_id or is_phase(section.title):
+                owner.blocks.append(Block("paragraph", f"**{clean_inline(section.title)}**:", section.line))
+                owner.blocks.extend(section.blocks)  # sub-sections belong to the incident above them
+                continue
         owner = None
         candidate = _candidate(section)
         if candidate is None:
             continue
         found.append(candidate)
-        if candidate.strong_id:
-            owner, owner_level = candidate, section.level
+        owner, owner_level = candidate, section.level
+    if found and all(is_phase(c.title) and not _identify(c.title)[2] for c in found):
+        return []  # "## Diagnose", "## Fix" under "# Edge proxy returns 502": one incident, the document's
     seen: dict[str, int] = {}
     for candidate in found:
         key = candidate.id.casefold()
@@ -96,6 +128,14 @@ def find_incidents(sections: list[Section]) -> list[Candidate]:
         if seen[key] > 1:
             candidate.id = f"{candidate.id}-{seen[key]}"
     return found
+
+
+def is_phase(title: str) -> bool:
+    """Whether a heading names a phase of an incident (Diagnosis, Option 2, Step 3, "Check the pods")."""
+    bare = re.sub(r"^\d+[.)]\s*", "", clean_inline(title))
+    if _identify(bare)[2] or re.search(r"procedure|runbook|playbook", bare, re.IGNORECASE):
+        return False
+    return bool(_PHASE.match(bare))
 
 
 def whole_document(sections: list[Section], title: str) -> list[Candidate]:
