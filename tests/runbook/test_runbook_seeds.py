@@ -88,11 +88,14 @@ def test_zephyr_incidents_inherit_the_document_mttr(seed: Seed) -> None:
 
 
 @pytest.mark.parametrize(("incident", "seconds"), [("P1", 300), ("P2", 900), ("P3", 3600)])
-def test_architect_priorities_carry_response_slas(seed: Seed, incident: str, seconds: float) -> None:
+def test_architect_priorities_carry_response_slas_not_resolution_targets(
+    seed: Seed, incident: str, seconds: float
+) -> None:
     found = seed("architect-api").incident(incident)
     assert found.severity == incident
-    assert found.time_target is not None
-    assert (found.time_target.kind, found.time_target.seconds) == (TimeTargetKind.RESPONSE_SLA, seconds)
+    assert found.time_target is None  # "Response SLA: 5 minutes" says when to respond, not when to resolve
+    assert found.response_target is not None
+    assert (found.response_target.kind, found.response_target.seconds) == (TimeTargetKind.RESPONSE_SLA, seconds)
 
 
 def test_architect_heading_thresholds_become_alerts_and_slos(seed: Seed) -> None:
@@ -123,8 +126,9 @@ def test_phase5_alerts_have_triggers_durations_and_severity_slas(seed: Seed) -> 
     assert latency.alerts[0].for_seconds == 300
     assert latency.alerts[0].slo is not None
     assert latency.alerts[0].slo.threshold == 3000
-    assert latency.time_target is not None
-    assert latency.time_target.seconds == 3600
+    assert latency.time_target is None  # the severity table gives response times only
+    assert latency.response_target is not None
+    assert latency.response_target.seconds == 3600
 
 
 def test_phase5_rto_table_becomes_document_time_targets(seed: Seed) -> None:
@@ -163,16 +167,18 @@ def test_every_seed_incident_has_steps_or_says_it_has_none_for_a_reason(seed: Se
 def test_every_incident_in_runbooks_with_targets_has_one(seed: Seed, name: str) -> None:
     runbook = seed(name)
     stated = [i for i in runbook.incidents if i.time_target is not None]
-    if name == "architect-api":  # only P1-P3 state an SLA; troubleshooting sections do not
-        assert [i.id for i in stated] == ["P1", "P2", "P3"]
+    if name == "architect-api":  # P1-P3 state a response SLA only; troubleshooting sections state nothing
+        assert stated == []
+        assert [i.id for i in runbook.incidents if i.response_target] == ["P1", "P2", "P3"]
     else:
         assert stated == list(runbook.incidents)
 
 
-def test_phase5_alerts_all_inherit_their_severity_sla(seed: Seed) -> None:
+def test_phase5_alerts_all_inherit_their_severity_response_sla(seed: Seed) -> None:
     alerts = ("HighErrorRate", "HighLatency", "PodCrashLooping", "DatabaseConnectionFailed")
     for name in alerts:
-        assert seed("phase5-todo").incident(name).time_target is not None, name
+        assert seed("phase5-todo").incident(name).response_target is not None, name
+        assert seed("phase5-todo").incident(name).time_target is None, name
 
 
 @pytest.mark.parametrize("name", SEEDS)

@@ -108,11 +108,10 @@ def find_incidents(sections: list[Section]) -> list[Candidate]:
     owner: Candidate | None = None
     owner_level = 0
     for section in sections[1:]:
-        if owner is not None and section.level > owner_level:
-            if owner.strong_id or is_phase(section.title):
-                owner.blocks.append(Block("paragraph", f"**{clean_inline(section.title)}**:", section.line))
-                owner.blocks.extend(section.blocks)  # sub-sections belong to the incident above them
-                continue
+        if owner is not None and section.level > owner_level and (owner.strong_id or is_phase(section.title)):
+            owner.blocks.append(Block("paragraph", f"**{clean_inline(section.title)}**:", section.line))
+            owner.blocks.extend(section.blocks)  # sub-sections belong to the incident above them
+            continue
         owner = None
         candidate = _candidate(section)
         if candidate is None:
