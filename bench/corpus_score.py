@@ -266,20 +266,39 @@ def score_document(expected: Expected, runbook: Runbook | str) -> DocumentScore:
     """Compare one parsed runbook (or the error text it raised) with its expected model."""
     score = DocumentScore(expected.name)
     wanted = {title_key(i.title): i for i in expected.incidents}
-    for incident in expected.incidents:
-        score.expected_commands += len(incident.commands)
-        score.dangerous += sum(1 for c in incident.commands if _danger(c.effects))
+    for want in expected.incidents:
+        score.expected_commands += len(want.commands)
+        score.dangerous += sum(1 for c in want.commands if _danger(c.effects))
     if isinstance(runbook, str):
         score.parse_error = runbook
-        score.incidents_right = bool(not expected.incidents)
+        score.incidents_right = not expected.incidents
         score.incident_problems.append(f"parse failed: {runbook}")
         score.missed = [c.text for i in expected.incidents for c in i.commands]
         score.danger_missed = [c.text for i in expected.incidents for c in i.commands if _danger(c.effects)]
         return score
     got: dict[str, Incident] = {}
-    for incident in runbook.incidents:
-        got.setdefault(title_key(incident.title), incident)
-    got_titles = [title_key(i.title) for i in runbook.incidents]
+    for found in runbook.incidents:
+        got.setdefault(title_key(found.title), found)
+    _check_incidents(score, wanted, got, [title_key(i.title) for i in runbook.incidents])
+    for key, found in got.items():
+        _score_commands(score, wanted.get(key), _drillable(found))
+    for key, want in wanted.items():
+        if key not in got:
+            _score_commands(score, want, [])
+    # Parser incidents repeated under one title: their commands all count, and none can match.
+    first = {id(i) for i in got.values()}
+    for found in runbook.incidents:
+        if id(found) not in first:
+            extras = _drillable(found)
+            score.parser_commands += len(extras)
+            score.extra.extend(f"[{found.title} (again)] {c.text}" for c in extras)
+    return score
+
+
+def _check_incidents(
+    score: DocumentScore, wanted: dict[str, ExpectedIncident], got: dict[str, Incident], got_titles: list[str]
+) -> None:
+    """Titles as a set (each once) and, for each incident found, its resolution target."""
     if sorted(got_titles) != sorted(wanted):
         score.incidents_right = False
         missing = sorted(set(wanted) - set(got_titles))
@@ -287,29 +306,20 @@ def score_document(expected: Expected, runbook: Runbook | str) -> DocumentScore:
         doubled = sorted(t for t, n in Counter(got_titles).items() if n > 1)
         twice = f" twice {doubled}" if doubled else ""
         score.incident_problems.append(f"titles: missing {missing} extra {extra}{twice}")
-    for key, incident in wanted.items():
-        parser_incident = got.get(key)
-        if parser_incident is None:
+    for key, want in wanted.items():
+        found = got.get(key)
+        if found is None:
             continue
-        target = _resolution_target(parser_incident)
-        if (target is None) != (incident.time_target_s is None) or (
-            target is not None and incident.time_target_s is not None and abs(target - incident.time_target_s) > 1
-        ):
+        target = _resolution_target(found)
+        if not _same_target(target, want.time_target_s):
             score.incidents_right = False
-            score.incident_problems.append(f"{incident.title!r}: target {target} != expected {incident.time_target_s}")
-    for key, parser_incident in got.items():
-        _score_commands(score, wanted.get(key), _drillable(parser_incident))
-    for key, incident in wanted.items():
-        if key not in got:
-            _score_commands(score, incident, [])
-    # Parser incidents repeated under one title: their commands all count, and none can match twice.
-    seen: set[int] = {id(i) for i in got.values()}
-    for incident in runbook.incidents:
-        if id(incident) not in seen:
-            extras = _drillable(incident)
-            score.parser_commands += len(extras)
-            score.extra.extend(c.text for c in extras)
-    return score
+            score.incident_problems.append(f"{want.title!r}: target {target} != expected {want.time_target_s}")
+
+
+def _same_target(got: float | None, wanted: float | None) -> bool:
+    if got is None or wanted is None:
+        return got is None and wanted is None
+    return abs(got - wanted) <= 1
 
 
 def _score_commands(score: DocumentScore, expected: ExpectedIncident | None, commands: list[Command]) -> None:

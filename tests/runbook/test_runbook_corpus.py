@@ -10,7 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from bench.corpus_score import CORPUS, check_sidecar, corpus_documents, score_corpus
+from bench.corpus_score import (
+    CORPUS,
+    Expected,
+    check_sidecar,
+    corpus_documents,
+    load_expected,
+    score_corpus,
+    score_document,
+)
+
+from drillbook.runbook import Command, Effect, Incident, Runbook, Step, TimeTarget, TimeTargetKind
 
 DOCUMENTS = corpus_documents()
 
@@ -46,3 +56,46 @@ def test_the_parser_meets_the_corpus_goals() -> None:
     assert score.command_recall >= 0.95, (figures, failures)
     assert score.command_precision >= 0.98, (figures, failures)
     assert score.danger_recall == 1.0, (figures, [m for d in score.documents for m in d.danger_missed])
+
+
+def _as_parsed(expected: Expected, drop_first_command: bool = False, shift_target: float = 0) -> Runbook:
+    """A runbook model that reads each document exactly as its sidecar says (optionally with one mistake)."""
+    incidents = []
+    for number, want in enumerate(expected.incidents):
+        commands = [
+            Command(c.text, 1, "bash", "", _effect_for(c.effects))
+            for c in want.commands[1 if drop_first_command and number == 0 else 0 :]
+        ]
+        target = None
+        if want.time_target_s is not None:
+            target = TimeTarget(TimeTargetKind.MTTR, "", want.time_target_s + shift_target, 1)
+        steps = (Step(1, "all", "", 1, tuple(commands)),)
+        incidents.append(Incident(want.title, want.title, 1, time_target=target, steps=steps))
+    return Runbook(Path(expected.name), expected.name, incidents=tuple(incidents))
+
+
+def _effect_for(accepted: frozenset[str]) -> Effect:
+    known = sorted(e for e in accepted if e in {m.value for m in Effect})
+    return Effect(known[0]) if known else Effect.MUTATING
+
+
+def _expected(document: Path) -> Expected:
+    return load_expected(document.with_name(document.stem + ".expected.yaml"))
+
+
+def test_reading_every_document_as_its_sidecar_scores_full_marks() -> None:
+    scores = [score_document(_expected(d), _as_parsed(_expected(d))) for d in DOCUMENTS]
+    assert [s.name for s in scores if not s.incidents_right or s.missed or s.extra or s.danger_missed] == []
+
+
+def test_a_missed_command_or_a_wrong_target_is_scored_as_a_failure() -> None:
+    document = CORPUS / "redis-memory-full.md"
+    missed = score_document(_expected(document), _as_parsed(_expected(document), drop_first_command=True))
+    late = score_document(_expected(document), _as_parsed(_expected(document), shift_target=60))
+    assert (missed.found_commands, missed.expected_commands, missed.incidents_right) == (9, 10, True)
+    assert (late.found_commands, late.incidents_right) == (10, False)
+
+
+def test_a_parser_failure_scores_the_document_as_unread() -> None:
+    score = score_document(_expected(CORPUS / "redis-memory-full.md"), "RunbookParseError: boom")
+    assert (score.incidents_right, score.found_commands, score.dangerous_found) == (False, 0, 0)
