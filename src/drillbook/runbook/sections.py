@@ -36,6 +36,12 @@ _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _FIELD_LABELS = ("symptom", "trigger", "alert", "time to resolve", "response sla", "severity", "mttr", "rto")
 
 
+_CONTAINER = re.compile(
+    r"(?:procedures|incidents|alerts|issues|problems|scenarios|playbooks|runbooks|troubleshooting|tasks|operations|"
+    r"faqs?|recipes|emergencies|failures|responses|guides?)\s*$|^(?:common|known|frequent|other)\b|"
+    r"common tasks|maintenance|useful commands|cheat ?sheet|how-?tos?$|\brunbook\b|handbook|\boperations\b|\bops\b",
+    re.IGNORECASE,
+)
 _PHASE = re.compile(
     r"^(?:\d+[.)]\s*)?(?:step\s*\d+|option\s*\w+|alternative\s*\w+|scenario\s*\w+|case\s*\w+|resolution|solution|"
     r"mitigat|remedia|diagnos|investigat|triage|symptoms?|signs|impact|meaning|description|summary|context|"
@@ -52,9 +58,16 @@ _PHASE = re.compile(
     re.IGNORECASE,
 )
 _SITUATION = re.compile(
-    r"procedure|runbook|playbook|fail|outage|down\b|exhaust|leak|crash|slow|high|low|error|lag\b|attack|loss|"
+    r"procedure|runbook|playbook|fail(?:ed|ure|ures|ing|s)?\b|outage|down\b|exhaust|leak|crash|slow|high|low|error|lag\b|attack|loss|"
     r"breach|full\b|pressure|not |unavailable|degrad|stuck|timeout|expired|expir|broken|corrupt|spike|saturat|"
     r"emergency|suspicious|vulnerab|alert|incident|issue|red\b|unhealthy|oom|5\d\d\b|4\d\d\b|refused",
+    re.IGNORECASE,
+)
+
+
+_NOT_A_RUNBOOK = re.compile(
+    r"^(?:post-?mortem|retrospective|incident report|rca)\b|contacts|on-call (?:hours|rotation|schedule)|glossary|"
+    r"\breference\b|\bdashboards?\b|architecture|onboarding|faq",
     re.IGNORECASE,
 )
 
@@ -118,8 +131,12 @@ def find_incidents(sections: list[Section]) -> list[Candidate]:
             continue
         found.append(candidate)
         owner, owner_level = candidate, section.level
-    if found and all(is_phase(c.title) and not _identify(c.title)[2] for c in found):
+    tops = [s for s in sections if s.level == 1]
+    single = len(tops) == 1 and not _CONTAINER.search(clean_inline(tops[0].title))
+    if found and single and not any(_situation_title(c.title) for c in found):
         return []  # "## Diagnose", "## Fix" under "# Edge proxy returns 502": one incident, the document's
+    if found and all(is_phase(c.title) and not _identify(c.title)[2] for c in found):
+        return []
     seen: dict[str, int] = {}
     for candidate in found:
         key = candidate.id.casefold()
@@ -132,9 +149,19 @@ def find_incidents(sections: list[Section]) -> list[Candidate]:
 def is_phase(title: str) -> bool:
     """Whether a heading names a phase of an incident (Diagnosis, Option 2, Step 3, "Check the pods")."""
     bare = re.sub(r"^\d+[.)]\s*", "", clean_inline(title))
+    if re.match(r"^(?:procedure|part|phase|stage|resolution|option|scenario|step)\s*#?\w{1,3}\b", bare, re.I):
+        return True
     if _identify(bare)[2] or re.search(r"procedure|runbook|playbook", bare, re.IGNORECASE):
         return False
     return bool(_PHASE.match(bare))
+
+
+def _situation_title(title: str) -> bool:
+    """A heading that names a situation of its own: an id, an alert rule name, or words such as "down", "lag"."""
+    ident, _, strong = _identify(clean_inline(title))
+    if strong or re.match(r"^[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+$", ident):
+        return True
+    return not is_phase(title) and bool(_SITUATION.search(clean_inline(title)))
 
 
 def whole_document(sections: list[Section], title: str) -> list[Candidate]:
@@ -149,6 +176,8 @@ def whole_document(sections: list[Section], title: str) -> list[Candidate]:
             blocks.append(Block("paragraph", f"**{clean_inline(section.title)}**:", section.line))
         blocks.extend(section.blocks)
     if not any(b.kind == "fence" or (b.items and b.items[0].ordered) for b in blocks):
+        return []
+    if _NOT_A_RUNBOOK.search(title):
         return []
     line = next((s.line for s in sections if s.level == 1), 1)
     return [Candidate(slug(title) or "incident", title, line, None, blocks)]
