@@ -53,12 +53,14 @@ _PHASE = re.compile(
     r"run|stop|start|kill|terminate|increase|decrease|raise|lower|add|remove|delete|clear|flush|rotate|update|"
     r"upgrade|apply|revert|reset|enable|disable|block|notify|page|declare|assess|monitor|watch|wait|test|"
     r"measure|review|determine|debug|troubleshoot|examine|analy[sz]e|compare|capture|preserve|purge|rebuild|"
-    r"repair|reclaim|expand|resize|move|promote|reboot|reload|redeploy|if\b|when\b|option|expected|output|"
+    r"repair|reclaim|expand|resize|move|promote|reboot|reload|redeploy|fallback|fall back|bring|get|make|"
+    r"tell|announce|contain|revoke|replace|re-?create|recreate|force|retry|pause|resume|suspend|isolate|"
+    r"quarantine|escalate|hand ?over|wrap up|close|if\b|when\b|option|expected|output|"
     r"example|sample|overview|quick|tl;?dr|about|who|owner|useful|reference|related|see also|links?\b)",
     re.IGNORECASE,
 )
 _SITUATION = re.compile(
-    r"procedure|runbook|playbook|fail(?:ed|ure|ures|ing|s)?\b|outage|down\b|exhaust|leak|crash|slow|high|low|error|lag\b|attack|loss|"
+    r"procedure|runbook|playbook|fail(?:ed|ure|ures|ing(?! over| back)|s)?\b|outage|down\b|exhaust|leak|crash|slow|high|low|error|lag\b|attack|loss|"
     r"breach|full\b|pressure|not |unavailable|degrad|stuck|timeout|expired|expir|broken|corrupt|spike|saturat|"
     r"emergency|suspicious|vulnerab|alert|incident|issue|red\b|unhealthy|oom|5\d\d\b|4\d\d\b|refused",
     re.IGNORECASE,
@@ -121,7 +123,11 @@ def find_incidents(sections: list[Section]) -> list[Candidate]:
     owner: Candidate | None = None
     owner_level = 0
     for section in sections[1:]:
-        if owner is not None and section.level > owner_level and (owner.strong_id or is_phase(section.title)):
+        if (
+            owner is not None
+            and section.level > owner_level
+            and (owner.strong_id or not _situation_title(section.title))
+        ):
             owner.blocks.append(Block("paragraph", f"**{clean_inline(section.title)}**:", section.line))
             owner.blocks.extend(section.blocks)  # sub-sections belong to the incident above them
             continue
