@@ -23,16 +23,29 @@ class RunbookInternalError(RunbookParseError):
 
 
 _TARGET_LABEL = re.compile(
-    r"^(?:(?P<response>response(?: sla| time| target)?|time to (?:respond|acknowledge)|acknowledge(?:ment)?(?: time)?|"
-    r"ack(?: time)?|page response)|(?P<rto>rto|recovery time objective|recovery objective(?: \(rto\))?)|"
-    r"(?P<mttr>mttr|mean time to (?:recover|restore|repair|resolve)(?: \(mttr\))?)|"
+    r"^(?:document\s+|overall\s+)?(?:(?P<response>response(?: sla| time| target)?|time to (?:respond|acknowledge)|"
+    r"acknowledge(?:ment)?(?: time| within)?|ack(?: time)?|page response|first response)|"
+    r"(?P<rto>rto|recovery time objective|recovery objective)|"
+    r"(?P<mttr>mttr|mean time to (?:recover|restore|repair|resolve))|"
     r"(?P<resolve>time to (?:resolve|restore|recover|mitigate|fix)|resolution(?: time| target| sla)?|"
-    r"expected (?:time|duration)|estimated time|target(?: time)?|time ?box|time budget|resolve within|eta))$",
+    r"expected (?:time|duration)|estimated time|target(?: time)?|time ?box|time budget|resolve(?: within)?|eta|"
+    r"mitigat\w*|restore(?: within)?|recover(?:y)?(?: time| target)?))(?:\s+(?:target|objective|goal|time))?$",
     re.IGNORECASE,
 )
 _INLINE_TARGET = re.compile(
-    r"\b(time to (?:resolve|restore|recover|mitigate)|expected time|resolution time|resolution target|mttr|rto)\b"
-    r"\s*(?:\([^)]*\))?\s*[:=]\s*(?:<\s*|within\s+|under\s+|about\s+)?(\d[^.;,\n]{0,30})",
+    r"\b(time to (?:resolve|restore|recover|mitigate)|expected time|resolution(?: time| target)?|mttr|rto)\b"
+    r"(?:\s+(?:target|objective|goal))?\s*(?:\([^)]*\))?\s*[:=]\s*(?:<\s*|within\s+|under\s+|about\s+)?"
+    r"(\d[^.;,\n]{0,30})",
+    re.IGNORECASE,
+)
+_WITHIN_TARGET = re.compile(
+    r"\b(?:resolve[sd]?|restore[sd]?|finish(?:ed)?|mitigate[sd]?|recover(?:ed)?|complete[sd]?|patched|resolution)\b"
+    r"[^.;]{0,60}?\bwithin\s+(\d+(?:\s*[-–]\s*\d+)?\s*(?:minutes?|mins?|hours?|hrs?|h|m))\b",
+    re.IGNORECASE,
+)
+_BOXED = re.compile(
+    r"\((?:first|within|by|until|up to|in the first|next)\s+(\d+\s*(?:minutes?|mins?|hours?|hrs?|h|m))\b[^)]*\)|"
+    r"^(?:immediate|short[- ]term|mitigation|containment)\b[^(]*\((\d+\s*(?:minutes?|mins?|hours?|hrs?|h|m))\)",
     re.IGNORECASE,
 )
 _HEADING_TARGET = re.compile(
@@ -49,7 +62,7 @@ _STEP_DURATION = re.compile(r"\((?:~|about\s+)?(\d+)\s*(min(?:utes?)?|m|s(?:ec(?
 
 
 def _target_kind(label: str) -> TimeTargetKind | None:
-    match = _TARGET_LABEL.match(label.strip().rstrip(":").strip())
+    match = _TARGET_LABEL.match(re.sub(r"\s*\([^)]*\)", "", label).strip().rstrip(":").strip())
     if match is None:
         return None
     if match.group("response"):
@@ -258,10 +271,12 @@ def _incident(
             slos.append(heading_alert.slo)
     collecting = False
     response: TimeTarget | None = None
+    within: TimeTarget | None = None
     heading = _HEADING_TARGET.search(candidate.title)
     if heading is not None and (seconds := duration_seconds(heading.group(1))) is not None:
         target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, heading.group(1), seconds, candidate.line)
     phase_ends: list[tuple[float, str, int]] = []
+    durations: list[float] = []
     for block in candidate.blocks:
         if block.kind == "row" and len(block.cells) >= 2:
             kind = _target_kind(clean_inline(block.cells[0]))
@@ -280,10 +295,19 @@ def _incident(
         if block.kind != "paragraph":
             collecting = False
             continue
-        if (box := _PHASE_BOX.match(clean_inline(block.text))) is not None and not block.items:
+        first_line = clean_inline(block.text.split("\n", 1)[0])
+        if (box := _PHASE_BOX.match(first_line)) is not None and not block.items:
             end = duration_seconds(f"{box.group(1)} {box.group(2)}")
             if end is not None:
-                phase_ends.append((end, clean_inline(block.text).split(":")[0][:40], block.line))
+                phase_ends.append((end, first_line.split(":")[0][:40], block.line))
+        elif (boxed := _BOXED.search(first_line)) is not None and not block.items:
+            end = duration_seconds(boxed.group(1) or boxed.group(2))
+            if end is not None:
+                phase_ends.append((end, first_line.rstrip(":")[:40], block.line))
+        elif (took := _STEP_DURATION.search(first_line.rstrip(":").rstrip("*").strip())) is not None and (
+            not block.items or (block.items[0].ordered and block.items[0].line == block.line)
+        ):
+            durations.append(duration_seconds(f"{took.group(1)} {took.group(2)}") or 0.0)
         if collecting and block.items and not block.items[0].ordered:
             symptoms.append((clean_inline(block.text), block.line))
             continue
@@ -312,9 +336,17 @@ def _incident(
             if seconds is not None:
                 line = block.line + block.text.count("\n", 0, max(block.text.find(inline.group(1)), 0))
                 target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, inline.group(2).strip(), seconds, line)
+        if within is None and (said := _WITHIN_TARGET.search(clean_inline(block.text))) is not None:
+            seconds = duration_seconds(said.group(1))
+            if seconds is not None:
+                within = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, said.group(0)[:80], seconds, block.line)
     if target is None and phase_ends:
         seconds, text, line = max(phase_ends)
         target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, text, seconds, line)
+    if target is None and within is not None:
+        target = within
+    if target is None and sum(durations):
+        target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, "sum of the step durations", sum(durations), candidate.line)
     for symptom, line in symptoms:
         if not re.search(r"[<>≤≥]|\d\s*%", symptom):
             continue  # "returns 503" is a symptom, not an objective
