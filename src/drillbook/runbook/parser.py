@@ -345,8 +345,9 @@ def _incident(
         target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, text, seconds, line)
     if target is None and within is not None:
         target = within
-    if target is None and sum(durations):
-        target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, "sum of the step durations", sum(durations), candidate.line)
+    total = float(sum(durations))
+    if target is None and total:
+        target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, "sum of the step durations", total, candidate.line)
     for symptom, line in symptoms:
         if not re.search(r"[<>≤≥]|\d\s*%", symptom):
             continue  # "returns 503" is a symptom, not an objective

@@ -60,7 +60,8 @@ _PHASE = re.compile(
     re.IGNORECASE,
 )
 _SITUATION = re.compile(
-    r"procedure|runbook|playbook|fail(?:ed|ure|ures|ing(?! over| back)|s)?\b|outage|down\b|exhaust|leak|crash|slow|high|low|error|lag\b|attack|loss|"
+    r"procedure|runbook|playbook|fail(?:ed|ure|ures|ing(?! over| back)|s)?\b|outage|down\b|exhaust|leak|crash|"
+    r"slow|high|low|error|lag\b|attack|loss|"
     r"breach|full\b|pressure|not |unavailable|degrad|stuck|timeout|expired|expir|broken|corrupt|spike|saturat|"
     r"emergency|suspicious|vulnerab|alert|incident|issue|red\b|unhealthy|oom|5\d\d\b|4\d\d\b|refused",
     re.IGNORECASE,
