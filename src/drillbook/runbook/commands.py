@@ -50,7 +50,33 @@ _SQL_START = re.compile(
     r"^(SELECT|INSERT|UPDATE|DELETE|ALTER|CREATE|DROP|VACUUM|ANALYZE|EXPLAIN|WITH|SHOW|GRANT|REVOKE|REINDEX|"
     r"TRUNCATE|BEGIN|COMMIT|ROLLBACK|CLUSTER|REFRESH|COPY)\b"
 )
-_PROMPT = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*[$#]|\$|PS>)\s")
+_PROMPT = re.compile(
+    r"^\s*(?:"
+    r"(?:\([\w.-]+\)\s*)?[\w.!-]+(?: [\w.!-]+)*@[\w.-]+(?::[^\s$#]*)?\s*[$#%>]"  # user@host:~$, I have no name!@pod:/$
+    r"|\[[^\]\n]{1,60}\]\s*[$#]"  # [root@host ~]#
+    r"|(?:sh|bash|zsh|ash)-\d[\d.]*[$#]"  # sh-4.4#
+    r"|➜\s+\S+(?:\s+git:\([^)]*\))?(?:\s+✗)?"  # ➜  ~
+    r"|[\w-]+[=(][#>]"  # orders=#  db=>
+    r"|(?:[\w-]+\s)?(?:psql|mysql|mongo|mongosh|sqlite|cqlsh|redis|mariadb|postgres)[\w-]*>"  # psql> mysql>
+    r"|(?:redis\s)?[\w.-]+:\d{2,5}(?:\[\d+\])?>"  # 127.0.0.1:6379>
+    r"|[\w-]+(?:\s\[[\w.-]+\])?\s?[\w-]*>"  # rs0 [primary] catalogue>  test>
+    r"|[/~][\w/.-]*\s*[#$]"  # / #  ~ $
+    r"|\$|%|PS[^>\n]{0,40}>"
+    r")\s"
+)
+_CONTINUATION_PROMPT = re.compile(r"^\s*(?:[\w-]+[-(\'\"][#>]|->|\.\.\.|>)\s")
+_OUTPUT_LINE = re.compile(
+    r"^(?:[\w.-]+/[\w.@:-]+\s+(?:restarted|patched|created|configured|deleted|scaled|rolled back|unchanged|labeled|"
+    r"annotated|cordoned|uncordoned|drained|evicted|edited|paused|resumed|image updated|env updated|"
+    r"resource requirements updated|condition met|tainted|untainted)\b|\(integer\)|\(nil\)|\(error\)|"
+    r"\(\d+ rows?\)|OK$|PONG$|QUEUED$|[{}\[\]|+]|-{3,}|={3,}|error:|Error from server|Warning:|NAME\s|"
+    r"[A-Z][A-Z0-9_-]+(?:\s{2,}[A-Z][A-Z0-9_() -]*)+$)"
+)
+_SESSION_END = re.compile(r"^(?:exit|logout|quit|\\q|\.exit|\\quit|exit\(\))\s*;?$", re.IGNORECASE)
+_REPLS = {"psql": "sql", "mysql": "sql", "mariadb": "sql", "sqlite3": "sql", "cqlsh": "sql", "redis-cli": "redis"}
+_REPLS.update({"mongo": "mongo", "mongosh": "mongo"})
+_SHELLS = frozenset({"bash", "sh", "ash", "zsh", "dash", "/bin/bash", "/bin/sh"})
+_COMPOUND = {"for": "done", "while": "done", "until": "done", "if": "fi", "case": "esac"}
 _COMMAND_START = re.compile(r"^(?:[A-Za-z_]\w*=|[a-z./_~$\[({!][^\s:]*(?:\s|$))")
 """A shell line starts with a lower-case command word, a path, ``VAR=value`` or a test; prose starts Capitalised."""
 _NOTIFY_WORDS = re.compile(r"^(slack|page|notify|email|e-mail|post|announce|message|tell|inform)\b", re.I)
@@ -135,6 +161,9 @@ def _drop_script_variables(commands: list[Command]) -> list[Command]:
     assigned: set[str] = set()
     kept: list[Command] = []
     for command in commands:
+        if "\n" in command.text:  # a loop or if-block sets its own variables before using them
+            assigned.update(_LOOP_VARIABLE.findall(command.text))
+            assigned.update(_ASSIGNED.findall(command.text))
         own = [p for p in command.placeholders if p.lstrip("${").rstrip("}") not in assigned]
         kept.append(replace(command, placeholders=tuple(own)) if len(own) != len(command.placeholders) else command)
         if "=" in command.text:
@@ -204,7 +233,15 @@ def _sql_statements(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, st
 
 
 def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]:
+    """Commands of a shell block, with the language each runs in: ``bash``, ``sql``, ``redis``, ``mongo``, ``prose``.
+
+    Prompts are stripped; in a block with prompts, lines without one are output. Output lines (``deployment.apps/x
+    restarted``, tables, JSON) are never commands. After an interactive opener (``psql …``, ``redis-cli``,
+    ``mongosh``, ``kubectl exec -it … -- bash``, ``oc debug node/…``) the lines typed next run inside that session
+    until ``exit``/``\\q``.
+    """
     prompted = any(_PROMPT.match(text) for _, text in lines)
+    session: str = "bash"
     index = 0
     while index < len(lines):
         at, raw = lines[index]
@@ -215,22 +252,52 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
             if match is None:
                 continue  # output shown in a console session
             text = raw[match.end() :].strip()
-        if not text or text.startswith("#") or text.startswith("--"):
+        if not text or text.startswith("#") or text.startswith("--") or text.startswith("//"):
             continue
-        if _SQL_START.match(text):
+        if _SESSION_END.match(text):
+            session = "bash"
+            continue
+        if not prompted and _OUTPUT_LINE.match(text):
+            continue
+        if session != "bash" and not _SQL_START.match(text) and text.split()[0] in KNOWN_TOOLS:
+            session = "bash"  # the next shell command: the writer left the session without showing its exit
+        if session in ("sql", "redis", "mongo") or _SQL_START.match(text):
+            language = "sql" if session == "bash" else session
+            if language == "sql" and text.startswith("\\"):
+                yield at, text, "sql"  # psql meta-command
+                continue
             parts = [text]
-            while not parts[-1].rstrip().endswith(";") and index < len(lines):
-                nxt = lines[index][1].strip()
+            while language in ("sql", "mongo") and not _statement_done(parts, language) and index < len(lines):
+                nxt_raw = lines[index][1]
+                nxt = nxt_raw.strip()
+                if prompted:
+                    cont = _CONTINUATION_PROMPT.match(nxt_raw)
+                    if cont is None:
+                        break
+                    nxt = nxt_raw[cont.end() :].strip()
                 if not nxt or nxt.startswith("#"):
                     break
                 index += 1
                 if not nxt.startswith("--"):
                     parts.append(nxt)
-            yield at, " ".join(parts), "sql"
+            yield at, " ".join(parts), language
             continue
         while text.endswith("\\") and index < len(lines):
-            text = text[:-1].rstrip() + " " + lines[index][1].strip()
+            nxt = lines[index][1].strip()
+            if prompted and (cont := _CONTINUATION_PROMPT.match(lines[index][1])) is not None:
+                nxt = lines[index][1][cont.end() :].strip()
+            text = text[:-1].rstrip() + " " + nxt
             index += 1
+        first = text.split(maxsplit=1)[0] if text.split() else ""
+        closer = _COMPOUND.get(first)
+        if closer is not None and not re.search(rf"(?:^|[;&|\s]){closer}\b", text):
+            body = [text]
+            while index < len(lines) and len(body) < 200:
+                body.append(lines[index][1].strip())
+                index += 1
+                if re.search(rf"(?:^|[;&|\s]){closer}\b", body[-1]):
+                    break
+            text = "\n".join(body)
         joined = 0
         while _open_quote(text) and index < len(lines) and joined < 100:
             text = text + "\n" + lines[index][1]  # a quoted argument (JSON body) spans lines
@@ -246,6 +313,61 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
                     break
             text = "\n".join(body)
         yield at, text, "bash" if _COMMAND_START.match(text) else "prose"
+        session = _opened_session(text) or session
+
+
+def _statement_done(parts: list[str], language: str) -> bool:
+    last = parts[-1].rstrip()
+    if language == "mongo":
+        whole = " ".join(parts)
+        return whole.count("(") <= whole.count(")") and whole.count("{") <= whole.count("}")
+    return last.endswith(";") or last.endswith("\\G") or last.endswith("\\gx")
+
+
+def _opened_session(text: str) -> str | None:
+    """The session an interactive command opens (``sql``, ``redis``, ``mongo``, ``bash``), or ``None``."""
+    if "\n" in text:
+        return None
+    words = text.split()
+    inner = words[words.index("--") + 1 :] if "--" in words else words
+    if not inner:
+        return None
+    tool = inner[0].rsplit("/", 1)[-1] if inner[0] not in _SHELLS else inner[0]
+    interactive = {"-it", "-ti", "-i", "--stdin", "-t", "--tty"} & set(words)
+    if words[0] in ("kubectl", "oc", "docker", "podman") and "--" in words and not interactive:
+        return None
+    if tool in _SHELLS and len(inner) == 1:
+        return "bash"
+    if words[0] == "oc" and len(words) > 1 and words[1] == "debug":
+        return "bash"
+    if words[0] in ("chroot", "ssh") and len(words) <= 3:
+        return "bash"
+    repl = _REPLS.get(tool)
+    if repl is None:
+        return None
+    args = inner[1:]
+    if repl == "sql" and any(a in ("-c", "-f", "-e", "--command", "--file", "--execute", "-l") for a in args):
+        return None
+    if repl == "sql" and any(a.startswith(("-c", "-e")) and len(a) > 2 for a in args):
+        return None
+    if repl == "redis" and _redis_words(args):
+        return None  # redis-cli PING runs one command
+    if repl == "mongo" and any(a in ("--eval", "-f", "--file") for a in args):
+        return None
+    return repl
+
+
+def _redis_words(args: list[str]) -> list[str]:
+    words: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("-h", "-p", "-a", "-n", "-u", "--user", "--pass", "-s", "-r", "-i", "--tls", "--cacert"):
+            skip = arg not in ("--tls",)
+        elif not arg.startswith("-"):
+            words.append(arg)
+    return words
 
 
 def _open_quote(text: str) -> bool:
@@ -269,6 +391,10 @@ def _command(text: str, line: int, language: str) -> Command:
         return Command(text, line, "prose", tool, effect, found)
     if language == "sql":
         return Command(text, line, "sql", "sql", sql_effect(text), found)
+    if language == "redis":
+        return Command(text, line, "redis", "redis-cli", part_effect(["redis-cli", *text.split()], text), found)
+    if language == "mongo":
+        return Command(text, line, "mongo", "mongosh", part_effect(["mongosh"], text), found)
     parts = split_parts(text.split("\n", 1)[0])
     tokenised = [(shell_tokens(part), part) for part in parts]
     tokens = tokenised[0][0] if tokenised else []
