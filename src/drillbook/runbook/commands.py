@@ -241,17 +241,25 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
     until ``exit``/``\\q``.
     """
     prompted = any(_PROMPT.match(text) for _, text in lines)
+    root = _root_prompted(lines) if not prompted else False
+    prompted = prompted or root
     session: str = "bash"
+    seen_prompt = False
     index = 0
     while index < len(lines):
         at, raw = lines[index]
         index += 1
         text = raw.strip()
         if prompted:
-            match = _PROMPT.match(raw)
+            match = _ROOT_PROMPT.match(raw) if root else _PROMPT.match(raw)
             if match is None:
-                continue  # output shown in a console session
-            text = raw[match.end() :].strip()
+                words = text.split()
+                if seen_prompt or not words or words[0] not in KNOWN_TOOLS:
+                    continue  # output shown in a console session
+                # the command written without a prompt above the session it opens
+            else:
+                seen_prompt = True
+                text = raw[match.end() :].strip()
         if not text or text.startswith("#") or text.startswith("--") or text.startswith("//"):
             continue
         if _SESSION_END.match(text):
@@ -314,6 +322,16 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
             text = "\n".join(body)
         yield at, text, "bash" if _COMMAND_START.match(text) else "prose"
         session = _opened_session(text) or session
+
+
+_ROOT_PROMPT = re.compile(r"^\s*#\s(?=\s*\S)")
+
+
+def _root_prompted(lines: list[tuple[int, str]]) -> bool:
+    """A console shown with root's ``# `` prompt: most ``# `` lines start with a tool, not with words."""
+    heads = [text.strip()[1:].split(maxsplit=1) for _, text in lines if text.strip().startswith("# ")]
+    tools = sum(1 for head in heads if head and head[0] in KNOWN_TOOLS)
+    return tools >= 2 and tools * 2 > len(heads)
 
 
 def _statement_done(parts: list[str], language: str) -> bool:

@@ -158,6 +158,8 @@ def is_phase(title: str) -> bool:
     bare = re.sub(r"^\d+[.)]\s*", "", clean_inline(title))
     if re.match(r"^(?:procedure|part|phase|stage|resolution|option|scenario|step)\s*#?\w{1,3}\b", bare, re.I):
         return True
+    if re.match(r"^(?:the\s+)?(?:procedure|steps|runbook|playbook|instructions)\s*:?$", bare, re.IGNORECASE):
+        return True
     if _identify(bare)[2] or re.search(r"procedure|runbook|playbook", bare, re.IGNORECASE):
         return False
     return bool(_PHASE.match(bare))
