@@ -260,6 +260,7 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
             else:
                 seen_prompt = True
                 text = raw[match.end() :].strip()
+                session = _prompt_session(match.group(0)) or session
         if not text or text.startswith("#") or text.startswith("--") or text.startswith("//"):
             continue
         if _SESSION_END.match(text):
@@ -322,6 +323,20 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
             text = "\n".join(body)
         yield at, text, "bash" if _COMMAND_START.match(text) else "prose"
         session = _opened_session(text) or session
+
+
+def _prompt_session(prompt: str) -> str | None:
+    """The REPL a prompt belongs to: ``orders=#`` and ``psql>`` are SQL, ``127.0.0.1:6379>`` is Redis."""
+    prompt = prompt.strip()
+    if re.search(r"[=(][#>]$|(?:psql|mysql|mariadb|sqlite|postgres|cqlsh)[\w-]*>$", prompt):
+        return "sql"
+    if re.search(r":\d{2,5}(?:\[\d+\])?>$|^redis", prompt):
+        return "redis"
+    if re.search(r"mongo|\[(?:primary|secondary)\]", prompt, re.IGNORECASE):
+        return "mongo"
+    if prompt.endswith(("$", "#", "%")) and not prompt.endswith("=#"):
+        return "bash"
+    return None
 
 
 _ROOT_PROMPT = re.compile(r"^\s*#\s(?=\s*\S)")

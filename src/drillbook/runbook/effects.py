@@ -109,7 +109,9 @@ def _unquote(match: re.Match[str]) -> str:
 def shell_tokens(part: str) -> list[str]:
     """Words of one command part, without leading ``VAR=value``, ``sudo``, ``time``, ``nohup`` or ``exec``."""
     tokens = _shell_words(part)
-    while tokens and (_ASSIGNMENT.match(tokens[0]) or tokens[0] in ("sudo", "time", "nohup", "exec")):
+    while tokens and (
+        _ASSIGNMENT.match(tokens[0]) or tokens[0] in ("sudo", "time", "nohup", "exec", "do", "then", "else", "{", "!")
+    ):
         value = tokens[0].partition("=")[2]
         # VAR=$(cmd …) runs cmd: classify that.
         tokens = ([value[2:]] if value.startswith("$(") and len(value) > 2 else []) + tokens[1:]
@@ -157,7 +159,9 @@ SQL_DANGER = re.compile(r"\b(DROP|TRUNCATE|pg_terminate_backend|FLUSHALL|FLUSHDB
 def sql_effect(text: str) -> Effect:
     """The effect of SQL text: reads, writes (``pg_terminate_backend`` included) or destroys."""
     upper = text.upper()
-    if re.search(r"\b(DROP|TRUNCATE)\b", upper) or re.search(r"\bDELETE\s+FROM\b(?![^;]*\bWHERE\b)", upper):
+    if re.search(r"\b(DROP|TRUNCATE|FLUSHALL|FLUSHDB)\b|PG_DROP_\w+", upper) or re.search(
+        r"\bDELETE\s+FROM\b(?![^;]*\bWHERE\b)", upper
+    ):
         return Effect.DESTRUCTIVE
     if re.search(r"\b(INSERT|UPDATE|DELETE|ALTER|CREATE|VACUUM|REINDEX|GRANT|REVOKE|CLUSTER|REFRESH|COPY)\b", upper):
         return Effect.MUTATING
@@ -199,6 +203,8 @@ def part_effect(tokens: list[str], text: str) -> Effect:
         if any(not _LOCAL_HOST.match(host) for host in _URL.findall(text)):
             return Effect.EXTERNAL  # a literal public URL: production, a vendor, the internet
         method = _curl_method(args)
+        if method == "DELETE":
+            return Effect.DESTRUCTIVE  # deletes an index, a bucket, a record
         return Effect.READ_ONLY if method in ("GET", "HEAD") else Effect.MUTATING
     if tool in _NOTIFY_TOOLS or tool.endswith("-notify") or tool.startswith(("slack", "pagerduty", "opsgenie")):
         return Effect.NOTIFICATION
@@ -223,7 +229,7 @@ def part_effect(tokens: list[str], text: str) -> Effect:
         return Effect.DESTRUCTIVE if any(re.match(r"^-\w*[rR]", a) for a in args) else Effect.MUTATING
     if tool in ("mongo", "mongosh"):
         return _mongo_effect(text)
-    if tool in ("helm", "docker", "podman", "docker-compose", "nerdctl"):
+    if tool in ("helm", "docker", "podman", "docker-compose", "nerdctl", "crictl", "ctr"):
         return _package_effect(tool, args)
     if tool in ("npm", "yarn", "pnpm", "npx"):
         return _npm_effect(tool, args)
@@ -246,7 +252,16 @@ def part_effect(tokens: list[str], text: str) -> Effect:
         return Effect.READ_ONLY
     if tool in _MUTATING_TOOLS:
         return Effect.MUTATING
+    if any(_DESTROYING.match(a) for a in args):
+        return Effect.DESTRUCTIVE  # rabbitmqctl purge_queue, kafka-topics --delete, an in-house "wipe"
     return Effect.UNKNOWN
+
+
+_DESTROYING = re.compile(
+    r"^(?:--?)?(?:purge\w*|delete\w*|destroy|drop\w*|truncate|wipe|flush\w*|erase|rmi|rm|remove|reset|"
+    r"force-delete|forget)$",
+    re.IGNORECASE,
+)
 
 
 _ANGLE_PLACEHOLDER = re.compile(r"<[A-Za-z][\w.\- ]{0,40}>")

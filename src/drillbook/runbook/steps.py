@@ -143,7 +143,7 @@ def _item_step(unit: _Unit) -> list[Step]:
     paragraphs = [clean_inline(b.text) for b in group if b.kind == "paragraph"]
     title = unit.title or (paragraphs[0].rstrip(":") if paragraphs else "Step")
     prose = "\n".join(paragraphs[1:])
-    commands = _fence_commands(group)
+    commands = [c for block in group for c in (_fence_commands([block]) or _inline_commands([block]))]
     if not commands:
         notes = [t.strip().lstrip("#").strip() for b in group if b.kind == "fence" for t in _shell_notes(b)]
         detail = "; ".join(n for n in [prose, *notes] if n)
