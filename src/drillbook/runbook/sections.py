@@ -15,6 +15,7 @@ from drillbook.runbook.markdown import Block, Section
 
 _EXCLUDED = re.compile(
     r"table of contents|^contents$|overview|contact|escalation|template|related|^summary$|timeline|root cause|"
+    r"^objectives$|^targets$|^goals$|how to use|announc|^communicat|"
     r"^resolution$|prevention|action items|lessons|purpose|quick reference|reference|resources|prerequisites|"
     r"appendix|glossary|changelog|^version|critical endpoints|service level|\bslos?\b|post-incident|"
     r"incident lifecycle|incident commands|communication|key metrics|dashboard quer|"
@@ -33,7 +34,9 @@ _PLAIN_LABEL = re.compile(
 )
 _NUMBERED_COMMENT = re.compile(r"^\s*#\s*(\d{1,3})[.)]\s+(\S.*)$", re.MULTILINE)
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_FIELD_LABELS = ("symptom", "trigger", "alert", "time to resolve", "response sla", "severity", "mttr", "rto")
+_FIELD_LABELS = (
+    "symptom", "trigger", "alert", "time to resolve", "response sla", "severity", "mttr", "rto", "fires when",
+)  # fmt: skip
 
 
 _CONTAINER = re.compile(
@@ -62,6 +65,8 @@ _PHASE = re.compile(
 _SITUATION = re.compile(
     r"procedure|runbook|playbook|fail(?:ed|ure|ures|ing(?! over| back)|s)?\b|outage|down\b|exhaust|leak|crash|"
     r"slow|high|low|error|lag\b|attack|loss|"
+    r"^(?!after\b|before\b|during\b|post\b|when\b|if\b)\w[\w ]*\s(?:recovery|restore|rotation|migration|deployment|"
+    r"failover|cutover|upgrade)$|"
     r"breach|full\b|pressure|not |unavailable|degrad|stuck|timeout|expired|expir|broken|corrupt|spike|saturat|"
     r"emergency|suspicious|vulnerab|alert|incident|issue|red\b|unhealthy|oom|5\d\d\b|4\d\d\b|refused",
     re.IGNORECASE,
@@ -123,7 +128,7 @@ def find_incidents(sections: list[Section]) -> list[Candidate]:
     found: list[Candidate] = []
     owner: Candidate | None = None
     owner_level = 0
-    for section in sections[1:]:
+    for position, section in enumerate(sections[1:], start=1):
         if (
             owner is not None
             and section.level > owner_level
@@ -133,7 +138,7 @@ def find_incidents(sections: list[Section]) -> list[Candidate]:
             owner.blocks.extend(section.blocks)  # sub-sections belong to the incident above them
             continue
         owner = None
-        candidate = _candidate(section)
+        candidate = _candidate(section, _phase_blocks(sections, position))
         if candidate is None:
             continue
         found.append(candidate)
@@ -192,7 +197,20 @@ def whole_document(sections: list[Section], title: str) -> list[Candidate]:
     return [Candidate(slug(title) or "incident", title, line, None, blocks)]
 
 
-def _candidate(section: Section) -> Candidate | None:
+def _phase_blocks(sections: list[Section], position: int) -> list[Block]:
+    """The blocks of the phase sub-sections right under ``sections[position]`` (its Diagnose, Remedy, …)."""
+    level = sections[position].level
+    found: list[Block] = []
+    if _CONTAINER.search(clean_inline(sections[position].title)):
+        return found  # "Deployment Procedures" is a chapter: its sub-sections are the procedures
+    for section in sections[position + 1 :]:
+        if section.level <= level or _situation_title(section.title):
+            break
+        found.extend(section.blocks)
+    return found
+
+
+def _candidate(section: Section, below: list[Block] | None = None) -> Candidate | None:
     title = clean_inline(section.title)
     if not title or _EXCLUDED.search(title):
         return None
@@ -200,9 +218,11 @@ def _candidate(section: Section) -> Candidate | None:
     has_fields = any(
         label.startswith(_FIELD_LABELS) for b in section.blocks if b.kind == "paragraph" for label, _, _ in labels(b)
     )
-    has_steps = any(b.kind == "fence" and (b.items or numbered_comments(b.text)) for b in section.blocks)
-    has_code = any(b.kind == "fence" for b in section.blocks)
-    if not (strong or has_fields or has_steps or (has_code and _INCIDENT_WORDS.search(title))):
+    every = [*section.blocks, *(below or [])]
+    has_steps = any(b.kind == "fence" and (b.items or numbered_comments(b.text)) for b in every)
+    has_code = any(b.kind == "fence" for b in every)
+    alert_name = bool(re.match(r"^[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+$", ident))
+    if not (strong or has_fields or has_steps or (has_code and (alert_name or _INCIDENT_WORDS.search(title)))):
         return None
     return Candidate(ident, title, section.line, severity, list(section.blocks), strong)
 
