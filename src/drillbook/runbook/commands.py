@@ -142,8 +142,46 @@ def placeholders(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+_NOT_SHELL_LINE = re.compile(r"^\s*(?:[-*]\s*)?\[[ xX]\]|^\s*[├└│┌┐┘┤┬┴┼─╰╭]|^\s*\|")
+"""Checklist items (``[ ] Status page updated``), ASCII decision trees (``├─ Error rate > 5%?``) and tables."""
+
+
+def has_commands(code: str, language: str) -> bool:
+    """Whether a code block holds commands at all (shell or SQL), without reading them one by one."""
+    if language == "sql":
+        return True
+    if language not in SHELL_LANGUAGES:
+        return False
+    return language == "bash" or _looks_like_shell(code)
+
+
+def _looks_like_shell(code: str) -> bool:
+    """An untagged block is shell when a line starts with a prompt, a tool drillbook knows, a path or ``VAR=``.
+
+    YAML and JSON config, PromQL, log excerpts, message templates, checklists and ASCII trees are not.
+    """
+    for raw in code.splitlines():
+        text = raw.strip()
+        if not text or (text.startswith("#") and not text.startswith("# ")):
+            continue
+        if _PROMPT.match(raw) and not _NOT_SHELL_LINE.match(raw):
+            return True
+        first = text.split(maxsplit=1)[0]
+        if first in KNOWN_TOOLS or first.startswith(("./", "/usr/", "/opt/", "~/")) or first.endswith(".sh"):
+            return True
+        if _SQL_START.match(text) or re.match(r"^[A-Z_][A-Z0-9_]*=\S", text):
+            return True
+        if re.match(r"^(?:slack|page|pagerduty|notify|email)\b\s*:", text, re.IGNORECASE):
+            return True  # "Slack: @oncall …": a notification written as a chat line
+        if re.match(r"^#\s+(\S+)", text) and text[2:].split(maxsplit=1)[0] in KNOWN_TOOLS:
+            return True
+    return False
+
+
 def commands_from_code(code: str, language: str, line: int) -> list[Command]:
     """The commands in one code block whose first line is ``line`` (``language`` already normalised)."""
+    if language == "" and not _looks_like_shell(code):
+        return []  # an untagged block of YAML, PromQL, output, a template, a checklist or a diagram
     numbered = list(enumerate(code.splitlines(), start=line))
     if language == "sql":
         commands = [_command(text, at, lang) for at, text, lang in _sql_statements(numbered)]
@@ -266,7 +304,7 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
         if _SESSION_END.match(text):
             session = "bash"
             continue
-        if not prompted and _OUTPUT_LINE.match(text):
+        if not prompted and (_OUTPUT_LINE.match(text) or _NOT_SHELL_LINE.match(text)):
             continue
         if session != "bash" and not _SQL_START.match(text) and text.split()[0] in KNOWN_TOOLS:
             session = "bash"  # the next shell command: the writer left the session without showing its exit

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from drillbook.runbook.commands import has_commands, normalise_language
 from drillbook.runbook.markdown import Block, Section
 
 _EXCLUDED = re.compile(
@@ -210,15 +211,19 @@ def _phase_blocks(sections: list[Section], position: int) -> list[Block]:
     return found
 
 
+def _runs(block: Block) -> bool:
+    return has_commands(block.text, normalise_language(block.info))
+
+
 def _candidate(section: Section, below: list[Block] | None = None) -> Candidate | None:
     title = clean_inline(section.title)
-    if not title or _EXCLUDED.search(title):
+    if not title or _EXCLUDED.search(title) or (section.level == 1 and _NOT_A_RUNBOOK.search(title)):
         return None
     ident, severity, strong = _identify(title)
     has_fields = any(
         label.startswith(_FIELD_LABELS) for b in section.blocks if b.kind == "paragraph" for label, _, _ in labels(b)
     )
-    every = [*section.blocks, *(below or [])]
+    every = [b for b in [*section.blocks, *(below or [])] if b.kind != "fence" or _runs(b)]
     has_steps = any(b.kind == "fence" and (b.items or numbered_comments(b.text)) for b in every)
     has_code = any(b.kind == "fence" for b in every)
     alert_name = bool(re.match(r"^[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+$", ident))
