@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from drillbook.runbook.commands import commands_from_code, normalise_language, prose_command, reads_as_command
 from drillbook.runbook.markdown import Block
-from drillbook.runbook.model import Command, Step
+from drillbook.runbook.model import Command, Effect, Step
 from drillbook.runbook.sections import clean_inline, labels, numbered_comments
 
 _COMMENT_STEP = re.compile(r"^\s*#\s*(\d{1,3})[.)]\s+(\S.*)$")
@@ -176,9 +176,16 @@ def _comment_steps(block: Block) -> list[Step]:
     return steps
 
 
+_SHOWN_NOT_RUN = re.compile(
+    r"symptom|^expected|output|^example|^sample|impact|cause|^alerts?\b|trigger|^logs? (?:show|look)|^you(?:'ll| will) see",
+    re.IGNORECASE,
+)
+"""Labels whose code blocks show what one sees, not what one runs."""
+
+
 def _label_step(unit: _Unit) -> list[Step]:
     label = unit.title
-    if _NOT_STEPS.search(label):
+    if _SHOWN_NOT_RUN.search(label):
         return []
     group = _with_branches(unit)
     bullets = [block for block, _ in group if block.kind == "paragraph"]
@@ -192,9 +199,9 @@ def _label_step(unit: _Unit) -> list[Step]:
         block = next(b for b, name in group if name == branch and b.kind == "paragraph")
         commands.append(prose_command(clean_inline(block.text), block.line, branch))
     commands.sort(key=lambda c: c.line)
-    if not commands:
+    if not commands or (_NOT_STEPS.search(label) and all(c.effect is Effect.MANUAL for c in commands)):
         actionable = [b for b in bullets if b.items]
-        if not actionable or not label or not _ACTION_LABELS.search(label):
+        if not actionable or not label or not _ACTION_LABELS.search(label) or _NOT_STEPS.search(label):
             return []
         prose = "\n".join(clean_inline(b.text) for b in actionable)
         commands = [prose_command(prose, actionable[0].line)]
