@@ -125,7 +125,7 @@ def reads_as_command(code: str) -> bool:
     first = words[1] if words[0] == "sudo" and len(words) > 2 else words[0]
     if first.startswith("./") or first.endswith(".sh"):
         return True
-    if _SQL_START.match(text) and len(words) >= 3:
+    if _SQL_START.match(text) and (len(words) >= 3 or text.endswith((";", ")"))):
         return True
     return first in KNOWN_TOOLS
 
@@ -466,7 +466,11 @@ def _command(text: str, line: int, language: str) -> Command:
         return Command(text, line, "redis", "redis-cli", part_effect(["redis-cli", *text.split()], text), found)
     if language == "mongo":
         return Command(text, line, "mongo", "mongosh", part_effect(["mongosh"], text), found)
-    parts = split_parts(text.split("\n", 1)[0])
+    first_line = text.split("\n", 1)[0]
+    compound = "\n" in text and (first_line.split() or [""])[0] in _COMPOUND
+    # A loop or if-block does what its body does; other multi-line commands are one line plus a quoted body.
+    lines = text.splitlines() if compound else [first_line]
+    parts = [part for each in lines for part in split_parts(each)]
     tokenised = [(shell_tokens(part), part) for part in parts]
     tokens = tokenised[0][0] if tokenised else []
     tool = tool_name(tokens)

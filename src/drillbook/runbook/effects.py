@@ -109,6 +109,12 @@ def _unquote(match: re.Match[str]) -> str:
 def shell_tokens(part: str) -> list[str]:
     """Words of one command part, without leading ``VAR=value``, ``sudo``, ``time``, ``nohup`` or ``exec``."""
     tokens = _shell_words(part)
+    if tokens and tokens[0] == "sudo":
+        # sudo's own options: "-u postgres", "-E", "-i" come before the command it runs.
+        rest = tokens[1:]
+        while rest and rest[0].startswith("-"):
+            rest = rest[2:] if rest[0] in ("-u", "-g", "-h", "-p", "-C", "-D", "-U", "--user", "--group") else rest[1:]
+        tokens = ["sudo", *rest]
     while tokens and (
         _ASSIGNMENT.match(tokens[0]) or tokens[0] in ("sudo", "time", "nohup", "exec", "do", "then", "else", "{", "!")
     ):

@@ -177,7 +177,8 @@ def _comment_steps(block: Block) -> list[Step]:
 
 
 _SHOWN_NOT_RUN = re.compile(
-    r"symptom|^expected|output|^example|^sample|impact|cause|^alerts?\b|trigger|^logs? (?:show|look)|^you(?:'ll| will) see",
+    r"^(?:symptoms?|expected|(?:example |sample |expected )?output|example|sample|impact|causes?|alerts?|triggers?|"
+    r"logs? (?:show|look)|you(?:'ll| will) see)\b",
     re.IGNORECASE,
 )
 """Labels whose code blocks show what one sees, not what one runs."""
