@@ -43,6 +43,7 @@ _WITHIN_TARGET = re.compile(
     r"[^.;]{0,60}?\bwithin\s+(\d+(?:\s*[-–]\s*\d+)?\s*(?:minutes?|mins?|hours?|hrs?|h|m))\b",
     re.IGNORECASE,
 )
+_TIMED = re.compile(r"\d\s*(?:-|–|to)?\s*\d*\s*(?:min|m\b|h\b|hour|hr|s\b|sec)", re.IGNORECASE)
 _BOXED = re.compile(
     r"\((?:first|within|by|until|up to|in the first|next)\s+(\d+\s*(?:minutes?|mins?|hours?|hrs?|h|m))\b[^)]*\)|"
     r"^(?:immediate|short[- ]term|mitigation|containment)\b[^(]*\((\d+\s*(?:minutes?|mins?|hours?|hrs?|h|m))\)",
@@ -295,8 +296,11 @@ def _incident(
         if block.kind != "paragraph":
             collecting = False
             continue
-        first_line = clean_inline(block.text.split("\n", 1)[0])
-        if (box := _PHASE_BOX.match(first_line)) is not None and not block.items:
+        timed = _TIMED.search(block.text) is not None  # most paragraphs name no duration: skip the scans
+        first_line = clean_inline(block.text.split("\n", 1)[0]) if timed else ""
+        if not timed:
+            pass
+        elif (box := _PHASE_BOX.match(first_line)) is not None and not block.items:
             end = duration_seconds(f"{box.group(1)} {box.group(2)}")
             if end is not None:
                 phase_ends.append((end, first_line.split(":")[0][:40], block.line))
@@ -331,12 +335,13 @@ def _incident(
                     response = response or TimeTarget(kind, value, seconds, line)
                 elif target is None:
                     target = TimeTarget(kind, value, seconds, line)
-        if target is None and (inline := _INLINE_TARGET.search(clean_inline(block.text))) is not None:
+        whole = clean_inline(block.text) if timed else ""
+        if target is None and timed and (inline := _INLINE_TARGET.search(whole)) is not None:
             seconds = duration_seconds(inline.group(2))
             if seconds is not None:
                 line = block.line + block.text.count("\n", 0, max(block.text.find(inline.group(1)), 0))
                 target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, inline.group(2).strip(), seconds, line)
-        if within is None and (said := _WITHIN_TARGET.search(clean_inline(block.text))) is not None:
+        if within is None and timed and (said := _WITHIN_TARGET.search(whole)) is not None:
             seconds = duration_seconds(said.group(1))
             if seconds is not None:
                 within = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, said.group(0)[:80], seconds, block.line)
