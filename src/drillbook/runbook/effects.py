@@ -431,7 +431,7 @@ def _compose_effect(args: list[str]) -> Effect:
         else:
             words.append(arg)
     sub = words[0] if words else ""
-    flags = set(args)
+    flags = set(args[args.index(sub) + 1 :]) if sub else set()  # "-f file" before the sub-command is not follow
     if sub in ("logs", "events") and flags & {"-f", "--follow"}:
         return Effect.NON_TERMINATING
     if sub in ("logs", "ps", "top", "images", "config", "version", "events", "ls", "port"):

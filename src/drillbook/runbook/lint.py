@@ -1,7 +1,8 @@
 """Findings about a parsed runbook that would stop it from being rehearsed as a drill.
 
 Rules (ids as printed): ``unresolved-placeholder``, ``prose-only-step``, ``unguarded-destructive``,
-``never-ends``, ``leaves-sandbox``, ``no-time-target``, ``no-steps``, ``tool-not-installed``, ``nothing-drillable``.
+``never-ends``, ``leaves-sandbox``, ``no-time-target``, ``no-steps``, ``tool-not-installed``, ``nothing-drillable``,
+``invalid-utf8``, ``unclosed-fence``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ RULES: dict[str, str] = {
     "no-time-target": "an incident states no time to resolve, response SLA, MTTR or RTO",
     "no-steps": "an incident has no steps to rehearse",
     "tool-not-installed": "a command's tool is not installed on this machine",
+    "invalid-utf8": "the file is not valid UTF-8; bad bytes were read as U+FFFD",
+    "unclosed-fence": "a code block is never closed and runs to the end of the file",
     "nothing-drillable": "the document yields nothing a drill can rehearse (no incidents, or prose-only remedies)",
 }
 """Every rule id with what it flags."""
@@ -78,6 +81,7 @@ def lint_runbook(runbook: Runbook, *, which: Callable[[str], str | None] = shuti
                         (first[0], first[1], first[2] + 1) if first else (command.line, incident.id, 1)
                     )
     findings.extend(_drillable_findings(runbook))
+    findings.extend(Finding(runbook.path, note.line, note.rule, note.message) for note in runbook.notes)
     for tool, (line, incident_id, count) in missing_tools.items():
         uses = f"{count} command{'s' if count > 1 else ''}"
         findings.append(

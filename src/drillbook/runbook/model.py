@@ -144,6 +144,15 @@ class Incident:
 
 
 @dataclass(frozen=True)
+class ParseNote:
+    """Something in the file the parser read around, with where it is (``rule`` as lint prints it)."""
+
+    rule: Literal["invalid-utf8", "unclosed-fence"]
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
 class Runbook:
     """A parsed runbook document."""
 
@@ -156,6 +165,8 @@ class Runbook:
     """YAML front matter, when the document has one (values as strings)."""
     alerts: tuple[AlertTrigger, ...] = ()
     """Document-level alert thresholds (a metrics table) not tied to one incident."""
+    notes: tuple[ParseNote, ...] = ()
+    """What the parser had to guess at: invalid UTF-8 replaced, a code block left unclosed at the end."""
 
     def incident(self, incident_id: str) -> Incident:
         """Return the incident with this id or title, or raise ``KeyError`` naming what exists.

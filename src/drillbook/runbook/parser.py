@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
 from drillbook.errors import RunbookParseError
 from drillbook.runbook.markdown import Block, Section, parse_blocks, split_sections
-from drillbook.runbook.model import AlertTrigger, Incident, Runbook, Slo, Step, TimeTarget, TimeTargetKind
+from drillbook.runbook.model import (
+    AlertTrigger,
+    Incident,
+    ParseNote,
+    Runbook,
+    Slo,
+    Step,
+    TimeTarget,
+    TimeTargetKind,
+)
 from drillbook.runbook.sections import Candidate, clean_inline, find_incidents, labels, whole_document
 from drillbook.runbook.slos import duration_seconds, parse_alert_text, parse_slo_text
 from drillbook.runbook.steps import extract_steps
@@ -115,7 +125,16 @@ def parse_runbook(path: Path | str) -> Runbook:
             path=path,
             line=data.count(b"\n", 0, nul) + 1,
         )
-    return parse_text(data.decode("utf-8", errors="replace"), path)
+    try:
+        text = data.decode("utf-8")
+        notes: tuple[ParseNote, ...] = ()
+    except UnicodeDecodeError as exc:
+        text = data.decode("utf-8", errors="replace")
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = f"invalid UTF-8 (byte 0x{data[exc.start]:02x}) read as U+FFFD; save the file as UTF-8"
+        notes = (ParseNote("invalid-utf8", line, message),)
+    runbook = parse_text(text, path)
+    return replace(runbook, notes=notes + runbook.notes) if notes else runbook
 
 
 def parse_text(text: str, path: Path | str = "<text>") -> Runbook:
@@ -150,7 +169,29 @@ def parse_text(text: str, path: Path | str = "<text>") -> Runbook:
         ) from exc
 
 
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
+
+
+def _unclosed_fence(text: str) -> ParseNote | None:
+    """The code block still open at the end of the file, if any (CommonMark runs it to the end)."""
+    if "```" not in text and "~~~" not in text:
+        return None
+    opener: re.Match[str] | None = None
+    for match in _FENCE_LINE.finditer(text):
+        if opener is None:
+            opener = match
+        elif match.group(1)[0] == opener.group(1)[0] and len(match.group(1)) >= len(opener.group(1)):
+            rest = text[match.end() : text.find("\n", match.end()) if "\n" in text[match.end() :] else len(text)]
+            if not rest.strip():
+                opener = None
+    if opener is None:
+        return None
+    line = text.count("\n", 0, opener.start()) + 1
+    return ParseNote("unclosed-fence", line, "code block opened here is never closed; it runs to the end of the file")
+
+
 def _parse(text: str, path: Path) -> Runbook:
+    unclosed = _unclosed_fence(text)
     metadata, text = _front_matter(text)
     sections = split_sections(parse_blocks(text))
     doc_slos, doc_targets, doc_alerts, severity_slas = _document_facts(sections)
@@ -165,6 +206,7 @@ def _parse(text: str, path: Path) -> Runbook:
         time_targets=tuple(doc_targets),
         metadata=metadata,
         alerts=tuple(doc_alerts),
+        notes=(unclosed,) if unclosed is not None else (),
     )
 
 

@@ -102,8 +102,8 @@ def _units(blocks: list[Block]) -> list[_Unit]:
                 units.append(current)
                 if body.strip():
                     current.blocks.append((replace(block, text=body, line=block.line + 1), None))
-                else:
-                    current.blocks.append((replace(block, text=title), None))
+                if "`" in rest.partition("\n")[0] or not body.strip():
+                    current.blocks.append((replace(block, text=rest.partition("\n")[0]), None))
                 continue
             if current is not None and current.kind == "item" and current.blocks and not _is_label(block):
                 current.blocks.append((block, None))  # prose under a "Step 1." paragraph
