@@ -32,7 +32,8 @@ def test_a_phase_sub_heading_never_steals_the_incident_from_its_parent() -> None
     runbook = parse_text(
         "# Orders database runbook\n\n## Connection slots exhausted\n\n**Time to resolve:** 30 min\n\n"
         "### Check the pool\n\n```bash\npsql -c 'select 1'\n```\n\n### Restart the worker\n\n"
-        "```bash\nkubectl rollout restart deployment/worker\n```\n\n## Replica lag high\n\n```bash\nkubectl get pods\n```\n"
+        "```bash\nkubectl rollout restart deployment/worker\n```\n\n"
+        "## Replica lag high\n\n```bash\nkubectl get pods\n```\n"
     )
     assert [i.title for i in runbook.incidents] == ["Connection slots exhausted", "Replica lag high"]
     assert len(runbook.incidents[0].steps) == 2
