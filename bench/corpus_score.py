@@ -22,6 +22,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ _TRAILING_COMMENT = re.compile(r"\s+#\s[^'\"`]*$")
 _TRAILING_PAREN = re.compile(r"\s*\([^()]*\)\s*$")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_SETEXT = re.compile(r"^\s{0,3}(?:=+|-+)\s*$")
 
 
 # --- the expected model -------------------------------------------------------------------------------------------
@@ -149,7 +151,7 @@ def check_sidecar(document: Path) -> list[str]:
         return [str(exc)]
     source = document.read_text(encoding="utf-8")
     flat = normalise_command(source.replace("\\\n", " "))
-    headings = {_clean_heading(m.group(1)) for line in source.splitlines() if (m := _HEADING.match(line))}
+    headings = _headings(source)
     problems: list[str] = []
     for incident in expected.incidents:
         if incident.title not in headings:
@@ -158,6 +160,16 @@ def check_sidecar(document: Path) -> list[str]:
             if normalise_command(command.text) not in flat:
                 problems.append(f"{sidecar.name}: command {command.text!r} does not occur in {document.name}")
     return problems
+
+
+def _headings(source: str) -> set[str]:
+    """ATX (``## Title``) and setext (``Title`` over ``===``/``---``) heading texts, cleaned."""
+    lines = source.splitlines()
+    found = {_clean_heading(m.group(1)) for line in lines if (m := _HEADING.match(line))}
+    for above, line in pairwise(lines):
+        if above.strip() and _SETEXT.match(line) and not above.lstrip().startswith(("-", "*", "|", ">")):
+            found.add(_clean_heading(above))
+    return found
 
 
 def _clean_heading(text: str) -> str:
