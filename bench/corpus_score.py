@@ -22,10 +22,12 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import yaml
+from markdown_it import MarkdownIt
 
 from drillbook.runbook import Command, Incident, Runbook, TimeTargetKind, parse_runbook
 
@@ -45,6 +47,7 @@ _TRAILING_COMMENT = re.compile(r"\s+#\s[^'\"`]*$")
 _TRAILING_PAREN = re.compile(r"\s*\([^()]*\)\s*$")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_SETEXT = re.compile(r"^\s{0,3}(?:=+|-+)\s*$")
 
 
 # --- the expected model -------------------------------------------------------------------------------------------
@@ -148,16 +151,40 @@ def check_sidecar(document: Path) -> list[str]:
     except (SidecarError, yaml.YAMLError) as exc:
         return [str(exc)]
     source = document.read_text(encoding="utf-8")
-    flat = normalise_command(source.replace("\\\n", " "))
-    headings = {_clean_heading(m.group(1)) for line in source.splitlines() if (m := _HEADING.match(line))}
+    code = _code_texts(source)
+    headings = _headings(source)
     problems: list[str] = []
     for incident in expected.incidents:
         if incident.title not in headings:
             problems.append(f"{sidecar.name}: title {incident.title!r} is no heading of {document.name} (as cleaned)")
         for command in incident.commands:
-            if normalise_command(command.text) not in flat:
-                problems.append(f"{sidecar.name}: command {command.text!r} does not occur in {document.name}")
+            wanted = normalise_command(command.text)
+            if not any(wanted in text for text in code):
+                where = f"no code block or span of {document.name}"
+                problems.append(f"{sidecar.name}: command {command.text!r} is in {where}")
     return problems
+
+
+def _code_texts(source: str) -> list[str]:
+    """The normalised text of every fenced or indented block and inline code span, as CommonMark reads them."""
+    texts: list[str] = []
+    for token in MarkdownIt("commonmark").parse(source):
+        if token.type in ("fence", "code_block"):
+            texts.append(_spaces(token.content))
+        for child in token.children or ():
+            if child.type == "code_inline":
+                texts.append(_spaces(child.content))
+    return texts
+
+
+def _headings(source: str) -> set[str]:
+    """ATX (``## Title``) and setext (``Title`` over ``===``/``---``) heading texts, cleaned."""
+    lines = source.splitlines()
+    found = {_clean_heading(m.group(1)) for line in lines if (m := _HEADING.match(line))}
+    for above, line in pairwise(lines):
+        if above.strip() and _SETEXT.match(line) and not above.lstrip().startswith(("-", "*", "|", ">")):
+            found.add(_clean_heading(above))
+    return found
 
 
 def _clean_heading(text: str) -> str:
@@ -175,8 +202,11 @@ def title_key(title: str) -> str:
 
 def normalise_command(text: str) -> str:
     """Whitespace runs to one space, backslash-newline continuations joined, a trailing ``# comment`` dropped."""
-    joined = " ".join(text.replace("\\\n", " ").split())
-    return _TRAILING_COMMENT.sub("", joined)
+    return _TRAILING_COMMENT.sub("", _spaces(text))
+
+
+def _spaces(text: str) -> str:
+    return " ".join(text.replace("\\\n", " ").split())
 
 
 # --- scoring ------------------------------------------------------------------------------------------------------
