@@ -37,8 +37,8 @@ _RANK = {
 }
 _EXTERNAL_TOOLS = _words(
     "aws gcloud az terraform terragrunt pulumi doctl eksctl gsutil bq oci ibmcloud heroku flyctl vercel "
-    "ssh scp sftp rsync mosh knife fab ansible ansible-playbook salt pssh pdsh gh glab hub argocd vault consul "
-    "nomad ecs-cli sam cdk serverless"
+    "ssh-keyscan ssh-copy-id ssh scp sftp rsync mosh knife fab ansible ansible-playbook salt pssh pdsh gh glab hub "
+    "argocd vault consul nomad ecs-cli sam cdk serverless"
 )
 _NOTIFY_TOOLS = _words("slack mail sendmail mailx pagerduty pd statuspage opsgenie notify-send slack-notify")
 _WORKLOAD_KINDS = _words(
@@ -48,6 +48,7 @@ _WORKLOAD_KINDS = _words(
     "customresourcedefinitions service services svc secret secrets configmap configmaps cm node nodes "
     "replicationcontroller rc volumesnapshot volumesnapshots"
 )
+_EPHEMERAL_KINDS = _words("event events ev lease leases")
 _LOCAL_HOST = re.compile(
     r"^(?:localhost|127\.[\d.]+|0\.0\.0\.0|\[?::1\]?|10\.[\d.]+|192\.168\.[\d.]+|172\.(?:1[6-9]|2\d|3[01])\.[\d.]+|"
     r"[^.]+|.*\.(?:svc|local|internal|cluster|localhost|lan|test|corp|intra)(?:\.[\w.]*)?)$",
@@ -199,6 +200,11 @@ def part_effect(tokens: list[str], text: str) -> Effect:
             return worst([Effect.MUTATING, sql_effect(text)])
         query = " ".join(a for a in args if not a.startswith("-"))
         return sql_effect(query)
+    if tool == "xargs":
+        rest = list(args)
+        while rest and rest[0].startswith("-"):
+            rest = rest[2:] if rest[0] in ("-n", "-I", "-P", "-L", "-d", "-s", "-E") else rest[1:]
+        return part_effect(rest, " ".join(rest)) if rest else Effect.READ_ONLY
     if tool in ("pg_restore", "mongorestore"):
         return Effect.DESTRUCTIVE if flags & {"--clean", "-c", "--drop"} else Effect.MUTATING
     if tool == "redis-cli":
@@ -339,10 +345,8 @@ def _kubectl_effect(tokens: list[str]) -> Effect:
         return part_effect(inner, " ".join(inner))
     if verb == "delete":
         kinds = {kind for r in (resource or "").split(",") for kind in (r.split(".", 1)[0],)}
-        if kinds & _WORKLOAD_KINDS or "-f" in flags or "--filename" in flags or "-k" in flags:
-            return Effect.DESTRUCTIVE
-        if "--all" in flags or "--all-namespaces" in flags or "-A" in flags:
-            return Effect.DESTRUCTIVE
+        if not kinds & _EPHEMERAL_KINDS or "--all" in flags or "-A" in flags or "--all-namespaces" in flags:
+            return Effect.DESTRUCTIVE  # any workload, volume, config or namespace; names from stdin too
     if any(t in ("--replicas=0", "--cascade=orphan") for t in flags) or (
         "--replicas" in tokens and tokens[tokens.index("--replicas") + 1 : tokens.index("--replicas") + 2] == ["0"]
     ):
@@ -365,11 +369,11 @@ def _redis_effect(args: list[str]) -> Effect:
         elif not arg.startswith("-"):
             words.append(arg.upper())
     command = words[0] if words else ""
-    if command in ("FLUSHALL", "FLUSHDB", "SHUTDOWN"):
+    if command in ("FLUSHALL", "FLUSHDB", "SHUTDOWN", "DEL", "UNLINK"):
         return Effect.DESTRUCTIVE
     if command in ("MONITOR", "SUBSCRIBE", "PSUBSCRIBE"):
         return Effect.NON_TERMINATING
-    if command in ("DEL", "UNLINK", "SET", "EXPIRE", "HSET", "LPUSH", "RPUSH", "SADD", "ZADD", "INCR", "DECR"):
+    if command in ("SET", "EXPIRE", "HSET", "LPUSH", "RPUSH", "SADD", "ZADD", "INCR", "DECR"):
         return Effect.MUTATING
     if (command == "CONFIG" and len(words) > 1 and words[1] != "GET") or (command == "CLIENT" and "KILL" in words):
         return Effect.MUTATING
@@ -399,6 +403,11 @@ def _mongo_effect(text: str) -> Effect:
 
 def _package_effect(tool: str, args: list[str]) -> Effect:
     sub = next((a for a in args if not a.startswith("-")), "")
+    if sub == "exec" and tool in ("docker", "podman", "nerdctl"):
+        inner = _after_container(args[args.index("exec") + 1 :])
+        if not inner or (inner[0].rsplit("/", 1)[-1] in ("bash", "sh", "ash", "zsh") and len(inner) == 1):
+            return Effect.NON_TERMINATING  # an interactive shell only ends when someone types exit
+        return part_effect(inner, " ".join(inner))
     if tool == "docker-compose" or sub == "compose":
         return _compose_effect(args[args.index("compose") + 1 :] if sub == "compose" else args)
     if tool == "helm":
@@ -414,6 +423,22 @@ def _package_effect(tool: str, args: list[str]) -> Effect:
     if sub in ("push", "login"):
         return Effect.EXTERNAL
     return Effect.MUTATING
+
+
+_EXEC_VALUE_FLAGS = _words("-u --user -e --env -w --workdir --env-file --detach-keys")
+
+
+def _after_container(args: list[str]) -> list[str]:
+    """``[-it -u root] CONTAINER cmd …`` → ``cmd …``."""
+    skip = False
+    for index, arg in enumerate(args):
+        if skip:
+            skip = False
+        elif arg.startswith("-"):
+            skip = arg in _EXEC_VALUE_FLAGS
+        else:
+            return args[index + 1 :]
+    return []
 
 
 _COMPOSE_VALUE_FLAGS = _words("-f --file -p --project-name --profile --env-file --project-directory --ansi")

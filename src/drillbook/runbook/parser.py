@@ -33,7 +33,8 @@ class RunbookInternalError(RunbookParseError):
 
 
 _TARGET_LABEL = re.compile(
-    r"^(?:document\s+|overall\s+)?(?:(?P<response>response(?: sla| time| target)?|time to (?:respond|acknowledge)|"
+    r"^(?:document\s+|overall\s+|default\s+)?"
+    r"(?:(?P<response>response(?: sla| time| target)?|time to (?:respond|acknowledge)|"
     r"acknowledge(?:ment)?(?: time| within)?|ack(?: time)?|page response|first response)|"
     r"(?P<rto>rto|recovery time objective|recovery objective)|"
     r"(?P<mttr>mttr|mean time to (?:recover|restore|repair|resolve))|"
@@ -53,6 +54,7 @@ _WITHIN_TARGET = re.compile(
     r"[^.;]{0,60}?\bwithin\s+(\d+(?:\s*[-–]\s*\d+)?\s*(?:minutes?|mins?|hours?|hrs?|h|m))\b",
     re.IGNORECASE,
 )
+_DOC_TARGET = re.compile(r"RTO|MTTR|[Dd]efault time to", re.IGNORECASE)
 _TIMED = re.compile(r"\d\s*(?:-|–|to)?\s*\d*\s*(?:min|m\b|h\b|hour|hr|s\b|sec)", re.IGNORECASE)
 _BOXED = re.compile(
     r"\((?:first|within|by|until|up to|in the first|next)\s+(\d+\s*(?:minutes?|mins?|hours?|hrs?|h|m))\b[^)]*\)|"
@@ -240,11 +242,12 @@ def _document_facts(
         for block in section.blocks:
             if block.kind == "row":
                 _table_row(block, targets, alerts, severity_slas)
-            elif block.kind == "paragraph" and not is_slo_section and ("RTO" in block.text or "MTTR" in block.text):
+            elif block.kind == "paragraph" and not is_slo_section and _DOC_TARGET.search(block.text):
                 for label, raw, line in labels(block):
                     kind = _target_kind(label)
                     seconds = duration_seconds(clean_inline(raw))
-                    if kind in (TimeTargetKind.RTO, TimeTargetKind.MTTR) and seconds is not None:
+                    everywhere = kind in (TimeTargetKind.RTO, TimeTargetKind.MTTR) or label.startswith("default")
+                    if everywhere and kind is not TimeTargetKind.RESPONSE_SLA and seconds is not None:
                         targets.append(TimeTarget(TimeTargetKind.MTTR, clean_inline(raw), seconds, line))
             elif block.kind == "paragraph" and is_slo_section:
                 for slo in _slo_sentences(clean_inline(block.text), block.line):

@@ -24,6 +24,7 @@ from drillbook.runbook.markdown import Block
 from drillbook.runbook.model import Command, Effect, Step
 from drillbook.runbook.sections import clean_inline, labels, numbered_comments
 
+_NOUN_BEFORE = re.compile(r"\b(?:a|an|the|this|that|each|every|any|no)\s+$", re.IGNORECASE)
 _COMMENT_STEP = re.compile(r"^\s*#\s*(\d{1,3})[.)]\s+(\S.*)$")
 _INLINE_CODE = re.compile(r"(`+)([^`\n]+?)\1")
 _STEP_PARAGRAPH = re.compile(r"^\s*(?:\*\*|__)?\s*Step\s+(\d{1,3})\s*[.:)\-–—]\s*(.*)$", re.IGNORECASE)
@@ -246,10 +247,12 @@ def _fence_commands(blocks: list[Block]) -> list[Command]:
 def _inline_commands(blocks: list[Block]) -> list[Command]:
     commands: list[Command] = []
     for block in blocks:
-        if block.kind != "paragraph" or "`" not in block.text:
+        if block.kind not in ("paragraph", "row") or "`" not in block.text:
             continue
         for match in _INLINE_CODE.finditer(block.text):
             code = match.group(2).strip()
+            if _NOUN_BEFORE.search(block.text, 0, match.start()):
+                continue  # "A `helm upgrade` of the release left it failed": a noun, not an instruction
             if reads_as_command(code):
                 line = block.line + block.text.count("\n", 0, match.start())
                 commands.extend(commands_from_code(code, "", line))
