@@ -183,8 +183,8 @@ def _unclosed_fence(text: str) -> ParseNote | None:
         if opener is None:
             opener = match
         elif match.group(1)[0] == opener.group(1)[0] and len(match.group(1)) >= len(opener.group(1)):
-            rest = text[match.end() : text.find("\n", match.end()) if "\n" in text[match.end() :] else len(text)]
-            if not rest.strip():
+            end = text.find("\n", match.end())
+            if not text[match.end() : end if end >= 0 else len(text)].strip():
                 opener = None
     if opener is None:
         return None
