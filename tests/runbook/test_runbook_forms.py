@@ -178,3 +178,15 @@ def test_invalid_utf8_and_an_unclosed_fence_are_reported_with_their_lines(tmp_pa
     runbook = parse_runbook(path)
     assert [(n.rule, n.line) for n in runbook.notes] == [("invalid-utf8", 1), ("unclosed-fence", 3)]
     assert {f.rule for f in lint_runbook(runbook)} >= {"invalid-utf8", "unclosed-fence"}
+
+
+def test_option_sub_headings_are_branches_of_one_step() -> None:
+    (incident,) = parse_text(
+        "# Crash loop\n\n## Mitigation\n\n### Option 1: roll back\n\nUndo the release:\n\n"
+        "```bash\nkubectl rollout undo deployment/api\n```\n\n"
+        "Expected output:\n\n```\ndeployment.apps/api rolled back\n```\n\n"
+        "### Option 2: more memory\n\n```bash\nkubectl set resources deployment/api --limits=memory=1Gi\n```\n"
+    ).incidents
+    (step,) = incident.steps
+    assert step.title == "Mitigation"
+    assert [(c.branch, c.verb) for c in step.commands] == [("Option 1", "rollout"), ("Option 2", "set")]

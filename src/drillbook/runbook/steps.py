@@ -65,7 +65,7 @@ class _Unit:
 def extract_steps(blocks: list[Block]) -> list[Step]:
     """The steps of one incident, numbered 1..n in the order the runbook gives them."""
     steps: list[Step] = []
-    for unit in _units(blocks):
+    for unit in _alternatives(_units(blocks)):
         steps.extend(_unit_steps(unit))
     return [
         replace(step, number=n, title=step.title or f"Step {n}") if step.number != n or not step.title else step
@@ -110,6 +110,10 @@ def _units(blocks: list[Block]) -> list[_Unit]:
                 current.blocks.append((block, None))  # prose under a "Step 1." paragraph
                 continue
             found = labels(block)
+            empty_option = current is not None and current.kind == "label" and not current.blocks
+            if not found and empty_option and current is not None and _ALTERNATIVE.match(current.title):
+                current.blocks.append((block, None))  # "### Option 1" then its explanation: still Option 1
+                continue
             title = found[-1][0].capitalize() if found else clean_inline(block.text).rstrip(":")
             current = _Unit(title if found or block.text.strip().endswith(":") else "", block.line, "label")
             if not current.title:
@@ -126,6 +130,40 @@ def _units(blocks: list[Block]) -> list[_Unit]:
     return units
 
 
+_ALTERNATIVE = re.compile(
+    r"^((?:option|scenario|alternative|approach|method|resolution|case|cause|fix)\s*#?[a-z0-9]{1,3})\b(?:\s*[:.)\-–—]|$)",
+    re.IGNORECASE,
+)
+
+
+def _alternatives(units: list[_Unit]) -> list[_Unit]:
+    """Consecutive "Option 1" / "Option 2" (Scenario A/B, Resolution 1..N) blocks are branches of one step."""
+    merged: list[_Unit] = []
+    index = 0
+    while index < len(units):
+        run: list[_Unit] = []
+        while index < len(units) and units[index].kind == "label":
+            if _ALTERNATIVE.match(units[index].title):
+                run.append(units[index])
+            elif not (run and _SHOWN_NOT_RUN.search(units[index].title)):
+                break  # "Expected output:" inside an option belongs to it and runs nothing
+            index += 1
+        if len(run) < 2:
+            merged.extend(run or [units[index]])
+            index += 0 if run else 1
+            continue
+        parent = merged[-1] if merged and merged[-1].kind == "label" and not merged[-1].blocks else None
+        if parent is not None:
+            merged.pop()  # "## Mitigation" then "### Option 1/2/3": the step is the Mitigation
+        step = _Unit(parent.title if parent else "Alternatives", parent.line if parent else run[0].line, "branches")
+        for unit in run:
+            match = _ALTERNATIVE.match(unit.title)
+            label = match.group(1).strip().capitalize() if match else unit.title
+            step.blocks.extend((block, label) for block, _ in unit.blocks)
+        merged.append(step)
+    return merged
+
+
 def _is_label(block: Block) -> bool:
     text = block.text.strip()
     return bool(labels(block)) or (text.endswith(":") and len(text) < 80 and "\n" not in text)
@@ -136,7 +174,24 @@ def _unit_steps(unit: _Unit) -> list[Step]:
         return _comment_steps(unit.blocks[0][0])
     if unit.kind == "item":
         return _item_step(unit)
+    if unit.kind == "branches":
+        return _branch_step(unit)
     return _label_step(unit)
+
+
+def _branch_step(unit: _Unit) -> list[Step]:
+    """One step whose commands each belong to the alternative ("Option 2") they are written under."""
+    commands: list[Command] = []
+    for branch in dict.fromkeys(name for _, name in unit.blocks if name):
+        blocks = [block for block, name in unit.blocks if name == branch]
+        found = [replace(c, branch=_join_branch(branch, c.branch)) for c in _fence_commands(blocks)]
+        found += [replace(c, branch=branch) for c in _inline_commands(blocks)]
+        if not found:
+            prose = "; ".join(clean_inline(b.text) for b in blocks if b.kind == "paragraph") or branch
+            found = [prose_command(f"{branch}: {prose}", blocks[0].line if blocks else unit.line, branch)]
+        commands.extend(sorted(found, key=lambda c: c.line))
+    prose = "\n".join(sorted({name for _, name in unit.blocks if name}))
+    return [Step(1, unit.title, prose, unit.line, tuple(commands))] if commands else []
 
 
 def _item_step(unit: _Unit) -> list[Step]:
