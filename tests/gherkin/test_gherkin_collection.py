@@ -22,7 +22,7 @@ Feature: bad names
 
   Scenario: wrong incident and step
     Given the "zephyr-voting" system is running on the local platform
-    And the drill supplies `kubectl scale deployment/redis --replicas=1` for step 3
+    And the drill supplies `kubectl scale deployment/redis --replicas=1` for step 4
     When the operator follows incident "Incident 3"
     Then the SLOs of incident "Incident 9" are breached within 30 seconds
 """
@@ -41,5 +41,5 @@ def test_bad_names_fail_collection_with_file_line_and_what_exists(tmp_path: Path
     assert "bad.feature:3: unknown system 'azoraa'; available systems" in output
     assert "zephyr-voting" in output
     assert "bad.feature:4: unknown fault 'pool-exhaustio'; available faults: bad-release" in output
-    assert "bad.feature:9: incident Incident-3 has no step 3; its steps are 1, 2" in output
+    assert "bad.feature:9: incident Incident-3 has no step 4; its steps are 1, 2, 3" in output
     assert "bad.feature:11: no incident 'Incident 9' in zephyr-voting's runbook; it has: Incident-1" in output

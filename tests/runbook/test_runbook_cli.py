@@ -12,7 +12,7 @@ import pytest
 from drillbook.cli import main
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
-CLEAN = "# Ops\n\n## P1: Down\n\n**Response SLA**: 5 minutes\n\n1. **Check**\n   ```bash\n   echo ok\n   ```\n"
+CLEAN = "# Ops\n\n## P1: Down\n\n**Time to Resolve**: 5 minutes\n\n1. **Check**\n   ```bash\n   echo ok\n   ```\n"
 
 
 def test_parse_prints_an_outline_with_ids_targets_and_effects(capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,7 +24,7 @@ def one(code: str, language: str = "bash") -> tuple[str, Effect]:
         ("kubectl rollout status deployment/api", "kubectl", Effect.READ_ONLY),
         ("kubectl delete namespace prod", "kubectl", Effect.DESTRUCTIVE),
         ("kubectl delete pvc data-0", "kubectl", Effect.DESTRUCTIVE),
-        ("kubectl delete pod api-0", "kubectl", Effect.MUTATING),
+        ("kubectl delete pod api-0", "kubectl", Effect.DESTRUCTIVE),
         ("kubectl apply -f x.yaml --dry-run=client", "kubectl", Effect.READ_ONLY),
         ('psql -c "SELECT 1"', "psql", Effect.READ_ONLY),
         ('psql -c "ALTER SYSTEM SET max_connections = 200"', "psql", Effect.MUTATING),
@@ -143,4 +143,4 @@ def test_option_comments_label_the_commands_under_them() -> None:
 def test_variables_the_script_sets_itself_are_not_placeholders() -> None:
     code = "BACKUP=/tmp/b.gz\nfor pod in $(kubectl get pods -o name); do\nkubectl logs $pod\ndone\nls $BACKUP $TARGET\n"
     commands = commands_from_code(code, "bash", 1)
-    assert [c.placeholders for c in commands] == [(), (), (), (), ("$TARGET",)]
+    assert [c.placeholders for c in commands] == [(), (), ("$TARGET",)]  # the for loop is one command

@@ -83,5 +83,5 @@ def test_every_message_says_what_to_do_and_every_rule_is_documented() -> None:
 
 
 def test_clean_runbook_has_no_findings() -> None:
-    text = "## P1: Down\n\n**Response SLA**: 5 minutes\n\n1. **Check**\n   ```bash\n   kubectl get pods\n   ```\n"
+    text = "## P1: Down\n\n**Time to Resolve**: 5 minutes\n\n1. **Check**\n   ```bash\n   kubectl get pods\n   ```\n"
     assert lint_runbook(parse_text(text), which=everything_installed) == []

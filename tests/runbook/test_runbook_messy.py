@@ -38,7 +38,7 @@ def test_yaml_front_matter_becomes_metadata_and_keeps_line_numbers() -> None:
 def test_broken_front_matter_is_ignored_not_fatal() -> None:
     runbook = parse_text("---\n: [unclosed\n---\n# T\n\n## P1: Down\n\n**Response SLA**: 5 minutes\n")
     assert runbook.metadata == {}
-    assert runbook.incident("P1").time_target is not None
+    assert runbook.incident("P1").response_target is not None
 
 
 def test_html_and_mdx_blocks_do_not_break_parsing() -> None:
@@ -137,6 +137,22 @@ MARKDOWNISH = st.lists(
             "\n",
             "\n\n",
             "    ",
+            "Step 1. ",
+            "### Step 2: ",
+            "**Mitigation**:",
+            "- **Pool exhausted**: ",
+            "# Kubernetes\n",
+            "# Docker Compose\n",
+            "psql -h <DB_HOST>\n",
+            "orders=# ",
+            "127.0.0.1:6379> ",
+            "kubectl exec -it db-0 -- bash\n",
+            "for x in a b; do\n",
+            "done\n",
+            "(Within 5 minutes)",
+            "0–5 min: ",
+            "| Resolution | 4 hours |\n",
+            "\udcff",
         ]
     )
     | st.text(max_size=20),
@@ -184,3 +200,9 @@ def test_single_incident_document_becomes_one_incident_with_headed_steps() -> No
         (3, "Verify"),
     ]
     assert incident.steps[1].commands[0].effect.value == "manual"
+
+
+def test_an_endless_device_is_refused_without_reading_it_all() -> None:
+    with pytest.raises(RunbookParseError, match="at most 4 MB") as caught:
+        parse_runbook("/dev/zero")
+    assert caught.value.line == 1

@@ -27,12 +27,16 @@ def test_azora_time_to_resolve_is_the_upper_bound(seed: Seed, incident: str, sec
     assert target.seconds == seconds
 
 
-def test_azora_rb007_has_its_six_steps_with_kubectl_and_psql(seed: Seed) -> None:
+def test_azora_rb007_has_its_six_steps_then_its_resolution(seed: Seed) -> None:
     incident = seed("azora").incident("rb-007")
     assert incident.severity == "Critical"
     assert incident.time_target is not None
     assert (incident.time_target.text, incident.time_target.line) == ("10-15 minutes", 377)
-    assert [s.number for s in incident.steps] == [1, 2, 3, 4, 5, 6]
+    assert [s.number for s in incident.steps] == [1, 2, 3, 4, 5, 6, 7]
+    resolution = incident.steps[6]
+    assert resolution.title == "Resolution"
+    assert [c.effect for c in resolution.commands] == [Effect.MANUAL]
+    assert resolution.commands[0].text.startswith("Increase connection pool size")
     assert incident.steps[0].title == "Check Connection Pool Status"
     first = incident.steps[0].commands[0]
     assert first.text == (
@@ -84,11 +88,14 @@ def test_zephyr_incidents_inherit_the_document_mttr(seed: Seed) -> None:
 
 
 @pytest.mark.parametrize(("incident", "seconds"), [("P1", 300), ("P2", 900), ("P3", 3600)])
-def test_architect_priorities_carry_response_slas(seed: Seed, incident: str, seconds: float) -> None:
+def test_architect_priorities_carry_response_slas_not_resolution_targets(
+    seed: Seed, incident: str, seconds: float
+) -> None:
     found = seed("architect-api").incident(incident)
     assert found.severity == incident
-    assert found.time_target is not None
-    assert (found.time_target.kind, found.time_target.seconds) == (TimeTargetKind.RESPONSE_SLA, seconds)
+    assert found.time_target is None  # "Response SLA: 5 minutes" says when to respond, not when to resolve
+    assert found.response_target is not None
+    assert (found.response_target.kind, found.response_target.seconds) == (TimeTargetKind.RESPONSE_SLA, seconds)
 
 
 def test_architect_heading_thresholds_become_alerts_and_slos(seed: Seed) -> None:
@@ -119,8 +126,9 @@ def test_phase5_alerts_have_triggers_durations_and_severity_slas(seed: Seed) -> 
     assert latency.alerts[0].for_seconds == 300
     assert latency.alerts[0].slo is not None
     assert latency.alerts[0].slo.threshold == 3000
-    assert latency.time_target is not None
-    assert latency.time_target.seconds == 3600
+    assert latency.time_target is None  # the severity table gives response times only
+    assert latency.response_target is not None
+    assert latency.response_target.seconds == 3600
 
 
 def test_phase5_rto_table_becomes_document_time_targets(seed: Seed) -> None:
@@ -159,16 +167,18 @@ def test_every_seed_incident_has_steps_or_says_it_has_none_for_a_reason(seed: Se
 def test_every_incident_in_runbooks_with_targets_has_one(seed: Seed, name: str) -> None:
     runbook = seed(name)
     stated = [i for i in runbook.incidents if i.time_target is not None]
-    if name == "architect-api":  # only P1-P3 state an SLA; troubleshooting sections do not
-        assert [i.id for i in stated] == ["P1", "P2", "P3"]
+    if name == "architect-api":  # P1-P3 state a response SLA only; troubleshooting sections state nothing
+        assert stated == []
+        assert [i.id for i in runbook.incidents if i.response_target] == ["P1", "P2", "P3"]
     else:
         assert stated == list(runbook.incidents)
 
 
-def test_phase5_alerts_all_inherit_their_severity_sla(seed: Seed) -> None:
+def test_phase5_alerts_all_inherit_their_severity_response_sla(seed: Seed) -> None:
     alerts = ("HighErrorRate", "HighLatency", "PodCrashLooping", "DatabaseConnectionFailed")
     for name in alerts:
-        assert seed("phase5-todo").incident(name).time_target is not None, name
+        assert seed("phase5-todo").incident(name).response_target is not None, name
+        assert seed("phase5-todo").incident(name).time_target is None, name
 
 
 @pytest.mark.parametrize("name", SEEDS)
@@ -190,3 +200,47 @@ def test_architect_p1_recovery_offers_three_labelled_options(seed: Seed) -> None
         ("rollout", "Option 2"),
         ("scale", "Option 3"),
     ]
+
+
+def test_zephyr_mitigation_after_the_triage_steps_joins_its_incident_as_branches(seed: Seed) -> None:
+    mitigation = seed("zephyr-voting").incident("Incident 2").steps[-1]
+    assert (mitigation.number, mitigation.title) == (4, "Mitigation")
+    by_branch = {c.branch: c for c in mitigation.commands}
+    assert list(by_branch) == ["Pool exhausted", "Database overloaded", "Long-running queries", "Circuit breaker open"]
+    assert by_branch["Pool exhausted"].effect is Effect.MANUAL
+    assert "DB_POOL_MAX" in by_branch["Pool exhausted"].text
+    kill = by_branch["Long-running queries"]
+    assert (kill.language, kill.effect, kill.placeholders) == ("sql", Effect.MUTATING, ("<PID>",))
+
+
+def test_zephyr_redis_mitigation_is_a_prose_step_a_drill_can_supply(seed: Seed) -> None:
+    steps = seed("zephyr-voting").incident("Incident 3").steps
+    assert [s.title for s in steps] == ["Verify Redis Availability", "Check Redis Memory", "Mitigation"]
+    assert steps[2].commands[0].branch == "Redis down"
+    assert all(c.effect is Effect.MANUAL for c in steps[2].commands)
+
+
+def test_zephyr_deployment_failure_offers_kubernetes_and_docker_compose_as_branches(seed: Seed) -> None:
+    first, _, mitigation = seed("zephyr-voting").incident("Incident 5").steps
+    assert [(c.branch, c.effect) for c in first.commands] == [
+        ("Kubernetes", Effect.READ_ONLY),
+        ("Kubernetes", Effect.READ_ONLY),
+        ("Docker Compose", Effect.READ_ONLY),
+    ]
+    undo = next(c for c in mitigation.commands if c.verb == "rollout")
+    assert (undo.text, undo.branch) == (
+        "kubectl rollout undo deployment/zephyr-backend",
+        "Rollback deployment / Kubernetes",
+    )
+
+
+def test_zephyr_db_host_placeholder_is_not_a_restore(seed: Seed) -> None:
+    connect = seed("zephyr-voting").incident("Incident 2").steps[2].commands[0]
+    assert connect.text == "psql -h <DB_HOST> -U <DB_USER> -d zephyr"
+    assert connect.effect is Effect.READ_ONLY
+
+
+def test_chat_rooms_npm_health_script_is_a_read_only_check(seed: Seed) -> None:
+    step = seed("chat-rooms").incident("High Error Rate Alert").steps[4]
+    assert step.commands[0].text.endswith("npm run health:db")
+    assert step.commands[0].effect is Effect.READ_ONLY

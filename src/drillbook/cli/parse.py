@@ -50,6 +50,8 @@ def outline(runbook: Runbook) -> list[str]:
         lines.append(f"  {target.kind.value} {target.seconds:g}s  (line {target.line}: {target.text})")
     for alert in runbook.alerts:
         lines.append(f"  alert {alert.name}: {alert.metric} {alert.op} {alert.threshold:g}{alert.unit}")
+    for note in runbook.notes:
+        lines.append(f"  note line {note.line}: {note.rule}: {note.message}")
     for incident in runbook.incidents:
         lines.extend(_incident_lines(incident))
     return lines
@@ -61,6 +63,8 @@ def _incident_lines(incident: Incident) -> list[str]:
         if incident.time_target
         else "no time target"
     )
+    if incident.response_target is not None:
+        target += f"; respond within {incident.response_target.seconds:g}s"
     lines = [
         "",
         f"[{incident.id}] {incident.title}  (line {incident.line}; severity {incident.severity or '-'}; {target})",

@@ -21,9 +21,11 @@ DEFAULT_OPERATOR_SECONDS: Mapping[Effect, float] = {
     Effect.NOTIFICATION: 60.0,
     Effect.NON_TERMINATING: 60.0,
     Effect.MANUAL: 180.0,
+    Effect.UNKNOWN: 60.0,
 }
-"""Operator seconds per command by effect: typing and reading output for a read, checking before a change,
-double-checking before a destructive one, and three minutes for anything a human must do by hand."""
+"""Operator seconds per command by effect: typing and reading output for a read, checking before a change (a tool
+drillbook does not know counts as one), double-checking before a destructive one, and three minutes for anything a
+human must do by hand."""
 
 
 @dataclass(frozen=True)

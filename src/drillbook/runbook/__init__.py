@@ -7,10 +7,15 @@
   (``error_rate < 1 %``, ``latency_p95 < 500 ms``, ``availability >= 99.9 %``, ``mttr < 1800 s``);
 - ``time_targets[]``: ``{kind, text, seconds, line}`` with kind ``mttr``/``rto``/``response_sla`` (document MTTR,
   RTO table rows, severity response-time table rows); ``alerts[]``: thresholds from a metrics table;
-- ``incidents[]``: ``{id, title, line, severity, symptoms[], alerts[], slos[], time_target, steps[]}``; an incident
-  without its own target inherits its severity's response time, else the document MTTR;
-- ``steps[]``: ``{number, title, prose, line, branch, commands[]}``; ``commands[]``: ``{text, line, language, tool,
-  effect, placeholders[], verb, resource, branch}``.
+- ``incidents[]``: ``{id, title, line, severity, symptoms[], alerts[], slos[], time_target, response_target,
+  steps[]}``; ``time_target`` is a time to *resolve* (label, table row, "(Within 15 minutes)", time-boxed phases,
+  step durations), inherited from a severity's resolve-within row or the document MTTR/RTO; a response SLA is only
+  ever ``response_target``;
+- ``steps[]``: ``{number, title, prose, line, branch, commands[]}``, numbered 1..n in reading order (remedy blocks
+  after the numbered list included); ``commands[]``: ``{text, line, language, tool, effect, placeholders[], verb,
+  resource, branch}`` with ``language`` ``bash``/``sql``/``redis``/``mongo`` (a line typed into that session) or
+  ``prose``, and ``effect`` one of :class:`Effect` (``unknown`` for a tool drillbook does not know);
+- ``notes[]``: ``{rule, line, message}`` for invalid UTF-8 and a code block left unclosed.
 
 See :mod:`drillbook.runbook.sections` for incident ids, :mod:`drillbook.runbook.commands` for effects and
 :mod:`drillbook.runbook.slos` for the SLO convention.
@@ -22,6 +27,7 @@ from drillbook.runbook.model import (
     Comparison,
     Effect,
     Incident,
+    ParseNote,
     Runbook,
     Slo,
     Step,
@@ -36,6 +42,7 @@ __all__ = [
     "Comparison",
     "Effect",
     "Incident",
+    "ParseNote",
     "Runbook",
     "Slo",
     "Step",

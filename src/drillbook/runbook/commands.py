@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from drillbook.runbook.effects import (
+    KNOWN_TOOLS,
     SQL_DANGER,
     kubectl_verb,
     part_effect,
@@ -49,11 +50,46 @@ _SQL_START = re.compile(
     r"^(SELECT|INSERT|UPDATE|DELETE|ALTER|CREATE|DROP|VACUUM|ANALYZE|EXPLAIN|WITH|SHOW|GRANT|REVOKE|REINDEX|"
     r"TRUNCATE|BEGIN|COMMIT|ROLLBACK|CLUSTER|REFRESH|COPY)\b"
 )
-_PROMPT = re.compile(r"^\s*(?:[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s*[$#]|\$|PS>)\s")
+_PROMPT = re.compile(
+    r"^\s*(?:"
+    r"(?:\([\w.-]+\)\s*)?[\w.!-]+(?: [\w.!-]+)*@[\w.-]+(?::[^\s$#]*)?\s*[$#%>]"  # user@host:~$, I have no name!@pod:/$
+    r"|\[[^\]\n]{1,60}\]\s*[$#]"  # [root@host ~]#
+    r"|(?:sh|bash|zsh|ash)-\d[\d.]*[$#]"  # sh-4.4#
+    r"|➜\s+\S+(?:\s+git:\([^)]*\))?(?:\s+✗)?"  # ➜  ~
+    r"|[\w-]+[=(][#>]"  # orders=#  db=>
+    r"|(?:[\w-]+\s)?(?:psql|mysql|mongo|mongosh|sqlite|cqlsh|redis|mariadb|postgres)[\w-]*>"  # psql> mysql>
+    r"|(?:redis\s)?[\w.-]+:\d{2,5}(?:\[\d+\])?>"  # 127.0.0.1:6379>
+    r"|[\w-]+(?:\s\[[\w.-]+\])?\s?[\w-]*>"  # rs0 [primary] catalogue>  test>
+    r"|[/~][\w/.-]*\s*[#$]"  # / #  ~ $
+    r"|\$|%|PS[^>\n]{0,40}>"
+    r")\s"
+)
+_CONTINUATION_PROMPT = re.compile(r"^\s*(?:[\w-]+[-(\'\"][#>]|->|\.\.\.|>)\s")
+_OUTPUT_LINE = re.compile(
+    r"^(?:[\w.-]+/[\w.@:-]+\s+(?:restarted|patched|created|configured|deleted|scaled|rolled back|unchanged|labeled|"
+    r"annotated|cordoned|uncordoned|drained|evicted|edited|paused|resumed|image updated|env updated|"
+    r"resource requirements updated|condition met|tainted|untainted)\b|\(integer\)|\(nil\)|\(error\)|"
+    r"\(\d+ rows?\)|OK$|PONG$|QUEUED$|[{}\[\]|+]|-{3,}|={3,}|error:|Error from server|Warning:|NAME\s|"
+    r"[A-Z][A-Z0-9_-]+(?:\s{2,}[A-Z][A-Z0-9_() -]*)+$)"
+)
+_SESSION_END = re.compile(r"^(?:exit|logout|quit|\\q|\.exit|\\quit|exit\(\))\s*;?$", re.IGNORECASE)
+_REPLS = {"psql": "sql", "mysql": "sql", "mariadb": "sql", "sqlite3": "sql", "cqlsh": "sql", "redis-cli": "redis"}
+_REPLS.update({"mongo": "mongo", "mongosh": "mongo"})
+_SHELLS = frozenset({"bash", "sh", "ash", "zsh", "dash", "/bin/bash", "/bin/sh"})
+_COMPOUND = {"for": "done", "while": "done", "until": "done", "if": "fi", "case": "esac"}
 _COMMAND_START = re.compile(r"^(?:[A-Za-z_]\w*=|[a-z./_~$\[({!][^\s:]*(?:\s|$))")
 """A shell line starts with a lower-case command word, a path, ``VAR=value`` or a test; prose starts Capitalised."""
 _NOTIFY_WORDS = re.compile(r"^(slack|page|notify|email|e-mail|post|announce|message|tell|inform)\b", re.I)
-_BRANCH = re.compile(r"^(?:#|--)\s*(option|alternative|approach)\s*([a-z0-9]{1,3})\b", re.IGNORECASE)
+_BRANCH = re.compile(
+    r"^(?:#|--|//)\s*(option|alternative|approach|method|scenario)\s*#?([a-z0-9]{1,3})\b(?!\.\d)", re.IGNORECASE
+)
+_PLATFORM = re.compile(
+    r"^(?:#|--|//)+\s*(?:(?:for|on|using|with|via|if using|if you use|in|if on|if running)\s+)?"
+    r"(kubernetes|k8s|docker[ -]compose|docker swarm|docker|podman|helm|kubectl|openshift|systemd|systemctl|"
+    r"bare[ -]metal|ecs|nomad|linux|macos|windows|vms?|aws|gcp|azure|heroku)\b(?:\s*(?:\(.*\)|only|setup|"
+    r"deployments?|environments?|clusters?|installs?))?\s*:?\s*$",
+    re.IGNORECASE,
+)
 _ASSIGNED = re.compile(r"(?:^|[;&|]\s*|\bexport\s+)([A-Za-z_]\w*)=", re.MULTILINE)
 _QUOTE_SCAN = re.compile(r"""\\.|'[^']*'|"(?:[^"\\]|\\.)*"|(?:^|(?<=\s))#|['"]""", re.DOTALL)
 """Escapes, closed quotes, a comment's ``#``, or a lone quote: the first lone quote leaves a string open."""
@@ -76,6 +112,24 @@ def normalise_language(info: str) -> str:
     return _LANGUAGES.get(word, word)
 
 
+def reads_as_command(code: str) -> bool:
+    """Whether an inline code span is a command (``kubectl -n x logs pod``), not a name (``DB_POOL_MAX``, ``/health``).
+
+    It must start with a tool drillbook knows (or ``./script``, ``sudo``) and give it something to do: a bare tool
+    name, a flag or a file name alone is not a command.
+    """
+    text = _PROMPT.sub("", code.strip(), count=1).strip()
+    words = text.split()
+    if len(words) < 2:
+        return False
+    first = words[1] if words[0] == "sudo" and len(words) > 2 else words[0]
+    if first.startswith("./") or first.endswith(".sh"):
+        return True
+    if _SQL_START.match(text) and (len(words) >= 3 or text.endswith((";", ")"))):
+        return True
+    return first in KNOWN_TOOLS
+
+
 def placeholders(text: str) -> tuple[str, ...]:
     """Unresolved placeholders in ``text``: ``<pod-name>``, ``$DATABASE_URL``, ``YOUR_KEY``, ``[PID]``, ``xxx``."""
     found: list[str] = []
@@ -88,8 +142,46 @@ def placeholders(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
+_NOT_SHELL_LINE = re.compile(r"^\s*(?:[-*]\s*)?\[[ xX]\]|^\s*[├└│┌┐┘┤┬┴┼─╰╭]|^\s*\|")
+"""Checklist items (``[ ] Status page updated``), ASCII decision trees (``├─ Error rate > 5%?``) and tables."""
+
+
+def has_commands(code: str, language: str) -> bool:
+    """Whether a code block holds commands at all (shell or SQL), without reading them one by one."""
+    if language == "sql":
+        return True
+    if language not in SHELL_LANGUAGES:
+        return False
+    return language == "bash" or _looks_like_shell(code)
+
+
+def _looks_like_shell(code: str) -> bool:
+    """An untagged block is shell when a line starts with a prompt, a tool drillbook knows, a path or ``VAR=``.
+
+    YAML and JSON config, PromQL, log excerpts, message templates, checklists and ASCII trees are not.
+    """
+    for raw in code.splitlines():
+        text = raw.strip()
+        if not text or (text.startswith("#") and not text.startswith("# ")):
+            continue
+        if _PROMPT.match(raw) and not _NOT_SHELL_LINE.match(raw):
+            return True
+        first = text.split(maxsplit=1)[0]
+        if first in KNOWN_TOOLS or first.startswith(("./", "/usr/", "/opt/", "~/")) or first.endswith(".sh"):
+            return True
+        if _SQL_START.match(text) or re.match(r"^[A-Z_][A-Z0-9_]*=\S", text):
+            return True
+        if re.match(r"^(?:slack|page|pagerduty|notify|email)\b\s*:", text, re.IGNORECASE):
+            return True  # "Slack: @oncall …": a notification written as a chat line
+        if re.match(r"^#\s+(\S+)", text) and text[2:].split(maxsplit=1)[0] in KNOWN_TOOLS:
+            return True
+    return False
+
+
 def commands_from_code(code: str, language: str, line: int) -> list[Command]:
     """The commands in one code block whose first line is ``line`` (``language`` already normalised)."""
+    if language == "" and not _looks_like_shell(code):
+        return []  # an untagged block of YAML, PromQL, output, a template, a checklist or a diagram
     numbered = list(enumerate(code.splitlines(), start=line))
     if language == "sql":
         commands = [_command(text, at, lang) for at, text, lang in _sql_statements(numbered)]
@@ -107,6 +199,9 @@ def _drop_script_variables(commands: list[Command]) -> list[Command]:
     assigned: set[str] = set()
     kept: list[Command] = []
     for command in commands:
+        if "\n" in command.text:  # a loop or if-block sets its own variables before using them
+            assigned.update(_LOOP_VARIABLE.findall(command.text))
+            assigned.update(_ASSIGNED.findall(command.text))
         own = [p for p in command.placeholders if p.lstrip("${").rstrip("}") not in assigned]
         kept.append(replace(command, placeholders=tuple(own)) if len(own) != len(command.placeholders) else command)
         if "=" in command.text:
@@ -117,22 +212,39 @@ def _drop_script_variables(commands: list[Command]) -> list[Command]:
 
 
 def _branches(lines: list[tuple[int, str]]) -> dict[int, str]:
-    """Line → the ``# Option 2: …`` alternative it sits under, for blocks that offer alternatives."""
+    """Line → the alternative it sits under, for blocks that offer alternatives.
+
+    ``# Option 2: …`` (also Alternative/Approach/Method/Scenario) always opens a branch; a platform comment
+    (``# Kubernetes``, ``# Docker Compose``, ``# Using Helm``) does when the block names two platforms or more.
+    """
     found: dict[int, str] = {}
-    current: str | None = None
+    heads: dict[int, str] = {}
+    platforms: set[str] = set()
     for at, text in lines:
-        match = _BRANCH.match(text.strip())
-        if match:
-            current = f"{match.group(1).capitalize()} {match.group(2).upper()}"
+        stripped = text.strip()
+        if not stripped.startswith(("#", "--", "//")):
+            continue
+        if match := _BRANCH.match(stripped):
+            heads[at] = f"{match.group(1).capitalize()} {match.group(2).upper()}"
+        elif match := _PLATFORM.match(stripped):
+            label = " ".join(w if w.isupper() else w.capitalize() for w in re.split(r"[\s-]+", match.group(1)))
+            heads[at] = label
+            platforms.add(label.casefold())
+    if len(platforms) == 1:
+        heads = {at: label for at, label in heads.items() if label.casefold() not in platforms}
+    current: str | None = None
+    for at, _ in lines:
+        if at in heads:
+            current = heads[at]
         elif current is not None:
             found[at] = current
     return found
 
 
-def prose_command(text: str, line: int) -> Command:
+def prose_command(text: str, line: int, branch: str | None = None) -> Command:
     """A prose-only action ("Restart Redis service") as a manual command."""
-    clean = re.sub(r"[*_`]+", "", text).strip()
-    return Command(clean, line, "prose", "", Effect.MANUAL, placeholders(clean))
+    clean = re.sub(r"\*+|`+|(?<!\w)_+|_+(?!\w)", "", text).strip()  # emphasis, not the _ inside DB_POOL_MAX
+    return Command(clean, line, "prose", "", Effect.MANUAL, placeholders(clean), branch=branch)
 
 
 def _sql_statements(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]:
@@ -159,33 +271,80 @@ def _sql_statements(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, st
 
 
 def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]:
+    """Commands of a shell block, with the language each runs in: ``bash``, ``sql``, ``redis``, ``mongo``, ``prose``.
+
+    Prompts are stripped; in a block with prompts, lines without one are output. Output lines (``deployment.apps/x
+    restarted``, tables, JSON) are never commands. After an interactive opener (``psql …``, ``redis-cli``,
+    ``mongosh``, ``kubectl exec -it … -- bash``, ``oc debug node/…``) the lines typed next run inside that session
+    until ``exit``/``\\q``.
+    """
     prompted = any(_PROMPT.match(text) for _, text in lines)
+    root = _root_prompted(lines) if not prompted else False
+    prompted = prompted or root
+    session: str = "bash"
+    seen_prompt = False
     index = 0
     while index < len(lines):
         at, raw = lines[index]
         index += 1
         text = raw.strip()
         if prompted:
-            match = _PROMPT.match(raw)
+            match = _ROOT_PROMPT.match(raw) if root else _PROMPT.match(raw)
             if match is None:
-                continue  # output shown in a console session
-            text = raw[match.end() :].strip()
-        if not text or text.startswith("#") or text.startswith("--"):
+                words = text.split()
+                if seen_prompt or not words or words[0] not in KNOWN_TOOLS:
+                    continue  # output shown in a console session
+                # the command written without a prompt above the session it opens
+            else:
+                seen_prompt = True
+                text = raw[match.end() :].strip()
+                session = _prompt_session(match.group(0)) or session
+        if not text or text.startswith("#") or text.startswith("--") or text.startswith("//"):
             continue
-        if _SQL_START.match(text):
+        if _SESSION_END.match(text):
+            session = "bash"
+            continue
+        if not prompted and (_OUTPUT_LINE.match(text) or _NOT_SHELL_LINE.match(text)):
+            continue
+        if session != "bash" and not _SQL_START.match(text) and text.split()[0] in KNOWN_TOOLS:
+            session = "bash"  # the next shell command: the writer left the session without showing its exit
+        if session in ("sql", "redis", "mongo") or _SQL_START.match(text):
+            language = "sql" if session == "bash" else session
+            if language == "sql" and text.startswith("\\"):
+                yield at, text, "sql"  # psql meta-command
+                continue
             parts = [text]
-            while not parts[-1].rstrip().endswith(";") and index < len(lines):
-                nxt = lines[index][1].strip()
+            while language in ("sql", "mongo") and not _statement_done(parts, language) and index < len(lines):
+                nxt_raw = lines[index][1]
+                nxt = nxt_raw.strip()
+                if prompted:
+                    cont = _CONTINUATION_PROMPT.match(nxt_raw)
+                    if cont is None:
+                        break
+                    nxt = nxt_raw[cont.end() :].strip()
                 if not nxt or nxt.startswith("#"):
                     break
                 index += 1
                 if not nxt.startswith("--"):
                     parts.append(nxt)
-            yield at, " ".join(parts), "sql"
+            yield at, " ".join(parts), language
             continue
         while text.endswith("\\") and index < len(lines):
-            text = text[:-1].rstrip() + " " + lines[index][1].strip()
+            nxt = lines[index][1].strip()
+            if prompted and (cont := _CONTINUATION_PROMPT.match(lines[index][1])) is not None:
+                nxt = lines[index][1][cont.end() :].strip()
+            text = text[:-1].rstrip() + " " + nxt
             index += 1
+        first = text.split(maxsplit=1)[0] if text.split() else ""
+        closer = _COMPOUND.get(first)
+        if closer is not None and not re.search(rf"(?:^|[;&|\s]){closer}\b", text):
+            body = [text]
+            while index < len(lines) and len(body) < 200:
+                body.append(lines[index][1].strip())
+                index += 1
+                if re.search(rf"(?:^|[;&|\s]){closer}\b", body[-1]):
+                    break
+            text = "\n".join(body)
         joined = 0
         while _open_quote(text) and index < len(lines) and joined < 100:
             text = text + "\n" + lines[index][1]  # a quoted argument (JSON body) spans lines
@@ -201,6 +360,85 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
                     break
             text = "\n".join(body)
         yield at, text, "bash" if _COMMAND_START.match(text) else "prose"
+        session = _opened_session(text) or session
+
+
+def _prompt_session(prompt: str) -> str | None:
+    """The REPL a prompt belongs to: ``orders=#`` and ``psql>`` are SQL, ``127.0.0.1:6379>`` is Redis."""
+    prompt = prompt.strip()
+    if re.search(r"[=(][#>]$|(?:psql|mysql|mariadb|sqlite|postgres|cqlsh)[\w-]*>$", prompt):
+        return "sql"
+    if re.search(r":\d{2,5}(?:\[\d+\])?>$|^redis", prompt):
+        return "redis"
+    if re.search(r"mongo|\[(?:primary|secondary)\]", prompt, re.IGNORECASE):
+        return "mongo"
+    if prompt.endswith(("$", "#", "%")) and not prompt.endswith("=#"):
+        return "bash"
+    return None
+
+
+_ROOT_PROMPT = re.compile(r"^\s*#\s(?=\s*\S)")
+
+
+def _root_prompted(lines: list[tuple[int, str]]) -> bool:
+    """A console shown with root's ``# `` prompt: most ``# `` lines start with a tool, not with words."""
+    heads = [text.strip()[1:].split(maxsplit=1) for _, text in lines if text.strip().startswith("# ")]
+    tools = sum(1 for head in heads if head and head[0] in KNOWN_TOOLS)
+    return tools >= 2 and tools * 2 > len(heads)
+
+
+def _statement_done(parts: list[str], language: str) -> bool:
+    last = parts[-1].rstrip()
+    if language == "mongo":
+        whole = " ".join(parts)
+        return whole.count("(") <= whole.count(")") and whole.count("{") <= whole.count("}")
+    return last.endswith(";") or last.endswith("\\G") or last.endswith("\\gx")
+
+
+def _opened_session(text: str) -> str | None:
+    """The session an interactive command opens (``sql``, ``redis``, ``mongo``, ``bash``), or ``None``."""
+    if "\n" in text:
+        return None
+    words = text.split()
+    inner = words[words.index("--") + 1 :] if "--" in words else words
+    if not inner:
+        return None
+    tool = inner[0].rsplit("/", 1)[-1] if inner[0] not in _SHELLS else inner[0]
+    interactive = {"-it", "-ti", "-i", "--stdin", "-t", "--tty"} & set(words)
+    if words[0] in ("kubectl", "oc", "docker", "podman") and "--" in words and not interactive:
+        return None
+    if tool in _SHELLS and len(inner) == 1:
+        return "bash"
+    if words[0] == "oc" and len(words) > 1 and words[1] == "debug":
+        return "bash"
+    if words[0] in ("chroot", "ssh") and len(words) <= 3:
+        return "bash"
+    repl = _REPLS.get(tool)
+    if repl is None:
+        return None
+    args = inner[1:]
+    if repl == "sql" and any(a in ("-c", "-f", "-e", "--command", "--file", "--execute", "-l") for a in args):
+        return None
+    if repl == "sql" and any(a.startswith(("-c", "-e")) and len(a) > 2 for a in args):
+        return None
+    if repl == "redis" and _redis_words(args):
+        return None  # redis-cli PING runs one command
+    if repl == "mongo" and any(a in ("--eval", "-f", "--file") for a in args):
+        return None
+    return repl
+
+
+def _redis_words(args: list[str]) -> list[str]:
+    words: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("-h", "-p", "-a", "-n", "-u", "--user", "--pass", "-s", "-r", "-i", "--tls", "--cacert"):
+            skip = arg not in ("--tls",)
+        elif not arg.startswith("-"):
+            words.append(arg)
+    return words
 
 
 def _open_quote(text: str) -> bool:
@@ -224,7 +462,15 @@ def _command(text: str, line: int, language: str) -> Command:
         return Command(text, line, "prose", tool, effect, found)
     if language == "sql":
         return Command(text, line, "sql", "sql", sql_effect(text), found)
-    parts = split_parts(text.split("\n", 1)[0])
+    if language == "redis":
+        return Command(text, line, "redis", "redis-cli", part_effect(["redis-cli", *text.split()], text), found)
+    if language == "mongo":
+        return Command(text, line, "mongo", "mongosh", part_effect(["mongosh"], text), found)
+    first_line = text.split("\n", 1)[0]
+    compound = "\n" in text and (first_line.split() or [""])[0] in _COMPOUND
+    # A loop or if-block does what its body does; other multi-line commands are one line plus a quoted body.
+    lines = text.splitlines() if compound else [first_line]
+    parts = [part for each in lines for part in split_parts(each)]
     tokenised = [(shell_tokens(part), part) for part in parts]
     tokens = tokenised[0][0] if tokenised else []
     tool = tool_name(tokens)

@@ -1,7 +1,8 @@
 """Findings about a parsed runbook that would stop it from being rehearsed as a drill.
 
 Rules (ids as printed): ``unresolved-placeholder``, ``prose-only-step``, ``unguarded-destructive``,
-``never-ends``, ``leaves-sandbox``, ``no-time-target``, ``no-steps``, ``tool-not-installed``.
+``never-ends``, ``leaves-sandbox``, ``no-time-target``, ``no-steps``, ``tool-not-installed``, ``nothing-drillable``,
+``invalid-utf8``, ``unclosed-fence``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ RULES: dict[str, str] = {
     "no-time-target": "an incident states no time to resolve, response SLA, MTTR or RTO",
     "no-steps": "an incident has no steps to rehearse",
     "tool-not-installed": "a command's tool is not installed on this machine",
+    "invalid-utf8": "the file is not valid UTF-8; bad bytes were read as U+FFFD",
+    "unclosed-fence": "a code block is never closed and runs to the end of the file",
+    "nothing-drillable": "the document yields nothing a drill can rehearse (no incidents, or prose-only remedies)",
 }
 """Every rule id with what it flags."""
 
@@ -76,6 +80,8 @@ def lint_runbook(runbook: Runbook, *, which: Callable[[str], str | None] = shuti
                     missing_tools[tool] = (
                         (first[0], first[1], first[2] + 1) if first else (command.line, incident.id, 1)
                     )
+    findings.extend(_drillable_findings(runbook))
+    findings.extend(Finding(runbook.path, note.line, note.rule, note.message) for note in runbook.notes)
     for tool, (line, incident_id, count) in missing_tools.items():
         uses = f"{count} command{'s' if count > 1 else ''}"
         findings.append(
@@ -90,16 +96,42 @@ def lint_runbook(runbook: Runbook, *, which: Callable[[str], str | None] = shuti
     return sorted(findings, key=lambda f: (f.line, f.rule))
 
 
+def _drillable_findings(runbook: Runbook) -> list[Finding]:
+    """One plain finding when nothing in the document can be rehearsed, saying why."""
+    if not runbook.incidents:
+        why = (
+            "no section describes a situation (an alert, a symptom, a procedure) with diagnosis or remedy under it "
+            "(give each incident a heading and put its steps and commands under it)"
+        )
+        return [Finding(runbook.path, 1, "nothing-drillable", f"nothing to drill: {why}")]
+    commands = [c for i in runbook.incidents for s in i.steps for c in s.commands]
+    if commands and all(c.effect is Effect.MANUAL for c in commands):
+        why = (
+            f"{len(runbook.incidents)} incident(s) found, but every remedy is prose only "
+            "(write the commands an operator runs, in code blocks)"
+        )
+        return [Finding(runbook.path, runbook.incidents[0].line, "nothing-drillable", f"nothing to drill: {why}")]
+    if not commands:
+        why = f"{len(runbook.incidents)} incident(s) found, but none has a step or command"
+        return [Finding(runbook.path, runbook.incidents[0].line, "nothing-drillable", f"nothing to drill: {why}")]
+    return []
+
+
 def _incident_findings(path: Path, incident: Incident) -> list[Finding]:
     found: list[Finding] = []
     name = f"incident {incident.id!r}"
     if incident.time_target is None:
+        only = (
+            f" - '{incident.response_target.text}' is a response SLA, not a time to resolve"
+            if incident.response_target is not None
+            else ""
+        )
         found.append(
             Finding(
                 path,
                 incident.line,
                 "no-time-target",
-                f"{name} has no time target (add '**Time to Resolve**: 15 minutes' or a document MTTR)",
+                f"{name} has no time target{only} (add '**Time to Resolve**: 15 minutes' or a document MTTR)",
                 incident.id,
             )
         )

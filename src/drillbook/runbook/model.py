@@ -29,6 +29,9 @@ class Effect(StrEnum):
     """Never ends by itself: ``-w``, ``-f``, ``watch``, ``top`` without ``-b``."""
     MANUAL = "manual"
     """Prose only: a human must do it ("open Grafana", "Restart Redis service")."""
+    UNKNOWN = "unknown"
+    """A tool drillbook does not know (``./scripts/fix.sh``, ``make deploy``): it may change things, but nothing
+    says it does. A drill treats its failure as a finding, like a diagnostic's, not as a failed action."""
 
 
 class TimeTargetKind(StrEnum):
@@ -134,7 +137,19 @@ class Incident:
     alerts: tuple[AlertTrigger, ...] = ()
     slos: tuple[Slo, ...] = ()
     time_target: TimeTarget | None = None
+    """When service must be back (MTTR, time to resolve, RTO): never a response SLA."""
     steps: tuple[Step, ...] = ()
+    response_target: TimeTarget | None = None
+    """How soon someone must respond ("P1: acknowledge within 5 minutes"); not a time to resolve."""
+
+
+@dataclass(frozen=True)
+class ParseNote:
+    """Something in the file the parser read around, with where it is (``rule`` as lint prints it)."""
+
+    rule: Literal["invalid-utf8", "unclosed-fence"]
+    line: int
+    message: str
 
 
 @dataclass(frozen=True)
@@ -150,6 +165,8 @@ class Runbook:
     """YAML front matter, when the document has one (values as strings)."""
     alerts: tuple[AlertTrigger, ...] = ()
     """Document-level alert thresholds (a metrics table) not tied to one incident."""
+    notes: tuple[ParseNote, ...] = ()
+    """What the parser had to guess at: invalid UTF-8 replaced, a code block left unclosed at the end."""
 
     def incident(self, incident_id: str) -> Incident:
         """Return the incident with this id or title, or raise ``KeyError`` naming what exists.

@@ -3,29 +3,90 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
 from drillbook.errors import RunbookParseError
 from drillbook.runbook.markdown import Block, Section, parse_blocks, split_sections
-from drillbook.runbook.model import AlertTrigger, Incident, Runbook, Slo, TimeTarget, TimeTargetKind
+from drillbook.runbook.model import (
+    AlertTrigger,
+    Incident,
+    ParseNote,
+    Runbook,
+    Slo,
+    Step,
+    TimeTarget,
+    TimeTargetKind,
+)
 from drillbook.runbook.sections import Candidate, clean_inline, find_incidents, labels, whole_document
 from drillbook.runbook.slos import duration_seconds, parse_alert_text, parse_slo_text
 from drillbook.runbook.steps import extract_steps
+
+MAX_RUNBOOK_BYTES = 4_000_000
+"""Largest runbook read: the biggest real runbooks are a few hundred kB; more is a wrong path or a device."""
 
 
 class RunbookInternalError(RunbookParseError):
     """The parser itself failed on this input: a drillbook bug, reported with the file rather than a traceback."""
 
 
-_TARGET_LABELS = {
-    "time to resolve": TimeTargetKind.TIME_TO_RESOLVE,
-    "response sla": TimeTargetKind.RESPONSE_SLA,
-    "response time": TimeTargetKind.RESPONSE_SLA,
-    "mttr": TimeTargetKind.MTTR,
-    "rto": TimeTargetKind.RTO,
-}
+_TARGET_LABEL = re.compile(
+    r"^(?:document\s+|overall\s+|default\s+)?"
+    r"(?:(?P<response>response(?: sla| time| target)?|time to (?:respond|acknowledge)|"
+    r"acknowledge(?:ment)?(?: time| within)?|ack(?: time)?|page response|first response)|"
+    r"(?P<rto>rto|recovery time objective|recovery objective)|"
+    r"(?P<mttr>mttr|mean time to (?:recover|restore|repair|resolve))|"
+    r"(?P<resolve>time to (?:resolve|restore|recover|mitigate|fix)|resolution(?: time| target| sla)?|"
+    r"expected (?:time|duration)|estimated time|target(?: time)?|time ?box|time budget|resolve(?: within)?|eta|"
+    r"mitigat\w*|restore(?: within)?|recover(?:y)?(?: time| target)?))(?:\s+(?:target|objective|goal|time))?$",
+    re.IGNORECASE,
+)
+_INLINE_TARGET = re.compile(
+    r"\b(time to (?:resolve|restore|recover|mitigate)|expected time|resolution(?: time| target)?|mttr|rto)\b"
+    r"(?:\s+(?:target|objective|goal))?\s*(?:\([^)]*\))?\s*[:=]\s*(?:<\s*|within\s+|under\s+|about\s+)?"
+    r"(\d[^.;,\n]{0,30})",
+    re.IGNORECASE,
+)
+_WITHIN_TARGET = re.compile(
+    r"\b(?:resolve[sd]?|restore[sd]?|finish(?:ed)?|mitigate[sd]?|recover(?:ed)?|complete[sd]?|patched|resolution)\b"
+    r"[^.;]{0,60}?\bwithin\s+(\d+(?:\s*[-–]\s*\d+)?\s*(?:minutes?|mins?|hours?|hrs?|h|m))\b",
+    re.IGNORECASE,
+)
+_DOC_TARGET = re.compile(r"RTO|MTTR|[Dd]efault time to", re.IGNORECASE)
+_TIMED = re.compile(r"\d\s*(?:-|–|to)?\s*\d*\s*(?:min|m\b|h\b|hour|hr|s\b|sec)", re.IGNORECASE)
+_BOXED = re.compile(
+    r"\((?:first|within|by|until|up to|in the first|next)\s+(\d+\s*(?:minutes?|mins?|hours?|hrs?|h|m))\b[^)]*\)|"
+    r"^(?:immediate|short[- ]term|mitigation|containment)\b[^(]*\((\d+\s*(?:minutes?|mins?|hours?|hrs?|h|m))\)",
+    re.IGNORECASE,
+)
+_HEADING_TARGET = re.compile(
+    r"\((?:within|<|under|in|target:?|resolve (?:with)?in)?\s*(\d+(?:\s*[-–]\s*\d+)?\s*"
+    r"(?:minutes?|mins?|m|hours?|hrs?|h))\)",
+    re.IGNORECASE,
+)
+_PHASE_BOX = re.compile(
+    r"^\s*(?:\*\*|#+\s*)?(?:T\s*\+\s*)?\d+\s*(?:min(?:utes?)?\s*)?(?:-|–|—|to)\s*(?:T\s*\+\s*)?(\d+)\s*"
+    r"(min(?:utes?)?|m|h(?:ours?)?)\b",
+    re.IGNORECASE,
+)
+_STEP_DURATION = re.compile(r"\((?:~|about\s+)?(\d+)\s*(min(?:utes?)?|m|s(?:ec(?:onds?)?)?|h(?:ours?)?)\)\s*:?$", re.I)
+
+
+def _target_kind(label: str) -> TimeTargetKind | None:
+    match = _TARGET_LABEL.match(re.sub(r"\s*\([^)]*\)", "", label).strip().rstrip(":").strip())
+    if match is None:
+        return None
+    if match.group("response"):
+        return TimeTargetKind.RESPONSE_SLA
+    if match.group("rto"):
+        return TimeTargetKind.RTO
+    if match.group("mttr"):
+        return TimeTargetKind.MTTR
+    return TimeTargetKind.TIME_TO_RESOLVE
+
+
 _METRIC_WORDS = {
     "error_rate": ("error",),
     "memory": ("memory", "oom"),
@@ -45,12 +106,20 @@ def parse_runbook(path: Path | str) -> Runbook:
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_RUNBOOK_BYTES + 1)  # never all of /dev/zero
     except OSError as exc:
         raise RunbookParseError(
             f"expected a readable markdown file, got {exc.strerror or exc}; check the path and permissions",
             path=path,
         ) from exc
+    if len(data) > MAX_RUNBOOK_BYTES:
+        raise RunbookParseError(
+            f"expected a runbook of at most {MAX_RUNBOOK_BYTES // 1_000_000} MB, got a larger file; "
+            "split it into one runbook per service",
+            path=path,
+            line=1,
+        )
     nul = data.find(b"\x00", 0, 65536)
     if nul >= 0:
         raise RunbookParseError(
@@ -58,7 +127,16 @@ def parse_runbook(path: Path | str) -> Runbook:
             path=path,
             line=data.count(b"\n", 0, nul) + 1,
         )
-    return parse_text(data.decode("utf-8", errors="replace"), path)
+    try:
+        text = data.decode("utf-8")
+        notes: tuple[ParseNote, ...] = ()
+    except UnicodeDecodeError as exc:
+        text = data.decode("utf-8", errors="replace")
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = f"invalid UTF-8 (byte 0x{data[exc.start]:02x}) read as U+FFFD; save the file as UTF-8"
+        notes = (ParseNote("invalid-utf8", line, message),)
+    runbook = parse_text(text, path)
+    return replace(runbook, notes=notes + runbook.notes) if notes else runbook
 
 
 def parse_text(text: str, path: Path | str = "<text>") -> Runbook:
@@ -68,6 +146,10 @@ def parse_text(text: str, path: Path | str = "<text>") -> Runbook:
         RunbookParseError: the text is empty (or whitespace only), or the parser failed on it.
     """
     path = Path(path)
+    if len(text) > MAX_RUNBOOK_BYTES:
+        raise RunbookParseError(
+            f"expected a runbook of at most {MAX_RUNBOOK_BYTES // 1_000_000} MB of text; split it", path=path, line=1
+        )
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise RunbookParseError(
@@ -89,7 +171,29 @@ def parse_text(text: str, path: Path | str = "<text>") -> Runbook:
         ) from exc
 
 
+_FENCE_LINE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
+
+
+def _unclosed_fence(text: str) -> ParseNote | None:
+    """The code block still open at the end of the file, if any (CommonMark runs it to the end)."""
+    if "```" not in text and "~~~" not in text:
+        return None
+    opener: re.Match[str] | None = None
+    for match in _FENCE_LINE.finditer(text):
+        if opener is None:
+            opener = match
+        elif match.group(1)[0] == opener.group(1)[0] and len(match.group(1)) >= len(opener.group(1)):
+            end = text.find("\n", match.end())
+            if not text[match.end() : end if end >= 0 else len(text)].strip():
+                opener = None
+    if opener is None:
+        return None
+    line = text.count("\n", 0, opener.start()) + 1
+    return ParseNote("unclosed-fence", line, "code block opened here is never closed; it runs to the end of the file")
+
+
 def _parse(text: str, path: Path) -> Runbook:
+    unclosed = _unclosed_fence(text)
     metadata, text = _front_matter(text)
     sections = split_sections(parse_blocks(text))
     doc_slos, doc_targets, doc_alerts, severity_slas = _document_facts(sections)
@@ -104,6 +208,7 @@ def _parse(text: str, path: Path) -> Runbook:
         time_targets=tuple(doc_targets),
         metadata=metadata,
         alerts=tuple(doc_alerts),
+        notes=(unclosed,) if unclosed is not None else (),
     )
 
 
@@ -137,6 +242,13 @@ def _document_facts(
         for block in section.blocks:
             if block.kind == "row":
                 _table_row(block, targets, alerts, severity_slas)
+            elif block.kind == "paragraph" and not is_slo_section and _DOC_TARGET.search(block.text):
+                for label, raw, line in labels(block):
+                    kind = _target_kind(label)
+                    seconds = duration_seconds(clean_inline(raw))
+                    everywhere = kind in (TimeTargetKind.RTO, TimeTargetKind.MTTR) or label.startswith("default")
+                    if everywhere and kind is not TimeTargetKind.RESPONSE_SLA and seconds is not None:
+                        targets.append(TimeTarget(TimeTargetKind.MTTR, clean_inline(raw), seconds, line))
             elif block.kind == "paragraph" and is_slo_section:
                 for slo in _slo_sentences(clean_inline(block.text), block.line):
                     slos.append(slo)
@@ -170,11 +282,16 @@ def _table_row(
         seconds = duration_seconds(cell)
         if ("rto" in head or "recovery time" in head) and seconds is not None:
             targets.append(TimeTarget(TimeTargetKind.RTO, f"{name}: {cell}", seconds, block.line))
+        elif re.search(r"resol|resolve|restore", head) and re.search(r"sev|priority|level", header[0]) and seconds:
+            key = re.search(r"\b(P[0-5]|SEV-?[0-5])\b", name, re.IGNORECASE)
+            if key:
+                resolve = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, f"{name}: {cell}", seconds, block.line)
+                severity_slas[f"resolve:{key.group(1).upper().replace('-', '')}"] = resolve
         elif "response" in head and "severity" in header[0] and seconds is not None:
             target = TimeTarget(TimeTargetKind.RESPONSE_SLA, f"{name}: {cell}", seconds, block.line)
             targets.append(target)
             if match := re.search(r"\b(P[0-5]|SEV-?[0-5])\b", name):
-                severity_slas[match.group(1).upper()] = target
+                severity_slas[match.group(1).upper().replace("-", "")] = target
         elif head.startswith("threshold") and "metric" in header[0]:
             alert = parse_alert_text(f"{name} {cell}", block.line, name=name)
             if alert is not None:
@@ -199,16 +316,54 @@ def _incident(
         if heading_alert.slo is not None:
             slos.append(heading_alert.slo)
     collecting = False
+    response: TimeTarget | None = None
+    within: TimeTarget | None = None
+    heading = _HEADING_TARGET.search(candidate.title)
+    if heading is not None and (seconds := duration_seconds(heading.group(1))) is not None:
+        target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, heading.group(1), seconds, candidate.line)
+    phase_ends: list[tuple[float, str, int]] = []
+    durations: list[float] = []
     for block in candidate.blocks:
+        if block.kind == "row" and len(block.cells) >= 2:
+            kind = _target_kind(clean_inline(block.cells[0]))
+            seconds = duration_seconds(clean_inline(block.cells[1]))
+            if kind is not None and seconds is not None:
+                found_target = TimeTarget(kind, clean_inline(block.cells[1]), seconds, block.line)
+                if kind is TimeTargetKind.RESPONSE_SLA:
+                    response = response or found_target
+                elif target is None:
+                    target = found_target
+            else:
+                for cell in block.cells:
+                    if (severity_cell := re.fullmatch(r"\s*(P[0-5]|SEV-?[0-5])\s*", clean_inline(cell))) is not None:
+                        severity = severity or severity_cell.group(1)
+            continue
         if block.kind != "paragraph":
             collecting = False
             continue
+        timed = _TIMED.search(block.text) is not None  # most paragraphs name no duration: skip the scans
+        first_line = clean_inline(block.text.split("\n", 1)[0]) if timed else ""
+        if not timed:
+            pass
+        elif (box := _PHASE_BOX.match(first_line)) is not None and not block.items:
+            end = duration_seconds(f"{box.group(1)} {box.group(2)}")
+            if end is not None:
+                phase_ends.append((end, first_line.split(":")[0][:40], block.line))
+        elif (boxed := _BOXED.search(first_line)) is not None and not block.items:
+            end = duration_seconds(boxed.group(1) or boxed.group(2))
+            if end is not None:
+                phase_ends.append((end, first_line.rstrip(":")[:40], block.line))
+        elif (took := _STEP_DURATION.search(first_line.rstrip(":").rstrip("*").strip())) is not None and (
+            not block.items or (block.items[0].ordered and block.items[0].line == block.line)
+        ):
+            durations.append(duration_seconds(f"{took.group(1)} {took.group(2)}") or 0.0)
         if collecting and block.items and not block.items[0].ordered:
             symptoms.append((clean_inline(block.text), block.line))
             continue
         collecting = False
         for label, raw, line in labels(block):
             value = clean_inline(raw)
+            kind = _target_kind(label)
             if label.startswith("symptom"):
                 collecting = not value
                 symptoms.extend((v.strip(), line) for v in re.split(r",\s+(?![^()]*\))", value) if v.strip())
@@ -220,8 +375,29 @@ def _incident(
                     alerts.append(alert)
             elif label in ("severity", "priority") and value:
                 severity = value
-            elif label in _TARGET_LABELS and (seconds := duration_seconds(value)) is not None and target is None:
-                target = TimeTarget(_TARGET_LABELS[label], value, seconds, line)
+            elif kind is not None and (seconds := duration_seconds(value)) is not None:
+                if kind is TimeTargetKind.RESPONSE_SLA:
+                    response = response or TimeTarget(kind, value, seconds, line)
+                elif target is None:
+                    target = TimeTarget(kind, value, seconds, line)
+        whole = clean_inline(block.text) if timed else ""
+        if target is None and timed and (inline := _INLINE_TARGET.search(whole)) is not None:
+            seconds = duration_seconds(inline.group(2))
+            if seconds is not None:
+                line = block.line + block.text.count("\n", 0, max(block.text.find(inline.group(1)), 0))
+                target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, inline.group(2).strip(), seconds, line)
+        if within is None and timed and (said := _WITHIN_TARGET.search(whole)) is not None:
+            seconds = duration_seconds(said.group(1))
+            if seconds is not None:
+                within = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, said.group(0)[:80], seconds, block.line)
+    if target is None and phase_ends:
+        seconds, text, line = max(phase_ends)
+        target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, text, seconds, line)
+    if target is None and within is not None:
+        target = within
+    total = float(sum(durations))
+    if target is None and total:
+        target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, "sum of the step durations", total, candidate.line)
     for symptom, line in symptoms:
         if not re.search(r"[<>≤≥]|\d\s*%", symptom):
             continue  # "returns 503" is a symptom, not an objective
@@ -229,8 +405,13 @@ def _incident(
             slos.append(slo)
     if not alerts:
         alerts.extend(_alerts_for_title(candidate.title, doc_alerts))
+    steps = tuple(extract_steps(candidate.blocks))
+    if target is None:
+        target = _step_durations(steps)
     if target is None:
         target = _inherited_target(severity, doc_targets, severity_slas)
+    if response is None:
+        response = _severity_response(severity, severity_slas)
     return Incident(
         id=candidate.id,
         title=candidate.title,
@@ -240,7 +421,8 @@ def _incident(
         alerts=tuple(alerts),
         slos=tuple(slos),
         time_target=target,
-        steps=tuple(extract_steps(candidate.blocks)),
+        steps=steps,
+        response_target=response,
     )
 
 
@@ -255,11 +437,35 @@ def _alerts_for_title(title: str, doc_alerts: list[AlertTrigger]) -> list[AlertT
     return found
 
 
+def _step_durations(steps: tuple[Step, ...]) -> TimeTarget | None:
+    """ "(2 min)" on each step title, when nothing else gives a target: the procedure takes their sum."""
+    total = 0.0
+    for step in steps:
+        match = _STEP_DURATION.search(step.title)
+        if match is not None:
+            total += duration_seconds(f"{match.group(1)} {match.group(2)}") or 0.0
+    if not total:
+        return None
+    return TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, "sum of the step durations", total, steps[0].line)
+
+
+def _severity_key(severity: str | None) -> str | None:
+    if severity is None:
+        return None
+    match = re.search(r"\b(P[0-5]|SEV-?[0-5])\b", severity, re.IGNORECASE)
+    return match.group(1).upper().replace("-", "") if match else None
+
+
+def _severity_response(severity: str | None, severity_slas: dict[str, TimeTarget]) -> TimeTarget | None:
+    key = _severity_key(severity)
+    return severity_slas.get(key) if key else None
+
+
 def _inherited_target(
     severity: str | None, doc_targets: list[TimeTarget], severity_slas: dict[str, TimeTarget]
 ) -> TimeTarget | None:
-    if severity is not None:
-        match = re.search(r"\b(P[0-5]|SEV-?[0-5])\b", severity, re.IGNORECASE)
-        if match and match.group(1).upper() in severity_slas:
-            return severity_slas[match.group(1).upper()]
+    """A severity's resolution time, else the document MTTR/RTO; a response SLA is never a resolution target."""
+    key = _severity_key(severity)
+    if key and f"resolve:{key}" in severity_slas:
+        return severity_slas[f"resolve:{key}"]
     return next((t for t in doc_targets if t.kind is TimeTargetKind.MTTR), None)

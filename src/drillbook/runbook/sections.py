@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from drillbook.runbook.commands import has_commands, normalise_language
 from drillbook.runbook.markdown import Block, Section
 
 _EXCLUDED = re.compile(
     r"table of contents|^contents$|overview|contact|escalation|template|related|^summary$|timeline|root cause|"
+    r"^objectives$|^targets$|^goals$|how to use|announc|^communicat|"
     r"^resolution$|prevention|action items|lessons|purpose|quick reference|reference|resources|prerequisites|"
     r"appendix|glossary|changelog|^version|critical endpoints|service level|\bslos?\b|post-incident|"
     r"incident lifecycle|incident commands|communication|key metrics|dashboard quer|"
@@ -33,7 +35,50 @@ _PLAIN_LABEL = re.compile(
 )
 _NUMBERED_COMMENT = re.compile(r"^\s*#\s*(\d{1,3})[.)]\s+(\S.*)$", re.MULTILINE)
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_FIELD_LABELS = ("symptom", "trigger", "alert", "time to resolve", "response sla", "severity", "mttr", "rto")
+_FIELD_LABELS = (
+    "symptom", "trigger", "alert", "time to resolve", "response sla", "severity", "mttr", "rto", "fires when",
+)  # fmt: skip
+
+
+_CONTAINER = re.compile(
+    r"(?:procedures|incidents|alerts|issues|problems|scenarios|playbooks|runbooks|troubleshooting|tasks|operations|"
+    r"faqs?|recipes|emergencies|failures|responses|guides?)\s*$|^(?:common|known|frequent|other)\b|"
+    r"common tasks|maintenance|useful commands|cheat ?sheet|how-?tos?$|\brunbook\b|handbook|\boperations\b|\bops\b",
+    re.IGNORECASE,
+)
+_PHASE = re.compile(
+    r"^(?:\d+[.)]\s*)?(?:step\s*\d+|option\s*\w+|alternative\s*\w+|scenario\s*\w+|case\s*\w+|resolution|solution|"
+    r"mitigat|remedia|diagnos|investigat|triage|symptoms?|signs|impact|meaning|description|summary|context|"
+    r"background|causes?\b|root cause|fix|verif|validat|confirm|check|done when|first|initial|immediate|"
+    r"short[- ]term|long[- ]term|next steps|follow[- ]?up|recover|rollback|roll back|restore|escalat|prevent|"
+    r"notes?\b|before you|resolve|detect|dashboards?|queries|commands|logs\b|metrics\b|actions?\b|what to|how to|"
+    r"steps\b|response\b|workaround|clean ?up|afterwards|aftermath|timeline|phase\s*\d|\d+\s*[-–]\s*\d+\s*min|"
+    r"find|look|inspect|identify|collect|gather|free|scale|restart|drain|cordon|failover|fail over|switch|open|"
+    r"run|stop|start|kill|terminate|increase|decrease|raise|lower|add|remove|delete|clear|flush|rotate|update|"
+    r"upgrade|apply|revert|reset|enable|disable|block|notify|page|declare|assess|monitor|watch|wait|test|"
+    r"measure|review|determine|debug|troubleshoot|examine|analy[sz]e|compare|capture|preserve|purge|rebuild|"
+    r"repair|reclaim|expand|resize|move|promote|reboot|reload|redeploy|fallback|fall back|bring|get|make|"
+    r"tell|announce|contain|revoke|replace|re-?create|recreate|force|retry|pause|resume|suspend|isolate|"
+    r"quarantine|escalate|hand ?over|wrap up|close|if\b|when\b|option|expected|output|"
+    r"example|sample|overview|quick|tl;?dr|about|who|owner|useful|reference|related|see also|links?\b)",
+    re.IGNORECASE,
+)
+_SITUATION = re.compile(
+    r"procedure|runbook|playbook|fail(?:ed|ure|ures|ing(?! over| back)|s)?\b|outage|down\b|exhaust|leak|crash|"
+    r"slow|high|low|error|lag\b|attack|loss|"
+    r"^(?!after\b|before\b|during\b|post\b|when\b|if\b)\w[\w ]*\s(?:recovery|restore|rotation|migration|deployment|"
+    r"failover|cutover|upgrade)$|"
+    r"breach|full\b|pressure|not |unavailable|degrad|stuck|timeout|expired|expir|broken|corrupt|spike|saturat|"
+    r"emergency|suspicious|vulnerab|alert|incident|issue|red\b|unhealthy|oom|5\d\d\b|4\d\d\b|refused",
+    re.IGNORECASE,
+)
+
+
+_NOT_A_RUNBOOK = re.compile(
+    r"^(?:post-?mortem|retrospective|incident report|rca)\b|contacts|on-call (?:hours|rotation|schedule)|glossary|"
+    r"\breference\b|\bdashboards?\b|architecture|onboarding|faq",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -74,21 +119,37 @@ def numbered_comments(code: str) -> int:
 
 
 def find_incidents(sections: list[Section]) -> list[Candidate]:
-    """The incident sections in document order, with unique ids."""
+    """The incident sections in document order, with unique ids.
+
+    A sub-section whose title is one of its parent's phases (Diagnosis, Mitigation, "Option 2", "Step 3",
+    "Check the pods") belongs to the incident above it and never becomes an incident of its own; so do all
+    sub-sections of an ``RB-007``-style incident. When the only sections that read as incidents are phases of
+    the document's top heading, the document is one incident (see :func:`whole_document`).
+    """
     found: list[Candidate] = []
     owner: Candidate | None = None
     owner_level = 0
-    for section in sections[1:]:
-        if owner is not None and section.level > owner_level:
-            owner.blocks.extend(section.blocks)  # sub-sections of "RB-007"-style incidents belong to it
+    for position, section in enumerate(sections[1:], start=1):
+        if (
+            owner is not None
+            and section.level > owner_level
+            and (owner.strong_id or not _situation_title(section.title))
+        ):
+            owner.blocks.append(Block("paragraph", f"**{clean_inline(section.title)}**:", section.line))
+            owner.blocks.extend(section.blocks)  # sub-sections belong to the incident above them
             continue
         owner = None
-        candidate = _candidate(section)
+        candidate = _candidate(section, _phase_blocks(sections, position))
         if candidate is None:
             continue
         found.append(candidate)
-        if candidate.strong_id:
-            owner, owner_level = candidate, section.level
+        owner, owner_level = candidate, section.level
+    tops = [s for s in sections if s.level == 1]
+    single = len(tops) == 1 and not _CONTAINER.search(clean_inline(tops[0].title))
+    if found and single and not any(_situation_title(c.title) for c in found):
+        return []  # "## Diagnose", "## Fix" under "# Edge proxy returns 502": one incident, the document's
+    if found and all(is_phase(c.title) and not _identify(c.title)[2] for c in found):
+        return []
     seen: dict[str, int] = {}
     for candidate in found:
         key = candidate.id.casefold()
@@ -96,6 +157,26 @@ def find_incidents(sections: list[Section]) -> list[Candidate]:
         if seen[key] > 1:
             candidate.id = f"{candidate.id}-{seen[key]}"
     return found
+
+
+def is_phase(title: str) -> bool:
+    """Whether a heading names a phase of an incident (Diagnosis, Option 2, Step 3, "Check the pods")."""
+    bare = re.sub(r"^\d+[.)]\s*", "", clean_inline(title))
+    if re.match(r"^(?:procedure|part|phase|stage|resolution|option|scenario|step)\s*#?\w{1,3}\b", bare, re.I):
+        return True
+    if re.match(r"^(?:the\s+)?(?:procedure|steps|runbook|playbook|instructions)\s*:?$", bare, re.IGNORECASE):
+        return True
+    if _identify(bare)[2] or re.search(r"procedure|runbook|playbook", bare, re.IGNORECASE):
+        return False
+    return bool(_PHASE.match(bare))
+
+
+def _situation_title(title: str) -> bool:
+    """A heading that names a situation of its own: an id, an alert rule name, or words such as "down", "lag"."""
+    ident, _, strong = _identify(clean_inline(title))
+    if strong or re.match(r"^[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+$", ident):
+        return True
+    return not is_phase(title) and bool(_SITUATION.search(clean_inline(title)))
 
 
 def whole_document(sections: list[Section], title: str) -> list[Candidate]:
@@ -111,21 +192,42 @@ def whole_document(sections: list[Section], title: str) -> list[Candidate]:
         blocks.extend(section.blocks)
     if not any(b.kind == "fence" or (b.items and b.items[0].ordered) for b in blocks):
         return []
+    if _NOT_A_RUNBOOK.search(title):
+        return []
     line = next((s.line for s in sections if s.level == 1), 1)
     return [Candidate(slug(title) or "incident", title, line, None, blocks)]
 
 
-def _candidate(section: Section) -> Candidate | None:
+def _phase_blocks(sections: list[Section], position: int) -> list[Block]:
+    """The blocks of the phase sub-sections right under ``sections[position]`` (its Diagnose, Remedy, …)."""
+    level = sections[position].level
+    found: list[Block] = []
+    if _CONTAINER.search(clean_inline(sections[position].title)):
+        return found  # "Deployment Procedures" is a chapter: its sub-sections are the procedures
+    for section in sections[position + 1 :]:
+        if section.level <= level or _situation_title(section.title):
+            break
+        found.extend(section.blocks)
+    return found
+
+
+def _runs(block: Block) -> bool:
+    return has_commands(block.text, normalise_language(block.info))
+
+
+def _candidate(section: Section, below: list[Block] | None = None) -> Candidate | None:
     title = clean_inline(section.title)
-    if not title or _EXCLUDED.search(title):
+    if not title or _EXCLUDED.search(title) or (section.level == 1 and _NOT_A_RUNBOOK.search(title)):
         return None
     ident, severity, strong = _identify(title)
     has_fields = any(
         label.startswith(_FIELD_LABELS) for b in section.blocks if b.kind == "paragraph" for label, _, _ in labels(b)
     )
-    has_steps = any(b.kind == "fence" and (b.items or numbered_comments(b.text)) for b in section.blocks)
-    has_code = any(b.kind == "fence" for b in section.blocks)
-    if not (strong or has_fields or has_steps or (has_code and _INCIDENT_WORDS.search(title))):
+    every = [b for b in [*section.blocks, *(below or [])] if b.kind != "fence" or _runs(b)]
+    has_steps = any(b.kind == "fence" and (b.items or numbered_comments(b.text)) for b in every)
+    has_code = any(b.kind == "fence" for b in every)
+    alert_name = bool(re.match(r"^[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+$", ident))
+    if not (strong or has_fields or has_steps or (has_code and (alert_name or _INCIDENT_WORDS.search(title)))):
         return None
     return Candidate(ident, title, section.line, severity, list(section.blocks), strong)
 
