@@ -106,6 +106,28 @@ def test_leaked_connections_exhaust_the_pool_and_the_timeout_is_logged(
 
 
 @pytest.mark.slow
+def test_a_partial_leak_drains_the_pool_at_its_share_and_a_restart_gives_the_connections_back(
+    standin: StandinFactory, database: str, redis_server: Redis
+) -> None:
+    env = {
+        "DATABASE_URL": database,
+        "REDIS_URL": redis_server.url,
+        "DB_POOL_MAX": "2",
+        "STANDIN_LEAK_CONNECTIONS": "0.25",
+    }
+    env |= {"DB_ACQUIRE_TIMEOUT_MS": "300", "STANDIN_SEED_ROWS": "0"}
+    replica = standin("zephyr-voting", env)
+    replica.wait_for(lambda: replica.request("/api/health/ready")[0] == 200, "readiness")
+    # One checkout in four keeps its connection: the 4th and the 8th; after them the pool of 2 is gone.
+    statuses = [replica.request("/api/polls?host_id=x")[0] for _ in range(10)]
+    assert statuses == [200] * 8 + [503, 503]
+    replica.stop()
+    fresh = standin("zephyr-voting", env)
+    fresh.wait_for(lambda: fresh.request("/api/health/ready")[0] == 200, "readiness after the restart")
+    assert fresh.request("/api/polls?host_id=x")[0] == 200, "a new process has its connections back"
+
+
+@pytest.mark.slow
 def test_redis_outage_fails_requests_and_the_service_recovers_by_itself(
     standin: StandinFactory, database: str, redis_server: Redis
 ) -> None:

@@ -120,3 +120,10 @@ def test_an_unexpanded_service_variable_is_a_clear_startup_error() -> None:
     env = {**BASE, "REDIS_URL": "redis://$(REDIS_SERVICE_HOST):$(REDIS_SERVICE_PORT)/0"}
     with pytest.raises(UsageError, match=r"Invalid REDIS_URL: .*Kubernetes could not expand it"):
         StandinConfig.from_env(get_profile("zephyr-voting"), env)
+
+
+@pytest.mark.parametrize(("raw", "share"), [("1", 1.0), ("true", 1.0), ("0.1", 0.1), ("5", 1.0), ("", 0.0)])
+def test_the_connection_leak_is_a_share_of_requests_or_a_flag_for_all(raw: str, share: float) -> None:
+    env = {"DATABASE_URL": "postgresql://u:p@db:5432/x", "REDIS_URL": "redis://r:6379/0"}
+    config = StandinConfig.from_env(get_profile("zephyr-voting"), env | {"STANDIN_LEAK_CONNECTIONS": raw})
+    assert config.leak_connections == share

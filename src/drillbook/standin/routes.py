@@ -196,7 +196,7 @@ async def create(state: Standin, request: web.Request) -> web.Response:
     cols = ", ".join(("id", *res.fields))
     params = ", ".join(f"${i}" for i in range(1, len(res.fields) + 2))
     values = [item_id, *(_text(body.get(f)) for f in res.fields)]
-    async with state.db.connection(leak=state.config.leak_connections) as conn:
+    async with state.db.connection(leak=state.leaks_next()) as conn:
         rows = await state.db.fetch(conn, f"INSERT INTO {res.table} ({cols}) VALUES ({params}) RETURNING *", *values)
         if state.profile.audit:
             await state.db.execute(
@@ -218,7 +218,7 @@ async def read(state: Standin, request: web.Request) -> web.Response:
     if cached is not None:
         row = json.loads(cached)
     else:
-        async with state.db.connection(leak=state.config.leak_connections) as conn:
+        async with state.db.connection(leak=state.leaks_next()) as conn:
             rows = await state.db.fetch(conn, f"SELECT * FROM {res.table} WHERE id = $1", item_id)
         if not rows:
             raise web.HTTPNotFound(reason=f"no {res.path} with id {item_id}")
@@ -266,7 +266,7 @@ async def search(state: Standin, request: web.Request) -> web.Response:
     given = [c for c in res.search if c in request.query]
     where = " AND ".join(f"{c} = ${i}" for i, c in enumerate(given, start=1))
     sql = f"SELECT * FROM {res.table}{' WHERE ' + where if where else ''} ORDER BY created_at DESC LIMIT 50"
-    async with state.db.connection(leak=state.config.leak_connections) as conn:
+    async with state.db.connection(leak=state.leaks_next()) as conn:
         rows = await state.db.fetch(conn, sql, *(request.query[c] for c in given))
         items = [_row(res, r) for r in rows]
         await _add_tallies(state, conn, items)
@@ -283,7 +283,7 @@ async def child_create(state: Standin, request: web.Request) -> web.Response:
     body = await _body(request)
     cols = ", ".join((child.parent_column, *child.fields))
     params = ", ".join(f"${i}" for i in range(1, len(child.fields) + 2))
-    async with state.db.connection(leak=state.config.leak_connections) as conn:
+    async with state.db.connection(leak=state.leaks_next()) as conn:
         exists = await state.db.fetch(conn, f"SELECT 1 FROM {res.table} WHERE id = $1", parent_id)
         if not exists:
             raise web.HTTPNotFound(reason=f"no {res.path} with id {parent_id}")
@@ -310,7 +310,7 @@ async def child_list(state: Standin, request: web.Request) -> web.Response:
     assert res.child is not None
     child = res.child
     sql = f"SELECT * FROM {child.table} WHERE {child.parent_column} = $1 ORDER BY created_at DESC LIMIT 50"
-    async with state.db.connection(leak=state.config.leak_connections) as conn:
+    async with state.db.connection(leak=state.leaks_next()) as conn:
         rows = await state.db.fetch(conn, sql, request.match_info["id"])
     items = [_plain(r) for r in rows]
     return web.json_response({"items": items, "count": len(items)})

@@ -45,6 +45,7 @@ class Standin:
         self.status: dict[str, DepStatus] = {"database": DepStatus(), "redis": DepStatus()}
         self.schema_ready = False
         self.requests = 0
+        self.checkouts = 0
         self._ballast: list[bytes] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._process = psutil.Process()
@@ -209,6 +210,12 @@ class Standin:
             delay = min(delay * 2, 5.0)
 
     # -- failure modes ---------------------------------------------------------------------------------------
+
+    def leaks_next(self) -> bool:
+        """Whether the next business checkout is one the connection leak keeps (evenly spaced, no RNG)."""
+        share = self.config.leak_connections
+        self.checkouts += 1
+        return share > 0 and int(self.checkouts * share) > int((self.checkouts - 1) * share)
 
     def retain(self, kb: int) -> None:
         """Keep ``kb`` KiB of touched memory for the life of the process (memory leak)."""
