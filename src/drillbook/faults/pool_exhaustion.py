@@ -1,16 +1,21 @@
-"""``pool-exhaustion``: PostgreSQL runs out of connections.
+"""``pool-exhaustion``: a process outside the application holds PostgreSQL's connections: a stuck batch job.
+
+(A leak *inside* the application, which a restart releases, is the ``connection-leak`` fault.)
 
 Modes (parameter ``mode``):
 
 * ``idle`` (default) — a hog process opens connections until PostgreSQL refuses more ("sorry, too many
-  clients already") and leaves them idle, like a leaking client.
+  clients already") and leaves them idle.
 * ``active`` — the same, but each connection runs a long ``pg_sleep``: a stuck batch job.
 
 Once the slots are taken, the application's own connections are dropped (parameter ``kick``, default
 ``yes``), as a database restart or failover would: its pool has to reconnect and races the leak for every
 slot that frees up.
 
-The hog keeps leaking: every slot that frees up is taken again. It logs in as the application's own user
+The job keeps its slots: for ``eager_s`` seconds (default 3) after the failover its workers reconnect as fast as
+the application does; after that it retakes freed slots at ``refill_per_s`` (default 1 a second), so terminating
+its backends gives the application its connections back for a while. It survives an application restart, as a
+separate job would. It logs in as the application's own user
 (parameter ``role``, default ``app``: a leak in the application's code), or as a separate non-superuser role
 (``role=leaky_worker``, created through the admin DSN: a leaking batch job; PostgreSQL's reserved superuser
 slots then stay free for an operator with superuser rights).
@@ -69,6 +74,15 @@ class PoolExhaustion(Fault):
         if role != "app" and admin is not None:
             dsn = asyncio.run(_ensure_role(admin, role))
         args = ["--dsn", dsn, "--mode", mode, "--hold-s", str(self.int_param("hold_s", 900))]
+        for key, default in (("eager_s", "3"), ("refill_per_s", "1")):
+            raw = self.param(key, default)
+            try:
+                ok = float(raw) > 0 or (key == "eager_s" and float(raw) == 0)
+            except ValueError:
+                ok = False
+            if not ok:
+                raise FaultInjectionError(f"pool-exhaustion: {key} must be a positive number, got {raw!r}")
+            args += [f"--{key.replace('_', '-')}", raw]
         app_user = urlsplit(self.target.postgres_dsn or "").username
         kick = self.param("kick", "yes") == "yes" and app_user is not None and admin is not None
         self.held = self._start_hog(args, admin if kick else None, app_user or "")
