@@ -128,6 +128,18 @@ def test_a_partial_leak_drains_the_pool_at_its_share_and_a_restart_gives_the_con
 
 
 @pytest.mark.slow
+def test_cpu_per_request_burns_real_cpu_time(standin: StandinFactory, database: str, redis_server: Redis) -> None:
+    env = {"DATABASE_URL": database, "REDIS_URL": redis_server.url, "STANDIN_SEED_ROWS": "0"}
+    replica = standin("zephyr-voting", env | {"STANDIN_CPU_MS_PER_REQUEST": "40"})
+    replica.wait_for(lambda: replica.request("/api/health/ready")[0] == 200, "readiness")
+    before = value(parse(replica.request("/metrics")[1])[1], "process_cpu_seconds_total")
+    for _ in range(10):
+        assert replica.request("/api/polls?host_id=x")[0] == 200
+    after = value(parse(replica.request("/metrics")[1])[1], "process_cpu_seconds_total")
+    assert after - before >= 10 * 0.040, "ten requests at 40 ms of CPU each must cost at least 0.4 s of CPU"
+
+
+@pytest.mark.slow
 def test_redis_outage_fails_requests_and_the_service_recovers_by_itself(
     standin: StandinFactory, database: str, redis_server: Redis
 ) -> None:

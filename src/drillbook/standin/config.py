@@ -31,7 +31,7 @@ Opt-in failure modes (all off by default):
 ``STANDIN_LEAK_KB_PER_REQUEST=512``       each business request retains that much memory
 ``STANDIN_MEMORY_GROWTH_MB_PER_S=20``     memory grows steadily in the background (towards OOMKilled);
                                           ``LEAK_MEMORY_MB_PER_S`` is an alias (the memory-leak fault's)
-``STANDIN_CPU_MS_PER_REQUEST=20``         each business request burns that much real CPU
+``STANDIN_CPU_MS_PER_REQUEST=20``         each business request burns that much CPU time (not wall time)
 ``STANDIN_SLOW_QUERIES=1``                do not create the runbook's index at start (searches scan)
 ``STANDIN_STARTUP_DELAY_MS=3000``         sleep before listening (slow boot)
 ========================================  ===============================================================

@@ -128,8 +128,9 @@ def _misbehave(state: Standin) -> None:
     state.requests += 1
     if config.cpu_ms_per_request > 0:
         # Deliberately blocks the event loop: a CPU-bound handler starves every other request, as in Node.
-        deadline = time.perf_counter() + config.cpu_ms_per_request / 1000
-        while time.perf_counter() < deadline:
+        # Counted in CPU time, not wall time: on a busy or throttled CPU the same work takes longer, as it would.
+        deadline = time.process_time() + config.cpu_ms_per_request / 1000
+        while time.process_time() < deadline:
             pass
     if config.leak_kb_per_request > 0:
         state.retain(config.leak_kb_per_request)
