@@ -95,6 +95,7 @@ def business(fn: Callable[[Standin, web.Request], Awaitable[web.Response]]) -> H
             return limited
         async with state.capacity.slot():
             _misbehave(state)
+            await state.gc_pause()
             await _touch_session(state, request)
             return await fn(state, request)
 
