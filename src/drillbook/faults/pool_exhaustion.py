@@ -49,7 +49,7 @@ class PoolExhaustion(Fault):
 
     name: ClassVar[str] = "pool-exhaustion"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate", "latency_p95")
-    summary: ClassVar[str] = "a connection hog takes PostgreSQL to max_connections (mode idle|active)"
+    summary: ClassVar[str] = "a job outside the app holds PostgreSQL at max_connections (mode idle|active)"
 
     def revert_record(self) -> RevertRecord:
         self._marker = f"drillbook-hog-{uuid.uuid4().hex[:8]}"
