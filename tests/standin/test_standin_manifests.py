@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from drillbook.scenario import load_scenario
 from drillbook.standin.config import MissingConfigError, StandinConfig
 from drillbook.standin.profiles import get_profile
 from drillbook.standin.routes import HEALTH_PATHS, LIVE_PATHS, READY_PATHS
@@ -184,8 +185,6 @@ def test_the_pod_environment_starts_good_releases_and_crashes_bad_ones(system: s
 
 @pytest.mark.parametrize("system", sorted(RUNBOOK_NAMES))
 def test_the_scenarios_roles_are_the_ones_the_postgres_pod_creates(system: str) -> None:
-    from drillbook.scenario import load_scenario
-
     pg = load_scenario(SCENARIOS / system).postgres
     assert pg is not None
     docs = _docs(system)
