@@ -9,8 +9,8 @@ Modes (parameter ``mode``):
 * ``active`` — the same, but each connection runs a long ``pg_sleep``: a stuck batch job.
 
 Once the slots are taken, the application's own connections are dropped (parameter ``kick``, default
-``yes``), as a database restart or failover would: its pool has to reconnect and races the leak for every
-slot that frees up.
+``yes``), as a database restart or failover would, again and again through the job's eager window: its pool
+reconnects and races the job, and the drops end that race with the job holding the slots, every run.
 
 The job keeps its slots: for ``eager_s`` seconds (default 3) after the failover its workers reconnect as fast as
 the application does; after that it retakes freed slots at ``refill_per_s`` (default 1 a second), so terminating
@@ -30,7 +30,7 @@ import contextlib
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -100,21 +100,40 @@ class PoolExhaustion(Fault):
                     refused = ready.get("refused")
                     raise FaultInjectionError(f"pool-exhaustion: the hog could not open any connection ({refused})")
                 if admin is not None:
-                    # As a database restart or failover would: the application's pool must reconnect.
-                    loop.run_until_complete(
-                        admin.execute(
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE usename = $1 AND application_name <> $2 AND pid <> pg_backend_pid()",
-                            app_user,
-                            self._marker,
-                        )
-                    )
+                    loop.run_until_complete(self._kick(admin, app_user, float(self.param("eager_s", "3"))))
                 return held
             finally:
                 if admin is not None:
                     loop.run_until_complete(admin.close())
         finally:
             loop.close()
+
+    async def _kick(self, admin: Any, app_user: str, eager_s: float) -> None:
+        """Drop the application's connections, as a database restart or failover would, until the job has won.
+
+        The application's pool reconnects at once and races the job's reconnect storm for the freed slots; whoever
+        wins a slot keeps it. Repeating the drop through the job's eager window makes the end state the one this
+        fault stands for (the job holds every slot it can), not the outcome of a race that varied run to run.
+        """
+        loop = asyncio.get_running_loop()
+        # Stop while the job is still eager, so the last freed slots go to it too.
+        until = loop.time() + max(eager_s - 1.0, 0.5)
+        quiet = 0
+        while quiet < 2 and loop.time() < until:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE usename = $1 AND application_name <> $2 AND pid <> pg_backend_pid()",
+                app_user,
+                self._marker,
+            )
+            await asyncio.sleep(0.1)
+            left = await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND application_name <> $2"
+                " AND pid <> pg_backend_pid()",
+                app_user,
+                self._marker,
+            )
+            quiet = quiet + 1 if left == 0 else 0
 
     @classmethod
     def undo_from_spec(cls, spec: Mapping[str, JsonValue]) -> None:
