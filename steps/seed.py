@@ -2,7 +2,8 @@
 
 from drillbook.gherkin.steps import fault_phrase
 
-fault_phrase("a leaking worker exhausts the database connections", "pool-exhaustion", mode="idle")
+# A leak in the application's own code: a restart releases it (and the leak drains the fresh pools again).
+fault_phrase("a leaking worker exhausts the database connections", "connection-leak", share="0.1")
 fault_phrase("a stuck batch job holds every database connection", "pool-exhaustion", mode="active")
 fault_phrase(
     "a release that needs a missing secret is rolled out",

@@ -14,12 +14,14 @@ import pytest
 import requests
 
 from drillbook.faults.base import Fault, fault_class
+from drillbook.faults.margin import BreachMargin, measure
 from drillbook.faults.target import FaultTarget
 from drillbook.platform.kube_sandbox import KubeSandbox
 from drillbook.platform.local.sandbox import provision_local
 from drillbook.platform.local.toxiproxy import ToxiproxyProcess
-from drillbook.slo.checks import check_from_text
-from drillbook.slo.monitor import Breach, Monitor, MonitorSettings, Restore
+from drillbook.slo.checks import CheckStatus, check_from_text
+from drillbook.slo.monitor import Monitor, MonitorSettings
+from drillbook.slo.stats import WindowStats
 
 pytestmark = pytest.mark.slow
 
@@ -29,13 +31,18 @@ PROXIED = (("postgres", 5432), ("redis", 6379))
 
 
 class Live:
-    """A provisioned zephyr-voting with traffic, an SLO monitor, and the fault proxy in front of PostgreSQL."""
+    """A provisioned zephyr-voting with traffic, an SLO monitor, and the fault proxy in front of PostgreSQL.
+
+    Every wait is on a condition with a generous deadline; when one expires the failure says what was seen (the
+    monitor's events and last windows, the pods, the app's and the fault helpers' logs).
+    """
 
     def __init__(self, sandbox: KubeSandbox, proxy: ToxiproxyProcess) -> None:
         self.sandbox = sandbox
         self.proxy_url = proxy.url
         checks = [check_from_text("error rate < 1%"), check_from_text("p95 latency < 500ms")]
-        self.monitor = Monitor(checks, MonitorSettings(window_s=2.0, tick_s=0.25, hold_s=3.0, lag_s=0.25))
+        self.settings = MonitorSettings(window_s=2.0, tick_s=0.25, hold_s=3.0, lag_s=0.25)
+        self.monitor = Monitor(checks, self.settings)
         self.traffic = sandbox.start_traffic(8, self.monitor.record)
 
     def target(self) -> FaultTarget:
@@ -44,19 +51,64 @@ class Live:
         target.proxies = {name: name for name, _port in PROXIED}
         return target
 
-    def wait_for(self, kind: type, timeout_s: float) -> bool:
+    def until(self, condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+        """Poll the monitor until ``condition`` holds; past the deadline, fail with a diagnosis."""
         deadline = time.monotonic() + timeout_s
-        seen = len([e for e in self.monitor.events if isinstance(e, kind)])
-        while time.monotonic() < deadline:
+        while True:
             self.monitor.poll()
-            if len([e for e in self.monitor.events if isinstance(e, kind)]) > seen:
-                return True
+            if condition():
+                return
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what} within {timeout_s:.0f} s\n{self.diagnosis()}", pytrace=False)
             time.sleep(0.2)
+
+    def expect_breach(self, timeout_s: float = 60.0, what: str = "expected the fault to breach the SLOs") -> None:
+        self.until(lambda: self.monitor.breached, timeout_s, what)
+
+    def expect_healthy(self, timeout_s: float = 120.0, what: str = "expected every SLO to hold again") -> None:
+        """Every check holds and has held for the restore hold (after a breach: every one restored), not just one."""
+        hold = self.settings.hold_s
+        self.until(lambda: not self.monitor.breached and self.monitor.holding_for() >= hold, timeout_s, what)
+
+    def windows_since(self, t: float) -> list[WindowStats]:
+        return [w for w in self.monitor.history if w.t_end > t]
+
+    def margins(self, since: float) -> list[BreachMargin]:
+        windows = self.windows_since(since)
+        return [measure(state.check, windows, hold_s=self.settings.hold_s) for state in self.monitor.states()]
+
+    def firm_over(self, span_s: float) -> bool:
+        """Some check failed in every window of the last ``span_s``, its worst at least 2x past its threshold."""
+        last = self.monitor.history[-1].t_end if self.monitor.history else 0.0
+        windows = self.windows_since(last - span_s)
+        if len(windows) < span_s / self.settings.tick_s * 0.8:
+            return False
+        for state in self.monitor.states():
+            statuses = [state.check.evaluate(w, min_requests=self.settings.min_requests)[0] for w in windows]
+            margin = measure(state.check, windows, hold_s=self.settings.hold_s)
+            if all(status is CheckStatus.FAILING for status in statuses) and not margin.weak:
+                print(f"firm: {margin.describe()}")  # shown with -rA: the margin each fault reached
+                return True
         return False
 
-    def healthy(self, timeout_s: float) -> bool:
-        """Restored: every check holds (after a breach, the monitor says so with a Restore)."""
-        return not self.monitor.breached or self.wait_for(Restore, timeout_s)
+    def diagnosis(self) -> str:
+        lines = ["monitor events (last 8):"]
+        lines += [
+            f"  {type(e).__name__} {e.check.describe()} at {e.t:.2f}: {e.value}" for e in self.monitor.events[-8:]
+        ]
+        lines.append(
+            "check states: " + "; ".join(f"{s.check.describe()} {s.status} {s.value}" for s in self.monitor.states())
+        )
+        lines.append(f"traffic users: {self.traffic.users}; last windows (t_end requests errors p95):")
+        lines += [f"  {w.t_end:.2f} {w.requests} {w.errors} {w.p95_ms}" for w in self.monitor.history[-12:]]
+        for args in (("get", "pods", "-o", "wide"), ("logs", "deployment/zephyr-backend", "--tail=8")):
+            try:
+                lines += [f"$ kubectl {' '.join(args)}", self.sandbox.kubectl(*args, timeout_s=20).rstrip()]
+            except Exception as exc:  # a diagnosis must never hide the failure it explains
+                lines.append(f"$ kubectl {' '.join(args)} failed: {exc}")
+        for log in sorted((self.sandbox.workdir / "faults").glob("*.log"))[-3:]:
+            lines += [f"--- {log.name} (tail)", log.read_text(errors="replace")[-600:]]
+        return "\n".join(lines)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +130,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         )
         sandbox.kubectl("rollout", "status", "deployment/zephyr-backend", "--timeout=90s", timeout_s=100)
         state = Live(sandbox, proxy)
-        assert not state.wait_for(Breach, 6.0), "the baseline must hold before any fault"
+        state.until(lambda: state.monitor.holding_for() >= 6.0, 90.0, "expected the baseline to hold for 6 s")
         yield state
         state.traffic.stop()
     finally:
@@ -95,16 +147,36 @@ def _proxy(api: str, name: str, upstream: tuple[str, int]) -> str:
     return listen
 
 
-def _rehearse(live: Live, make: Callable[[FaultTarget], Fault], recover_s: float = 90.0) -> None:
-    """Inject, see the breach, revert; recovered. Then again with the code inside the ``with`` raising."""
+def _rehearse(
+    live: Live, make: Callable[[FaultTarget], Fault], *, steady: bool = True, recover_s: float = 120.0
+) -> None:
+    """Inject, see the breach, revert; recovered. Then again with the code inside the ``with`` raising.
+
+    The first time the fault is also held for twice the restore hold after its breach: a steady fault stays
+    breached until it is reverted (no restore while it is in place), far past the threshold.
+    """
+    live.expect_healthy(recover_s, "expected the SLOs to hold before the fault")
     with make(live.target()):
-        assert live.wait_for(Breach, 45.0), "the fault never breached the SLOs"
-    assert live.healthy(recover_s), "the system did not recover after the revert"
+        live.expect_breach()
+        if steady:
+            # A fault that rolls out a build takes effect as the rollout goes: wait until the breach is firm.
+            span = 2 * live.settings.hold_s
+            live.until(
+                lambda: live.firm_over(span), 90.0, f"expected a firm breach (2x, no gap of the hold) over {span:g} s"
+            )
+            until = time.monotonic() + span
+            while time.monotonic() < until:
+                live.monitor.poll()
+                assert live.monitor.breached, (
+                    f"the breach did not persist while the fault was in place\n{live.diagnosis()}"
+                )
+                time.sleep(0.2)
+    live.expect_healthy(recover_s, "expected the system to recover after the revert")
     fault = make(live.target())
     with pytest.raises(RuntimeError, match="operator typo"):
         _breach_then_fail(live, fault)
     assert fault.reverted
-    assert live.healthy(recover_s), "the system did not recover after the revert that the exception ran"
+    live.expect_healthy(recover_s, "expected the system to recover after the revert that the exception ran")
 
 
 @pytest.mark.parametrize(
@@ -121,12 +193,15 @@ def _rehearse(live: Live, make: Callable[[FaultTarget], Fault], recover_s: float
         ("redis-outage", {"mode": "stop"}),
         ("redis-outage", {"mode": "proxy"}),
         ("bad-release", {"tag": "2.2"}),  # zephyr/backend:2.2 fails 30% of requests
+        ("bad-release", {"tag": "2.3"}),  # zephyr/backend:2.3 fails half its requests and is OOMKilled
+        ("connection-leak", {"share": "0.1"}),  # a leak in the app's code: one request in ten keeps its connection
     ],
 )
 def test_the_fault_breaches_the_slos_and_the_system_recovers_after_its_revert(
     live: Live, name: str, params: dict[str, str]
 ) -> None:
-    _rehearse(live, lambda target: fault_class(name)(target, params))
+    # A killed pod is replaced by its ReplicaSet: that fault heals by itself, so it need not hold its breach.
+    _rehearse(live, lambda target: fault_class(name)(target, params), steady=name != "pod-kill")
 
 
 def test_a_load_spike_saturates_the_replicas_and_its_revert_brings_latency_back(live: Live) -> None:
@@ -136,7 +211,7 @@ def test_a_load_spike_saturates_the_replicas_and_its_revert_brings_latency_back(
     live.sandbox.kubectl("set", "env", deployment, "MAX_CONCURRENCY=2")
     try:
         live.sandbox.kubectl("rollout", "status", deployment, "--timeout=90s", timeout_s=100)
-        assert live.healthy(60.0), "the smaller capacity alone must still hold the SLOs"
+        live.expect_healthy(90.0, "expected the smaller capacity alone to hold the SLOs")
         _rehearse(live, lambda target: fault_class("load-spike")(target, {"factor": "8"}))
     finally:
         live.sandbox.kubectl("set", "env", deployment, "MAX_CONCURRENCY=8")
@@ -191,5 +266,5 @@ _ROLLING = (
 
 def _breach_then_fail(live: Live, fault: Fault) -> None:
     with fault:
-        assert live.wait_for(Breach, 45.0), "the fault never breached the SLOs the second time"
+        live.expect_breach(what="expected the fault to breach the SLOs the second time")
         raise RuntimeError("operator typo")

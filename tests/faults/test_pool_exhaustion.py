@@ -89,3 +89,29 @@ def test_the_revert_works_from_the_journaled_record_alone(tmp_path: Path, postgr
     PoolExhaustion.undo_from_spec(record.spec)
     assert asyncio.run(_connect_error(postgres.dsn)) is None
     fault.revert()
+
+
+def test_terminating_the_jobs_backends_gives_the_slots_back_and_it_retakes_them_at_its_finite_rate(
+    tmp_path: Path, postgres: PostgresInstance
+) -> None:
+    # As a non-superuser role, so the superuser's reserved slots stay out of the count.
+    worker_dsn = postgres.dsn.replace("app:app@", "leaky_worker:drillbook-leaky-worker@")
+    params = {"role": "leaky_worker", "eager_s": "0", "refill_per_s": "0.5"}
+    with PoolExhaustion(_target(tmp_path, postgres), params) as fault:
+        time.sleep(2.5)  # the slot the fault's own admin connection gave back is retaken within 2 s
+        assert asyncio.run(_connect_error(worker_dsn)) is not None, "the job holds every unreserved slot"
+        freed = asyncio.run(_terminate_job(postgres.dsn, fault._marker))
+        assert freed >= 5
+        time.sleep(0.5)  # at 0.5/s the job has retaken at most one of them
+        assert asyncio.run(_connect_error(worker_dsn)) is None, "the operator's kill bought a client a slot"
+
+
+async def _terminate_job(dsn: str, marker: str) -> int:
+    conn = await asyncpg.connect(dsn, timeout=5)
+    try:
+        rows = await conn.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", marker
+        )
+    finally:
+        await conn.close()
+    return len(rows)

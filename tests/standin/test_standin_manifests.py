@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from drillbook.scenario import load_scenario
 from drillbook.standin.config import MissingConfigError, StandinConfig
 from drillbook.standin.profiles import get_profile
 from drillbook.standin.routes import HEALTH_PATHS, LIVE_PATHS, READY_PATHS
@@ -180,3 +181,19 @@ def test_the_pod_environment_starts_good_releases_and_crashes_bad_ones(system: s
         assert config.heap_limit_mb == 512
     assert container["image"] not in crashing
     assert len(crashing) == 1, "one bad release that crashloops for the rollback drills"
+
+
+@pytest.mark.parametrize("system", sorted(RUNBOOK_NAMES))
+def test_the_scenarios_roles_are_the_ones_the_postgres_pod_creates(system: str) -> None:
+    pg = load_scenario(SCENARIOS / system).postgres
+    assert pg is not None
+    docs = _docs(system)
+    postgres = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == pg.deployment)
+    env = {e["name"]: e for e in postgres["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["POSTGRES_USER"]["value"] == pg.admin_user, "the operator's role is the image's superuser"
+    if pg.user != pg.admin_user:
+        # The app's own role: not a superuser, so a leak running as the app leaves the reserved slots to the DBA.
+        assert env["POSTGRES_NON_ROOT_USER"]["value"] == pg.user
+    secrets = {d["metadata"]["name"]: d.get("stringData", {}) for d in docs if d["kind"] == "Secret"}
+    ref = env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]
+    assert secrets[ref["name"]][ref["key"]] == pg.admin_password

@@ -107,6 +107,40 @@ def test_leaked_connections_exhaust_the_pool_and_the_timeout_is_logged(
 
 
 @pytest.mark.slow
+def test_a_partial_leak_drains_the_pool_at_its_share_and_a_restart_gives_the_connections_back(
+    standin: StandinFactory, database: str, redis_server: Redis
+) -> None:
+    env = {
+        "DATABASE_URL": database,
+        "REDIS_URL": redis_server.url,
+        "DB_POOL_MAX": "2",
+        "STANDIN_LEAK_CONNECTIONS": "0.25",
+    }
+    env |= {"DB_ACQUIRE_TIMEOUT_MS": "300", "STANDIN_SEED_ROWS": "0"}
+    replica = standin("zephyr-voting", env)
+    replica.wait_for(lambda: replica.request("/api/health/ready")[0] == 200, "readiness")
+    # One checkout in four keeps its connection: the 4th and the 8th; after them the pool of 2 is gone.
+    statuses = [replica.request("/api/polls?host_id=x")[0] for _ in range(10)]
+    assert statuses == [200] * 8 + [503, 503]
+    replica.stop()
+    fresh = standin("zephyr-voting", env)
+    fresh.wait_for(lambda: fresh.request("/api/health/ready")[0] == 200, "readiness after the restart")
+    assert fresh.request("/api/polls?host_id=x")[0] == 200, "a new process has its connections back"
+
+
+@pytest.mark.slow
+def test_cpu_per_request_burns_real_cpu_time(standin: StandinFactory, database: str, redis_server: Redis) -> None:
+    env = {"DATABASE_URL": database, "REDIS_URL": redis_server.url, "STANDIN_SEED_ROWS": "0"}
+    replica = standin("zephyr-voting", env | {"STANDIN_CPU_MS_PER_REQUEST": "40"})
+    replica.wait_for(lambda: replica.request("/api/health/ready")[0] == 200, "readiness")
+    before = value(parse(replica.request("/metrics")[1])[1], "process_cpu_seconds_total")
+    for _ in range(10):
+        assert replica.request("/api/polls?host_id=x")[0] == 200
+    after = value(parse(replica.request("/metrics")[1])[1], "process_cpu_seconds_total")
+    assert after - before >= 10 * 0.040, "ten requests at 40 ms of CPU each must cost at least 0.4 s of CPU"
+
+
+@pytest.mark.slow
 def test_redis_outage_fails_requests_and_the_service_recovers_by_itself(
     standin: StandinFactory, database: str, redis_server: Redis
 ) -> None:

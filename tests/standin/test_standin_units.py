@@ -8,10 +8,12 @@ import pytest
 from standin_promtext import parse, value
 
 from drillbook.errors import UsageError
+from drillbook.standin.app import make_logger
 from drillbook.standin.capacity import Capacity, Saturated
 from drillbook.standin.config import MissingConfigError, StandinConfig
 from drillbook.standin.metrics import Registry, single
 from drillbook.standin.profiles import get_profile
+from drillbook.standin.service import Standin
 
 BASE = {"DATABASE_URL": "postgresql://a:b@127.0.0.1:5432/x", "REDIS_URL": "redis://127.0.0.1:6379/0"}
 
@@ -120,3 +122,23 @@ def test_an_unexpanded_service_variable_is_a_clear_startup_error() -> None:
     env = {**BASE, "REDIS_URL": "redis://$(REDIS_SERVICE_HOST):$(REDIS_SERVICE_PORT)/0"}
     with pytest.raises(UsageError, match=r"Invalid REDIS_URL: .*Kubernetes could not expand it"):
         StandinConfig.from_env(get_profile("zephyr-voting"), env)
+
+
+@pytest.mark.parametrize(("raw", "share"), [("1", 1.0), ("true", 1.0), ("0.1", 0.1), ("5", 1.0), ("", 0.0)])
+def test_the_connection_leak_is_a_share_of_requests_or_a_flag_for_all(raw: str, share: float) -> None:
+    env = {"DATABASE_URL": "postgresql://u:p@db:5432/x", "REDIS_URL": "redis://r:6379/0"}
+    config = StandinConfig.from_env(get_profile("zephyr-voting"), env | {"STANDIN_LEAK_CONNECTIONS": raw})
+    assert config.leak_connections == share
+
+
+@pytest.mark.parametrize(("growth", "rss_mb", "pause_s"), [(0.0, 90, 0.0), (20.0, 40, 0.0), (20.0, 75, 1.0)])
+def test_a_leaking_replica_near_its_heap_limit_pauses_requests_for_gc(
+    growth: float, rss_mb: int, pause_s: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {"DATABASE_URL": "postgresql://u:p@db:5432/x", "REDIS_URL": "redis://r:6379/0"}
+    env |= {"STANDIN_HEAP_LIMIT_MB": "100", "STANDIN_MEMORY_GROWTH_MB_PER_S": str(growth)}
+    state = Standin(
+        StandinConfig.from_env(get_profile("zephyr-voting"), env), make_logger(get_profile("zephyr-voting"))
+    )
+    monkeypatch.setattr(state, "rss", lambda: rss_mb * 1024 * 1024)
+    assert state.gc_pause_s() == pytest.approx(pause_s)

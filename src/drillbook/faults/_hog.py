@@ -20,9 +20,11 @@ import asyncpg
 from drillbook.faults._helpers import die_with_parent
 
 
-async def _grab(args: argparse.Namespace, connections: list[Any], tasks: list[Any]) -> str:
-    """Open connections until the server refuses one; return its refusal."""
-    while len(connections) < args.max:
+async def _grab(args: argparse.Namespace, connections: list[Any], tasks: list[Any], limit: int | None = None) -> str:
+    """Open connections (at most ``limit`` of them) until the server refuses one; return its refusal."""
+    opened = 0
+    while len(connections) < args.max and (limit is None or opened < limit):
+        opened += 1
         try:
             # client_connection_check_interval: a backend busy in pg_sleep notices within a second that a
             # SIGKILLed hog is gone, instead of holding its slot for the whole sleep.
@@ -49,12 +51,18 @@ async def _hog(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     deadline = loop.time() + args.hold_s
-    eager_until = loop.time() + 10.0
+    eager_until = loop.time() + args.eager_s
     while not stop.is_set() and loop.time() < deadline and os.getppid() == parent:
-        # The leak goes on: every slot that frees up is taken again, as a leaking client keeps doing; in the
-        # first seconds (while a dropped application reconnects) it races for every slot.
-        await _grab(args, connections, tasks)
-        await asyncio.sleep(0.01 if loop.time() < eager_until else 0.2)
+        # Dead connections (an operator terminated them) no longer hold a slot.
+        connections[:] = [c for c in connections if not c.is_closed()]
+        if loop.time() < eager_until:
+            # Right after the failover the job's workers reconnect as fast as the application does.
+            await _grab(args, connections, tasks)
+            await asyncio.sleep(0.01)
+        else:
+            # Then it retakes freed slots at a finite rate: killing its backends buys the operator time.
+            await _grab(args, connections, tasks, limit=1)
+            await asyncio.sleep(1.0 / args.refill_per_s)
     # Cancel running queries (a cancel request needs no connection slot), then close politely.
     for task in tasks:
         task.cancel()
@@ -72,6 +80,8 @@ def main() -> int:
     parser.add_argument("--mode", choices=["idle", "active"], default="idle")
     parser.add_argument("--max", type=int, default=1000)
     parser.add_argument("--hold-s", type=float, default=900.0)
+    parser.add_argument("--eager-s", type=float, default=3.0)
+    parser.add_argument("--refill-per-s", type=float, default=1.0)
     parser.add_argument("--marker", required=True)
     args = parser.parse_args()
     die_with_parent()

@@ -9,6 +9,7 @@ out — on success, on an exception inside the block and on Ctrl-C. ``revert`` i
 from __future__ import annotations
 
 import abc
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -59,6 +60,8 @@ class Fault(abc.ABC):
         self.journal = journal
         self.injected = False
         self.reverted = False
+        self.injected_at: float | None = None
+        """``time.time()`` when :meth:`inject` began (None before)."""
         self._record: RevertRecord | None = None
 
     @property
@@ -95,8 +98,17 @@ class Fault(abc.ABC):
         record = self._record or self.revert_record()
         self.undo_from_spec(record.spec)
 
+    def sandbox_age_s(self, now: float | None = None) -> float:
+        """How old the fault is in the sandbox, in seconds: the most any state it created (a leaked connection's
+        ``backend_start``/``query_start``) can have aged. A runbook filter that needs older state (``query_start <
+        now() - interval '10 minutes'``) cannot match it; drillbook never forges timestamps to make it match."""
+        if self.injected_at is None:
+            return 0.0
+        return max(0.0, (time.time() if now is None else now) - self.injected_at)
+
     def inject(self) -> None:
         """Journal the revert, then apply the fault."""
+        self.injected_at = time.time()
         record = self.revert_record()
         self._record = record
         if self.journal is not None:

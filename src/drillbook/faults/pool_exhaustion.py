@@ -1,16 +1,21 @@
-"""``pool-exhaustion``: PostgreSQL runs out of connections.
+"""``pool-exhaustion``: a process outside the application holds PostgreSQL's connections: a stuck batch job.
+
+(A leak *inside* the application, which a restart releases, is the ``connection-leak`` fault.)
 
 Modes (parameter ``mode``):
 
 * ``idle`` (default) — a hog process opens connections until PostgreSQL refuses more ("sorry, too many
-  clients already") and leaves them idle, like a leaking client.
+  clients already") and leaves them idle.
 * ``active`` — the same, but each connection runs a long ``pg_sleep``: a stuck batch job.
 
 Once the slots are taken, the application's own connections are dropped (parameter ``kick``, default
-``yes``), as a database restart or failover would: its pool has to reconnect and races the leak for every
-slot that frees up.
+``yes``), as a database restart or failover would, again and again through the job's eager window: its pool
+reconnects and races the job, and the drops end that race with the job holding the slots, every run.
 
-The hog keeps leaking: every slot that frees up is taken again. It logs in as the application's own user
+The job keeps its slots: for ``eager_s`` seconds (default 3) after the failover its workers reconnect as fast as
+the application does; after that it retakes freed slots at ``refill_per_s`` (default 1 a second), so terminating
+its backends gives the application its connections back for a while. It survives an application restart, as a
+separate job would. It logs in as the application's own user
 (parameter ``role``, default ``app``: a leak in the application's code), or as a separate non-superuser role
 (``role=leaky_worker``, created through the admin DSN: a leaking batch job; PostgreSQL's reserved superuser
 slots then stay free for an operator with superuser rights).
@@ -25,7 +30,7 @@ import contextlib
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -44,7 +49,7 @@ class PoolExhaustion(Fault):
 
     name: ClassVar[str] = "pool-exhaustion"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate", "latency_p95")
-    summary: ClassVar[str] = "a connection hog takes PostgreSQL to max_connections (mode idle|active)"
+    summary: ClassVar[str] = "a job outside the app holds PostgreSQL at max_connections (mode idle|active)"
 
     def revert_record(self) -> RevertRecord:
         self._marker = f"drillbook-hog-{uuid.uuid4().hex[:8]}"
@@ -69,6 +74,15 @@ class PoolExhaustion(Fault):
         if role != "app" and admin is not None:
             dsn = asyncio.run(_ensure_role(admin, role))
         args = ["--dsn", dsn, "--mode", mode, "--hold-s", str(self.int_param("hold_s", 900))]
+        for key, default in (("eager_s", "3"), ("refill_per_s", "1")):
+            raw = self.param(key, default)
+            try:
+                ok = float(raw) > 0 or (key == "eager_s" and float(raw) == 0)
+            except ValueError:
+                ok = False
+            if not ok:
+                raise FaultInjectionError(f"pool-exhaustion: {key} must be a positive number, got {raw!r}")
+            args += [f"--{key.replace('_', '-')}", raw]
         app_user = urlsplit(self.target.postgres_dsn or "").username
         kick = self.param("kick", "yes") == "yes" and app_user is not None and admin is not None
         self.held = self._start_hog(args, admin if kick else None, app_user or "")
@@ -86,21 +100,40 @@ class PoolExhaustion(Fault):
                     refused = ready.get("refused")
                     raise FaultInjectionError(f"pool-exhaustion: the hog could not open any connection ({refused})")
                 if admin is not None:
-                    # As a database restart or failover would: the application's pool must reconnect.
-                    loop.run_until_complete(
-                        admin.execute(
-                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                            "WHERE usename = $1 AND application_name <> $2 AND pid <> pg_backend_pid()",
-                            app_user,
-                            self._marker,
-                        )
-                    )
+                    loop.run_until_complete(self._kick(admin, app_user, float(self.param("eager_s", "3"))))
                 return held
             finally:
                 if admin is not None:
                     loop.run_until_complete(admin.close())
         finally:
             loop.close()
+
+    async def _kick(self, admin: Any, app_user: str, eager_s: float) -> None:
+        """Drop the application's connections, as a database restart or failover would, until the job has won.
+
+        The application's pool reconnects at once and races the job's reconnect storm for the freed slots; whoever
+        wins a slot keeps it. Repeating the drop through the job's eager window makes the end state the one this
+        fault stands for (the job holds every slot it can), not the outcome of a race that varied run to run.
+        """
+        loop = asyncio.get_running_loop()
+        # Stop while the job is still eager, so the last freed slots go to it too.
+        until = loop.time() + max(eager_s - 1.0, 0.5)
+        quiet = 0
+        while quiet < 2 and loop.time() < until:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE usename = $1 AND application_name <> $2 AND pid <> pg_backend_pid()",
+                app_user,
+                self._marker,
+            )
+            await asyncio.sleep(0.1)
+            left = await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE usename = $1 AND application_name <> $2"
+                " AND pid <> pg_backend_pid()",
+                app_user,
+                self._marker,
+            )
+            quiet = quiet + 1 if left == 0 else 0
 
     @classmethod
     def undo_from_spec(cls, spec: Mapping[str, JsonValue]) -> None:

@@ -25,11 +25,13 @@ Opt-in failure modes (all off by default):
 ========================================  ===============================================================
 ``STANDIN_REQUIRED_ENV=A,B``              also require these at start (a bad release needing new config)
 ``STANDIN_ERROR_RATE=0.3``                that fraction of business requests fail with 500
-``STANDIN_LEAK_CONNECTIONS=1``            each business request keeps its pool connection (leak)
+``STANDIN_LEAK_CONNECTIONS=0.1``          that share of business requests keeps its pool connection (a code
+                                          path that never releases it: the pool drains at a rate set by
+                                          traffic; ``1`` = every request); a restart gives them back
 ``STANDIN_LEAK_KB_PER_REQUEST=512``       each business request retains that much memory
 ``STANDIN_MEMORY_GROWTH_MB_PER_S=20``     memory grows steadily in the background (towards OOMKilled);
                                           ``LEAK_MEMORY_MB_PER_S`` is an alias (the memory-leak fault's)
-``STANDIN_CPU_MS_PER_REQUEST=20``         each business request burns that much real CPU
+``STANDIN_CPU_MS_PER_REQUEST=20``         each business request burns that much CPU time (not wall time)
 ``STANDIN_SLOW_QUERIES=1``                do not create the runbook's index at start (searches scan)
 ``STANDIN_STARTUP_DELAY_MS=3000``         sleep before listening (slow boot)
 ========================================  ===============================================================
@@ -74,7 +76,8 @@ class StandinConfig:
     rate_limit_window_s: float = 60.0
     seed_rows: int = 200_000
     error_rate: float = 0.0
-    leak_connections: bool = False
+    #: Share of business requests whose pool connection is never given back (0: none, 1: every one).
+    leak_connections: float = 0.0
     leak_kb_per_request: int = 0
     memory_growth_mb_per_s: float = 0.0
     cpu_ms_per_request: float = 0.0
@@ -123,7 +126,7 @@ class StandinConfig:
             rate_limit_window_s=window,
             seed_rows=max(0, reader.integer("STANDIN_SEED_ROWS", 200_000)),
             error_rate=min(1.0, max(0.0, reader.number("STANDIN_ERROR_RATE", 0.0))),
-            leak_connections=reader.flag("STANDIN_LEAK_CONNECTIONS"),
+            leak_connections=reader.share("STANDIN_LEAK_CONNECTIONS"),
             leak_kb_per_request=reader.integer("STANDIN_LEAK_KB_PER_REQUEST", 0),
             memory_growth_mb_per_s=reader.number(
                 "STANDIN_MEMORY_GROWTH_MB_PER_S", reader.number("LEAK_MEMORY_MB_PER_S", 0.0)
@@ -176,6 +179,12 @@ class _Reader:
             # A bare number this large is bytes (no divisor); otherwise it already is MiB (divisor 1Mi).
             return max(1, value // 2**20) if value >= 2**20 else value
         raise UsageError(f"{name} must be a size like 512 or 512Mi, got {raw!r}; fix the Deployment's env")
+
+    def share(self, name: str) -> float:
+        """A fraction in [0, 1]; a flag value (``true``, ``yes``, ``on``) means 1."""
+        if self.flag(name):
+            return 1.0
+        return min(1.0, max(0.0, self.number(name, 0.0)))
 
     def flag(self, name: str) -> bool:
         return self._env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}

@@ -95,6 +95,7 @@ def business(fn: Callable[[Standin, web.Request], Awaitable[web.Response]]) -> H
             return limited
         async with state.capacity.slot():
             _misbehave(state)
+            await state.gc_pause()
             await _touch_session(state, request)
             return await fn(state, request)
 
@@ -128,8 +129,9 @@ def _misbehave(state: Standin) -> None:
     state.requests += 1
     if config.cpu_ms_per_request > 0:
         # Deliberately blocks the event loop: a CPU-bound handler starves every other request, as in Node.
-        deadline = time.perf_counter() + config.cpu_ms_per_request / 1000
-        while time.perf_counter() < deadline:
+        # Counted in CPU time, not wall time: on a busy or throttled CPU the same work takes longer, as it would.
+        deadline = time.process_time() + config.cpu_ms_per_request / 1000
+        while time.process_time() < deadline:
             pass
     if config.leak_kb_per_request > 0:
         state.retain(config.leak_kb_per_request)
@@ -196,7 +198,7 @@ async def create(state: Standin, request: web.Request) -> web.Response:
     cols = ", ".join(("id", *res.fields))
     params = ", ".join(f"${i}" for i in range(1, len(res.fields) + 2))
     values = [item_id, *(_text(body.get(f)) for f in res.fields)]
-    async with state.db.connection(leak=state.config.leak_connections) as conn:
+    async with state.db.connection(leak=state.leaks_next()) as conn:
         rows = await state.db.fetch(conn, f"INSERT INTO {res.table} ({cols}) VALUES ({params}) RETURNING *", *values)
         if state.profile.audit:
             await state.db.execute(
@@ -218,7 +220,7 @@ async def read(state: Standin, request: web.Request) -> web.Response:
     if cached is not None:
         row = json.loads(cached)
     else:
-        async with state.db.connection(leak=state.config.leak_connections) as conn:
+        async with state.db.connection(leak=state.leaks_next()) as conn:
             rows = await state.db.fetch(conn, f"SELECT * FROM {res.table} WHERE id = $1", item_id)
         if not rows:
             raise web.HTTPNotFound(reason=f"no {res.path} with id {item_id}")
@@ -266,7 +268,7 @@ async def search(state: Standin, request: web.Request) -> web.Response:
     given = [c for c in res.search if c in request.query]
     where = " AND ".join(f"{c} = ${i}" for i, c in enumerate(given, start=1))
     sql = f"SELECT * FROM {res.table}{' WHERE ' + where if where else ''} ORDER BY created_at DESC LIMIT 50"
-    async with state.db.connection(leak=state.config.leak_connections) as conn:
+    async with state.db.connection(leak=state.leaks_next()) as conn:
         rows = await state.db.fetch(conn, sql, *(request.query[c] for c in given))
         items = [_row(res, r) for r in rows]
         await _add_tallies(state, conn, items)
@@ -283,7 +285,7 @@ async def child_create(state: Standin, request: web.Request) -> web.Response:
     body = await _body(request)
     cols = ", ".join((child.parent_column, *child.fields))
     params = ", ".join(f"${i}" for i in range(1, len(child.fields) + 2))
-    async with state.db.connection(leak=state.config.leak_connections) as conn:
+    async with state.db.connection(leak=state.leaks_next()) as conn:
         exists = await state.db.fetch(conn, f"SELECT 1 FROM {res.table} WHERE id = $1", parent_id)
         if not exists:
             raise web.HTTPNotFound(reason=f"no {res.path} with id {parent_id}")
@@ -310,7 +312,7 @@ async def child_list(state: Standin, request: web.Request) -> web.Response:
     assert res.child is not None
     child = res.child
     sql = f"SELECT * FROM {child.table} WHERE {child.parent_column} = $1 ORDER BY created_at DESC LIMIT 50"
-    async with state.db.connection(leak=state.config.leak_connections) as conn:
+    async with state.db.connection(leak=state.leaks_next()) as conn:
         rows = await state.db.fetch(conn, sql, request.match_info["id"])
     items = [_plain(r) for r in rows]
     return web.json_response({"items": items, "count": len(items)})

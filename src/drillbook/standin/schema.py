@@ -20,6 +20,11 @@ def _columns(fields: tuple[str, ...]) -> str:
     return "".join(f", {f} text" for f in fields)
 
 
+#: Seconds the one-off seeding statements may take. The pool's 30 s command timeout is for requests: on a busy
+#: machine azora's 2M-row seed took longer, was cancelled, and retried forever (the replica never became ready).
+SEED_TIMEOUT_S = 600.0
+
+
 def table_ddl(profile: Profile) -> list[str]:
     """The DDL for the profile's tables, without the runbook's index."""
     res = profile.resource
@@ -92,10 +97,10 @@ async def ensure_schema(conn: Any, config: StandinConfig) -> int:
                     f"INSERT INTO {res.table} (id) SELECT 'seed-' || g FROM generate_series(1, 100) g"
                     " ON CONFLICT DO NOTHING"
                 )
-            await conn.execute(seed_sql(profile), config.seed_rows)
+            await conn.execute(seed_sql(profile), config.seed_rows, timeout=SEED_TIMEOUT_S)
             await conn.execute("INSERT INTO standin_meta (key, value) VALUES ($1, $2)", marker, str(config.seed_rows))
             seeded = config.seed_rows
         if not config.slow_queries:
-            await conn.execute(res.index_sql)
-    await conn.execute(f"ANALYZE {res.slow_table}")
+            await conn.execute(res.index_sql, timeout=SEED_TIMEOUT_S)
+    await conn.execute(f"ANALYZE {res.slow_table}", timeout=SEED_TIMEOUT_S)
     return seeded

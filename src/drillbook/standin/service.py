@@ -29,6 +29,12 @@ class DepStatus:
     error: str | None = None
 
 
+#: Share of the heap limit from which a leaking replica's garbage collector starts to pause requests.
+GC_PRESSURE_FROM = 0.5
+#: Seconds of pause per unit of heap used past GC_PRESSURE_FROM (4 s: 1 s at 75 % of the limit).
+GC_PAUSE_S_PER_UNIT = 4.0
+
+
 class Standin:
     """Everything one replica holds; request handlers in :mod:`drillbook.standin.routes` use it."""
 
@@ -45,6 +51,7 @@ class Standin:
         self.status: dict[str, DepStatus] = {"database": DepStatus(), "redis": DepStatus()}
         self.schema_ready = False
         self.requests = 0
+        self.checkouts = 0
         self._ballast: list[bytes] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._process = psutil.Process()
@@ -209,6 +216,30 @@ class Standin:
             delay = min(delay * 2, 5.0)
 
     # -- failure modes ---------------------------------------------------------------------------------------
+
+    def leaks_next(self) -> bool:
+        """Whether the next business checkout is one the connection leak keeps (evenly spaced, no RNG)."""
+        share = self.config.leak_connections
+        self.checkouts += 1
+        return share > 0 and int(self.checkouts * share) > int((self.checkouts - 1) * share)
+
+    def gc_pause_s(self) -> float:
+        """How long a request pauses for garbage collection now, in seconds.
+
+        Only a replica that leaks (growth or per-request retention) pauses: from half its heap limit the pause
+        grows by 40 ms per point of heap used (0.2 s at 55 %, 1 s at 75 %, 1.6 s at 90 %), so a leak is a steady
+        latency breach between its OOM kills, not only the bursts of errors each kill causes.
+        """
+        if self.config.memory_growth_mb_per_s <= 0 and self.config.leak_kb_per_request <= 0:
+            return 0.0
+        used = self.rss() / (self.config.heap_limit_mb * 1024 * 1024)
+        return max(0.0, used - GC_PRESSURE_FROM) * GC_PAUSE_S_PER_UNIT
+
+    async def gc_pause(self) -> None:
+        """Pause the request for :meth:`gc_pause_s`."""
+        pause = self.gc_pause_s()
+        if pause > 0:
+            await asyncio.sleep(pause)
 
     def retain(self, kb: int) -> None:
         """Keep ``kb`` KiB of touched memory for the life of the process (memory leak)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import psutil
 import pytest
 import redis
@@ -179,3 +181,65 @@ def test_redis_entrypoint_binds_pod_ip_with_memory_policy(tmp_path: Path, reaper
         client.close()
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=10) == 0
+
+
+@pytest.mark.slow
+def test_a_non_root_app_role_owns_the_database_and_leaves_the_reserved_slots_to_the_superuser(
+    tmp_path: Path, reaper: list[subprocess.Popen[str]]
+) -> None:
+    host, port = "127.0.0.13", free_port("127.0.0.13")
+    env = {
+        "POD_IP": host,
+        "PGPORT": str(port),
+        "POSTGRES_USER": "postgres",
+        "POSTGRES_PASSWORD": "admin-pw",
+        "POSTGRES_DB": "orders",
+        "POSTGRES_NON_ROOT_USER": "shop",
+        "POSTGRES_NON_ROOT_PASSWORD": "pw",
+        "POSTGRES_MAX_CONNECTIONS": "8",
+    }
+    proc = spawn("postgres_entrypoint", tmp_path, env)
+    reaper.append(proc)
+    wait_for_line(proc, "PostgreSQL ready")
+    assert psql(host, port, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user") == "f"
+    assert psql(host, port, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'orders'") == "shop"
+    psql(host, port, "CREATE TABLE owned_by_the_app (v text)")  # PostgreSQL 15: only the owner may create in public
+
+    async def fill_then_admin() -> tuple[int, str, str]:
+        app = f"postgresql://shop:pw@{host}:{port}/orders"
+        held: list[asyncpg.Connection] = []
+        refusal = ""
+        try:
+            for _ in range(10):
+                try:
+                    held.append(await asyncpg.connect(app))
+                except asyncpg.PostgresError as exc:
+                    refusal = str(exc)
+                    break
+            admin = await asyncpg.connect(f"postgresql://postgres:admin-pw@{host}:{port}/orders")
+            who = str(await admin.fetchval("SELECT current_user"))
+            await admin.close()
+            return len(held), refusal, who
+        finally:
+            for conn in held:
+                await conn.close()
+
+    opened, refusal, who = asyncio.run(fill_then_admin())
+    assert opened == 8 - 3  # max_connections minus superuser_reserved_connections
+    assert "reserved for non-replication superuser connections" in refusal
+    assert who == "postgres"
+
+
+def test_a_non_root_role_without_a_password_fails_at_start(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "POSTGRES_PASSWORD": "pw", "POSTGRES_NON_ROOT_USER": "shop"}
+    result = subprocess.run(
+        [sys.executable, "-m", "drillbook.platform.local.datastores.postgres_entrypoint"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "POSTGRES_NON_ROOT_PASSWORD" in result.stderr

@@ -52,6 +52,11 @@ class PostgresConfig:
     settings: Mapping[str, str] = field(default_factory=dict)
     #: The official postgres image makes POSTGRES_USER a superuser; runbooks assume they may terminate backends.
     superuser: bool = True
+    #: A non-superuser login role for the application, owner of ``database`` (None: ``user`` owns it). As on a
+    #: real server it counts against ``max_connections`` minus ``superuser_reserved_connections``, so an
+    #: application that exhausts its slots still leaves the reserved ones to an operator logging in as ``user``.
+    app_user: str | None = None
+    app_password: str = ""
     #: pg_hba method for TCP clients: "scram-sha-256", "md5", or "trust" (POSTGRES_HOST_AUTH_METHOD=trust).
     host_auth: Literal["scram-sha-256", "md5", "trust"] = "scram-sha-256"
     #: Seconds to wait for the server to accept a real connection.
@@ -363,9 +368,16 @@ class PostgresInstance:
             sql = [f"ALTER ROLE postgres{password};"]
         else:
             sql = [f"CREATE ROLE {_ident(c.user)} LOGIN {power}{password};"]
+        owner = c.user
+        if c.app_user and c.app_user != c.user:
+            app_password = f" PASSWORD {_literal(c.app_password)}" if c.app_password else ""
+            sql.append(f"CREATE ROLE {_ident(c.app_user)} LOGIN NOSUPERUSER{app_password};")
+            owner = c.app_user
         if c.database != "postgres":
             # FILE_COPY copies template1's files; the default WAL_LOG would write all of them to WAL first.
-            sql.append(f"CREATE DATABASE {_ident(c.database)} OWNER {_ident(c.user)} STRATEGY FILE_COPY;")
+            sql.append(f"CREATE DATABASE {_ident(c.database)} OWNER {_ident(owner)} STRATEGY FILE_COPY;")
+        elif owner != c.user:
+            sql.append(f"ALTER DATABASE postgres OWNER TO {_ident(owner)};")
         sql.append(f"\\connect {_ident(c.database)}")
         for ext in c.extensions:
             if (PG_SHARE / "extension" / f"{ext}.control").exists():

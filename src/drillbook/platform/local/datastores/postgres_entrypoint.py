@@ -1,10 +1,15 @@
 """Stand-in for the official ``postgres:15`` image (``python -m <this module>``).
 
 Reads POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB, optional POSTGRES_HOST_AUTH_METHOD (scram-sha-256, md5,
-trust), POSTGRES_MAX_CONNECTIONS and DRILLBOOK_PG_SETTINGS
+trust), POSTGRES_MAX_CONNECTIONS, POSTGRES_NON_ROOT_USER/POSTGRES_NON_ROOT_PASSWORD and DRILLBOOK_PG_SETTINGS
 (``name=value`` pairs separated by ``;`` or newlines), keeps data in ``$PGDATA`` (default ``./pgdata``; reused when
 present, so a restarted pod keeps its data) and listens on ``$POD_IP:$PGPORT`` (default 127.0.0.1:5432).
 Runs in the foreground: SIGTERM or SIGINT → fast shutdown; exits with the server's exit code.
+
+POSTGRES_USER is a superuser, as in the official image. POSTGRES_NON_ROOT_USER stands in for the init script teams
+mount into ``/docker-entrypoint-initdb.d`` to give the application its own role (the widespread ``init-data.sh``
+convention of that name): a login role without superuser rights that owns POSTGRES_DB. localkube mounts no volumes,
+so the variables alone say what the script would do.
 """
 
 from __future__ import annotations
@@ -60,9 +65,18 @@ def instance_from_env(env: Mapping[str, str], cwd: Path, extra: Sequence[str] = 
             "POSTGRES_PASSWORD: expected a password, found none (the official image refuses to start too). "
             "Hint: set POSTGRES_PASSWORD in the pod spec, or POSTGRES_HOST_AUTH_METHOD=trust."
         )
+    app_user = env.get("POSTGRES_NON_ROOT_USER") or None
+    app_password = env.get("POSTGRES_NON_ROOT_PASSWORD") or ""
+    if app_user is not None and not app_password and auth != "trust":
+        raise UsageError(
+            "POSTGRES_NON_ROOT_PASSWORD: expected a password for POSTGRES_NON_ROOT_USER, found none. "
+            "Hint: set it from the same Secret the application reads its database password from."
+        )
     config = PostgresConfig(
         user=user,
         password=password,
+        app_user=app_user,
+        app_password=app_password,
         host_auth=auth,
         database=env.get("POSTGRES_DB") or user,
         max_connections=int(max_conn),
