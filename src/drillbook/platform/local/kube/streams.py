@@ -102,6 +102,22 @@ def exit_status(code: int) -> JsonObj:
     }
 
 
+def start_failure(message: str) -> JsonObj:
+    """The channel-3 ``Status`` when the command could not start: upstream's InternalError, causes carry the text."""
+    return {
+        "metadata": {},
+        "status": "Failure",
+        "message": f"Internal error occurred: {message}",
+        "reason": "InternalError",
+        "details": {"causes": [{"message": message}]},
+        "code": 500,
+    }
+
+
+def _compact(body: JsonObj) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
 async def exec_ws(request: web.Request, api: Api, namespace: str, name: str) -> web.StreamResponse:
     """``pods/<p>/exec`` over WebSocket: channel 0 stdin, 1 stdout, 2 stderr, 3 status, 255 close."""
     pod = api.store.get("pods", namespace, name)
@@ -127,10 +143,7 @@ async def exec_ws(request: web.Request, api: Api, namespace: str, name: str) -> 
             tty=request.query.get("tty") in ("true", "1"),
         )
     except ClusterError as exc:
-        await ws.send_bytes(
-            bytes([ERROR])
-            + json.dumps({"metadata": {}, "status": "Failure", "message": str(exc), "reason": "InternalError"}).encode()
-        )
+        await ws.send_bytes(bytes([ERROR]) + _compact(start_failure(str(exc))))
         await ws.close()
         return ws
 
@@ -141,9 +154,11 @@ async def exec_ws(request: web.Request, api: Api, namespace: str, name: str) -> 
 
     async def pump_in() -> None:
         async for msg in ws:
-            if msg.type != WSMsgType.BINARY or not msg.data:
+            # The Python client sends str stdin as TEXT frames ("\x00echo hi\n"); the API server takes both kinds.
+            if msg.type not in (WSMsgType.BINARY, WSMsgType.TEXT) or not msg.data:
                 continue
-            channel, data = msg.data[0], msg.data[1:]
+            raw = msg.data.encode() if isinstance(msg.data, str) else msg.data
+            channel, data = raw[0], raw[1:]
             if channel == STDIN and data:
                 await session.write_stdin(data)
             elif channel == CLOSE and data[:1] == bytes([STDIN]):
@@ -153,7 +168,7 @@ async def exec_ws(request: web.Request, api: Api, namespace: str, name: str) -> 
     try:
         await pump_out()
         code = await session.wait()
-        await ws.send_bytes(bytes([ERROR]) + json.dumps(exit_status(code)).encode())
+        await ws.send_bytes(bytes([ERROR]) + _compact(exit_status(code)))
     except (ConnectionResetError, asyncio.CancelledError):
         await session.kill()
     finally:
