@@ -217,14 +217,17 @@ class _SpdyTunnel:
         req.pending.clear()
         if req.client_done and writer.can_write_eof():
             writer.write_eof()
-        req.pump = asyncio.create_task(self._pod_to_stream(reader, req.data_stream))
+        req.pump = asyncio.create_task(self._pod_to_stream(reader, req))
 
-    async def _pod_to_stream(self, reader: asyncio.StreamReader, stream_id: int) -> None:
+    async def _pod_to_stream(self, reader: asyncio.StreamReader, req: _Request) -> None:
         with contextlib.suppress(ConnectionError):
             while chunk := await reader.read(CHUNK):
-                await self.send(Codec.data(stream_id, chunk))
+                await self.send(Codec.data(req.data_stream, chunk))
+        # kubectl finishes a connection only once its error stream ends too (empty: no error).
         with contextlib.suppress(ConnectionError):
-            await self.send(Codec.data(stream_id, b"", fin=True))
+            await self.send(Codec.data(req.data_stream, b"", fin=True))
+            if req.error_stream:
+                await self.send(Codec.data(req.error_stream, b"", fin=True))
 
     async def _data(self, frame: Frame) -> None:
         req = self.by_stream.get(frame.stream_id)

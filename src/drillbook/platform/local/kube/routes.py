@@ -121,6 +121,8 @@ async def _dispatch(request: web.Request, t: Target) -> web.StreamResponse:
             raise not_found(t.res.name, t.name or "")
         if t.sub == "log":
             return await streams.logs(request, api, ns, t.name)
+        if t.sub == "attach":
+            return await streams.attach_ws(request, api, ns, t.name)
         return await streams.exec_ws(request, api, ns, t.name)
     if t.sub == "scale":
         return await _scale(request, api, t, ns)

@@ -1,4 +1,4 @@
-"""Streaming pod subresources: ``log`` (chunked text) and ``exec`` (WebSocket, v5/v4.channel.k8s.io)."""
+"""Streaming pod subresources: ``log`` (chunked text), ``exec`` and ``attach`` (WebSocket, v5/v4.channel.k8s.io)."""
 
 from __future__ import annotations
 
@@ -175,5 +175,46 @@ async def exec_ws(request: web.Request, api: Api, namespace: str, name: str) -> 
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader
+        await ws.close()
+    return ws
+
+
+async def attach_ws(request: web.Request, api: Api, namespace: str, name: str) -> web.StreamResponse:
+    """``pods/<p>/attach`` over WebSocket: the container's output from the start of its current run, on stdout.
+
+    Processes run without a terminal and read no stdin from attach (``kubectl run -it`` gets the output, and the
+    input is dropped). The stream ends with a ``Status`` on channel 3 when the container exits.
+    """
+    pod = api.store.get("pods", namespace, name)
+    if pod is None:
+        raise not_found("pods", name)
+    if api.kubelet is None:
+        raise ApiStatusError(503, "no kubelet is running", reason="ServiceUnavailable")
+    container = _pick_container(pod, request.query.get("container"))
+    try:
+        stream = api.kubelet.logs(namespace, name, container, follow=True)
+    except ClusterError as exc:
+        raise _kubelet_status(exc) from exc
+    ws = web.WebSocketResponse(protocols=SUBPROTOCOLS, max_msg_size=0)
+    if not ws.can_prepare(request).ok:
+        raise bad_request("Upgrade request required: attach needs a WebSocket (v5.channel.k8s.io); SPDY is not served")
+    await ws.prepare(request)
+
+    async def drain_input() -> None:
+        async for _msg in ws:
+            pass
+
+    reader = asyncio.create_task(drain_input())
+    try:
+        async for chunk in stream:
+            await ws.send_bytes(bytes([STDOUT]) + chunk)
+        await ws.send_bytes(bytes([ERROR]) + _compact({"metadata": {}, "status": "Success"}))
+    except (ConnectionResetError, ClusterError, asyncio.CancelledError):
+        pass
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+            await stream.aclose()  # type: ignore[attr-defined]
         await ws.close()
     return ws

@@ -7,13 +7,15 @@ container's own directory (the cwd), then replaces itself with the real program 
   command (``docker-entrypoint.sh`` runs anything that is not nginx).
 * redis: ``redis-server [options]`` (or options alone, like the image) on port 6379, bound to the pod IP, no
   persistence unless asked; other commands run as given.
-* postgres: ``postgres [options]`` initialises ``$PGDATA`` (default ``./pgdata``) once from ``POSTGRES_USER``,
+* postgres: ``postgres [options]`` initialises ``$PGDATA`` once from ``POSTGRES_USER``,
   ``POSTGRES_PASSWORD``, ``POSTGRES_DB`` (``POSTGRES_HOST_AUTH_METHOD=trust`` allows no password), as the
-  ``postgres`` user when run as root, then serves on the pod IP, port 5432.
+  ``postgres`` user when run as root, then serves on the pod IP, port 5432. The default data directory and the
+  socket directory are ``$TMPDIR/localkube-pg-<hash of the container directory>`` (``./pgdata`` when not root).
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.server
 import os
 import pwd
@@ -107,11 +109,17 @@ def postgres(args: list[str]) -> int:
         args = ["postgres", *args]
     if args[0] != "postgres":
         return _run_other(args)
-    data = Path(os.environ.get("PGDATA") or Path.cwd() / "pgdata").resolve()
+    ids = _as_postgres()
+    # Outside the container's directory, which may sit below directories only root can enter (pytest's 0700
+    # ones), and short enough for the socket path's 107 bytes; keyed by that directory, so restarts keep the data.
+    base = Path(tempfile.gettempdir()) / f"localkube-pg-{hashlib.sha256(str(Path.cwd()).encode()).hexdigest()[:12]}"
+    base.mkdir(mode=0o700, exist_ok=True)
+    if ids is not None:
+        os.chown(base, *ids)
+    data = Path(os.environ.get("PGDATA") or (base / "data" if ids is not None else Path.cwd() / "pgdata")).resolve()
     user = os.environ.get("POSTGRES_USER") or "postgres"
     password = os.environ.get("POSTGRES_PASSWORD")
     auth = os.environ.get("POSTGRES_HOST_AUTH_METHOD") or ("scram-sha-256" if password else "")
-    ids = _as_postgres()
     if not (data / "PG_VERSION").exists():
         if not password and auth != "trust":
             print(
@@ -132,7 +140,7 @@ def postgres(args: list[str]) -> int:
         if password:
             initdb.append(f"--pwfile={pwfile.name}")
         uid, gid = ids if ids is not None else (None, None)
-        done = subprocess.run(initdb, check=False, user=uid, group=gid, stdout=sys.stdout, stderr=sys.stderr)
+        done = subprocess.run(initdb, check=False, user=uid, group=gid, cwd=base, stdout=sys.stdout, stderr=sys.stderr)
         os.unlink(pwfile.name)
         if done.returncode != 0:
             return done.returncode
@@ -147,12 +155,14 @@ def postgres(args: list[str]) -> int:
                 check=False,
                 user=uid,
                 group=gid,
+                cwd=base,
                 stdout=subprocess.DEVNULL,
             )
             if single.returncode != 0:
                 return single.returncode
-    sockets = data / "run"
+    sockets = base / "run"
     sockets.mkdir(exist_ok=True)
+    os.chdir(base)
     if ids is not None:
         os.chown(sockets, *ids)
         os.setgid(ids[1])
