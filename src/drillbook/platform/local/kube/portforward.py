@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -51,6 +53,34 @@ def _ports(request: web.Request) -> list[int]:
     if not ports or any(not 0 < p < 65536 for p in ports):
         raise bad_request(f"expected at least one port between 1 and 65535 in ?ports=, got {values}")
     return ports
+
+
+#: Real seconds after a container starts during which a refused connection is retried: local stand-ins (an
+#: interpreter starting up) bind their port a little after the process starts, where a real image's server is
+#: listening almost at once.
+STARTUP_GRACE_S = 5.0
+
+
+def _last_start(pod: JsonObj) -> float:
+    started = 0.0
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        stamp = ((status.get("state") or {}).get("running") or {}).get("startedAt")
+        if stamp:
+            with contextlib.suppress(ValueError):
+                started = max(started, datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+    return started
+
+
+async def _connect(pod: JsonObj, ip: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect to the pod's port, retrying a refusal while its containers have just started."""
+    deadline = _last_start(pod) + STARTUP_GRACE_S
+    while True:
+        try:
+            return await asyncio.open_connection(ip, port)
+        except ConnectionRefusedError:
+            if time.time() >= deadline:
+                raise
+            await asyncio.sleep(0.05)
 
 
 def _refused(pod: JsonObj, port: int, exc: OSError) -> str:
@@ -98,7 +128,7 @@ async def _channels(ws: web.WebSocketResponse, pod: JsonObj, ip: str, ports: lis
         await ws.send_bytes(bytes([2 * index + 1]) + header)
     for index, port in enumerate(ports):
         try:
-            reader, writer = await asyncio.open_connection(ip, port)
+            reader, writer = await _connect(pod, ip, port)
         except OSError as exc:
             await ws.send_bytes(bytes([2 * index + 1]) + _refused(pod, port, exc).encode())
             continue
@@ -201,11 +231,12 @@ class _SpdyTunnel:
         elif headers.get("streamtype") == "data":
             req.data_stream = frame.stream_id
             req.client_done = frame.fin
-            await self._connect(req)
+            # In a task: a connection retried during a pod's start must not hold up the other streams' frames.
+            req.pump = asyncio.create_task(self._connect(req))
 
     async def _connect(self, req: _Request) -> None:
         try:
-            reader, writer = await asyncio.open_connection(self.ip, req.port)
+            reader, writer = await _connect(self.pod, self.ip, req.port)
         except OSError as exc:
             if req.error_stream:
                 await self.send(Codec.data(req.error_stream, _refused(self.pod, req.port, exc).encode(), fin=True))
