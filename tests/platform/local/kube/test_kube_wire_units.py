@@ -63,6 +63,8 @@ def test_stock_images_match_any_tag_and_scenario_maps_win() -> None:
     assert busybox.argv(None, ["sh", "-c", "echo hi"]) == ["sh", "-c", "echo hi"]
     assert stock.resolve("nginx:1.15.4") is stock.resolve("nginx")
     assert stock.resolve("myorg/nginx:1") is None
+    assert stock.resolve("redis:7.2-alpine") is stock.resolve("redis")
+    assert stock.resolve("redis:does-not-exist") is None  # the bad-image fault still fails to pull
     scenario = ImageMap({"redis:7": ImageSpec(entrypoint=("python", "-m", "fake"))})
     merged = stock.merged(scenario)
     assert merged.resolve("redis:7") is scenario.resolve("redis:7")

@@ -70,6 +70,18 @@ def _repository(image: str) -> str:
     return (head + "/" if head else "") + last.split(":", 1)[0]
 
 
+#: Word tags official images publish; any other tag must start with a digit (``1.27``, ``3.12-slim``) to count.
+_WORD_TAGS = frozenset({"latest", "stable", "mainline", "alpine", "slim", "bookworm", "bullseye", "jammy", "noble"})
+
+
+def _released_tag(image: str) -> bool:
+    """Whether a tag looks like one the registry has: a version or a known word, so ``redis:does-not-exist``
+    (the bad-image fault) still fails to pull while ``redis:7.2-alpine`` finds the stock entry."""
+    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else "latest"
+    return tag[:1].isdigit() or tag in _WORD_TAGS
+
+
 class ImageMap:
     """Image reference → :class:`ImageSpec`; an unknown image behaves like a failed pull."""
 
@@ -124,7 +136,9 @@ class ImageMap:
         """Look an image reference up; ``None`` means the pull fails."""
         name = _normalize(image)
         found = self._images.get(name)
-        return found if found is not None else self._any_tag.get(_repository(name))
+        if found is not None or not _released_tag(name):
+            return found
+        return self._any_tag.get(_repository(name))
 
     def __contains__(self, image: object) -> bool:
         return isinstance(image, str) and self.resolve(image) is not None
