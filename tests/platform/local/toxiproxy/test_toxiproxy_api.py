@@ -173,3 +173,53 @@ def test_delete_returns_204_and_frees_the_port(toxiproxy_process: ToxiproxyProce
     response = api(toxiproxy_process, "DELETE", f"/proxies/{redis_proxy.name}")
     assert response.status_code == 204
     assert json.loads(api(toxiproxy_process, "GET", "/proxies").text).get(redis_proxy.name) is None
+
+
+def _redis_ping(proxy: Proxy, timeout_s: float = 5) -> bytes:
+    host, port = proxy.listen.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout_s) as sock:
+        sock.sendall(b"PING\r\n")
+        return sock.recv(100)
+
+
+def test_noop_toxic_is_created_listed_and_changes_nothing(
+    toxiproxy_process: ToxiproxyProcess, redis_proxy: Proxy
+) -> None:
+    redis_proxy.add_toxic(type="noop", stream="upstream", name="placeholder")
+    listed = api(toxiproxy_process, "GET", f"/proxies/{redis_proxy.name}/toxics").json()
+    assert listed == [{"attributes": {}, "name": "placeholder", "type": "noop", "stream": "upstream", "toxicity": 1.0}]
+    assert _redis_ping(redis_proxy) == b"+PONG\r\n"
+
+
+def _samples(text: str, proxy: str) -> dict[tuple[str, str], int]:
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("#") or f'proxy="{proxy}"' not in line:
+            continue
+        name_labels, value = line.rsplit(" ", 1)
+        direction = name_labels.split('direction="', 1)[1].split('"', 1)[0]
+        found[(name_labels.split("{", 1)[0], direction)] = int(value)
+    return found
+
+
+def test_metrics_count_bytes_per_proxy_and_direction(toxiproxy_process: ToxiproxyProcess, redis_proxy: Proxy) -> None:
+    assert _redis_ping(redis_proxy) == b"+PONG\r\n"
+    response = api(toxiproxy_process, "GET", "/metrics")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    assert "# TYPE toxiproxy_proxy_received_bytes_total counter" in response.text
+    labels = f'listener="{redis_proxy.listen}",proxy="{redis_proxy.name}",upstream="{redis_proxy.upstream}"'
+    assert f'toxiproxy_proxy_sent_bytes_total{{direction="upstream",{labels}}} 6' in response.text
+    assert _samples(response.text, redis_proxy.name) == {
+        ("toxiproxy_proxy_received_bytes_total", "upstream"): 6,
+        ("toxiproxy_proxy_sent_bytes_total", "upstream"): 6,
+        ("toxiproxy_proxy_received_bytes_total", "downstream"): 7,
+        ("toxiproxy_proxy_sent_bytes_total", "downstream"): 7,
+    }
+    # A toxic that drops data: received grows, sent does not.
+    redis_proxy.add_toxic(type="timeout", stream="upstream", attributes={"timeout": 0})
+    with pytest.raises(TimeoutError):
+        _redis_ping(redis_proxy, timeout_s=0.5)
+    after = _samples(api(toxiproxy_process, "GET", "/metrics").text, redis_proxy.name)
+    assert after[("toxiproxy_proxy_received_bytes_total", "upstream")] == 12
+    assert after[("toxiproxy_proxy_sent_bytes_total", "upstream")] == 6

@@ -26,6 +26,7 @@ def test_every_toxiproxy_toxic_type_is_registered() -> None:
         "reset_peer",
         "slicer",
         "limit_data",
+        "noop",
     }
 
 

@@ -103,6 +103,24 @@ def apply(kind: str, obj: JsonObj) -> None:
     elif kind == "ReplicaSet" and isinstance(spec, dict):
         spec.setdefault("replicas", 1)
         template(spec.setdefault("template", {}))
+    elif kind == "ReplicationController" and isinstance(spec, dict):
+        spec.setdefault("replicas", 1)
+        template(spec.setdefault("template", {}))
+        # Upstream: an empty selector (and empty object labels) default to the template's labels.
+        template_labels = (spec["template"].get("metadata") or {}).get("labels") or {}
+        if not spec.get("selector") and template_labels:
+            spec["selector"] = dict(template_labels)
+        if not obj["metadata"].get("labels") and template_labels:
+            obj["metadata"]["labels"] = dict(template_labels)
+    elif kind == "DaemonSet" and isinstance(spec, dict):
+        spec.setdefault("revisionHistoryLimit", 10)
+        strategy = spec.setdefault("updateStrategy", {})
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            ru = strategy.setdefault("rollingUpdate", {})
+            ru.setdefault("maxUnavailable", 1)
+            ru.setdefault("maxSurge", 0)
+        template(spec.setdefault("template", {}))
     elif kind == "StatefulSet" and isinstance(spec, dict):
         spec.setdefault("replicas", 1)
         spec.setdefault("podManagementPolicy", "OrderedReady")

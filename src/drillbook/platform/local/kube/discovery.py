@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from drillbook.platform.local.kube.resources import ALL_VERBS, RESOURCES, group_versions
+from drillbook.platform.local.kube.resources import RESOURCES, group_versions
 
 JsonObj = dict[str, Any]
 
@@ -80,7 +80,7 @@ def resource_list(group: str, version: str) -> JsonObj | None:
             "singularName": res.singular_name,
             "namespaced": res.namespaced,
             "kind": res.kind,
-            "verbs": list(ALL_VERBS),
+            "verbs": list(res.verbs),
             "storageVersionHash": hashlib.sha256(res.name.encode()).hexdigest()[:11],
         }
         if res.short_names:
@@ -89,8 +89,15 @@ def resource_list(group: str, version: str) -> JsonObj | None:
             entry["categories"] = list(res.categories)
         entries.append(entry)
         for sub in res.subresources:
-            kind = {"scale": "Scale", "exec": "PodExecOptions", "log": "Pod"}.get(sub, res.kind)
-            verbs = {"exec": ["create", "get"], "log": ["get"]}.get(sub, ["get", "patch", "update"])
+            kind = {
+                "scale": "Scale",
+                "exec": "PodExecOptions",
+                "attach": "PodAttachOptions",
+                "portforward": "PodPortForwardOptions",
+                "log": "Pod",
+            }.get(sub, res.kind)
+            verbs = {"exec": ["create", "get"], "attach": ["create", "get"], "portforward": ["create", "get"],
+                     "log": ["get"]}.get(sub, ["get", "patch", "update"])  # fmt: skip
             sub_entry: JsonObj = {
                 "name": f"{res.name}/{sub}",
                 "singularName": "",

@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         nargs="+",
-        help="image map YAML file(s): image reference -> local command",
+        help="image map YAML file(s): image reference -> local command (over the stock busybox, python, nginx, "
+        "redis and postgres entries)",
     )
     parser.add_argument(
         "--state-dir", type=Path, default=None, help="pod logs and kubectl cache (default: next to the kubeconfig)"
@@ -49,7 +50,9 @@ def _images(files: list[Path]) -> Any:
     missing = [str(f) for f in files if not f.exists()]
     if missing:
         raise UsageError(f"image map file(s) not found: {', '.join(missing)}; pass existing YAML files to --images")
-    return ImageMap.load(*files)
+    from drillbook.platform.local.kube.kubelet.stock import stock_images
+
+    return stock_images().merged(ImageMap.load(*files))
 
 
 async def serve(args: argparse.Namespace) -> None:

@@ -240,11 +240,91 @@ def _ns_row(ns: JsonObj) -> Row:
     return [ns["metadata"]["name"], (ns.get("status") or {}).get("phase", "Active"), _age(ns)]
 
 
+def _rc_row(rc: JsonObj) -> Row:
+    spec, st = rc.get("spec") or {}, rc.get("status") or {}
+    names, images = _containers(rc)
+    selector = ",".join(f"{k}={v}" for k, v in (spec.get("selector") or {}).items())
+    return [
+        rc["metadata"]["name"],
+        spec.get("replicas", 0),
+        st.get("replicas", 0),
+        st.get("readyReplicas", 0),
+        _age(rc),
+        names,
+        images,
+        selector,
+    ]
+
+
+def _ds_row(ds: JsonObj) -> Row:
+    st = ds.get("status") or {}
+    names, images = _containers(ds)
+    node_selector = ((ds.get("spec") or {}).get("template") or {}).get("spec", {}).get("nodeSelector") or {}
+    return [
+        ds["metadata"]["name"],
+        st.get("desiredNumberScheduled", 0),
+        st.get("currentNumberScheduled", 0),
+        st.get("numberReady", 0),
+        st.get("updatedNumberScheduled", 0),
+        st.get("numberAvailable", 0),
+        ",".join(f"{k}={v}" for k, v in node_selector.items()) or "<none>",
+        _age(ds),
+        names,
+        images,
+        selector_string((ds.get("spec") or {}).get("selector")),
+    ]
+
+
+def _created_at_row(obj: JsonObj) -> Row:
+    return [obj["metadata"]["name"], obj["metadata"].get("creationTimestamp", "")]
+
+
+def _binding_row(b: JsonObj) -> Row:
+    ref = b.get("roleRef") or {}
+    subjects = b.get("subjects") or []
+
+    def names(kind: str) -> str:
+        found = [
+            f"{s['namespace']}/{s['name']}" if kind == "ServiceAccount" and s.get("namespace") else str(s.get("name"))
+            for s in subjects
+            if s.get("kind") == kind
+        ]
+        return ", ".join(found)
+
+    return [
+        b["metadata"]["name"],
+        f"{ref.get('kind', '')}/{ref.get('name', '')}",
+        _age(b),
+        names("User"),
+        names("Group"),
+        names("ServiceAccount"),
+    ]
+
+
+def _apiservice_row(svc: JsonObj) -> Row:
+    ref = (svc.get("spec") or {}).get("service")
+    where = f"{ref.get('namespace')}/{ref.get('name')}" if isinstance(ref, dict) else "Local"
+    conds = (svc.get("status") or {}).get("conditions") or []
+    available = next((c for c in conds if c.get("type") == "Available"), None)
+    shown = "Unknown"
+    if available is not None:
+        shown = "True" if available.get("status") == "True" else f"False ({available.get('reason', '')})"
+    return [svc["metadata"]["name"], where, shown, _age(svc)]
+
+
 def _generic_row(obj: JsonObj) -> Row:
     return [obj["metadata"]["name"], _age(obj)]
 
 
 _S, _I = "string", "integer"
+_BINDING_COLUMNS: list[Column] = [
+    ("Name", _S, 0),
+    ("Role", _S, 0),
+    ("Age", _S, 0),
+    ("Users", _S, 1),
+    ("Groups", _S, 1),
+    ("ServiceAccounts", _S, 1),
+]
 PRINTERS: dict[str, tuple[list[Column], Callable[[JsonObj], Row]]] = {
     "Pod": (
         [
@@ -381,5 +461,39 @@ PRINTERS: dict[str, tuple[list[Column], Callable[[JsonObj], Row]]] = {
     "Secret": ([("Name", _S, 0), ("Type", _S, 0), ("Data", _I, 0), ("Age", _S, 0)], _secret_row),
     "ConfigMap": ([("Name", _S, 0), ("Data", _I, 0), ("Age", _S, 0)], _cm_row),
     "Namespace": ([("Name", _S, 0), ("Status", _S, 0), ("Age", _S, 0)], _ns_row),
+    "ReplicationController": (
+        [
+            ("Name", _S, 0),
+            ("Desired", _I, 0),
+            ("Current", _I, 0),
+            ("Ready", _I, 0),
+            ("Age", _S, 0),
+            ("Containers", _S, 1),
+            ("Images", _S, 1),
+            ("Selector", _S, 1),
+        ],
+        _rc_row,
+    ),
+    "DaemonSet": (
+        [
+            ("Name", _S, 0),
+            ("Desired", _I, 0),
+            ("Current", _I, 0),
+            ("Ready", _I, 0),
+            ("Up-to-date", _I, 0),
+            ("Available", _I, 0),
+            ("Node Selector", _S, 0),
+            ("Age", _S, 0),
+            ("Containers", _S, 1),
+            ("Images", _S, 1),
+            ("Selector", _S, 1),
+        ],
+        _ds_row,
+    ),
+    "Role": ([("Name", _S, 0), ("Created At", "date", 0)], _created_at_row),
+    "ClusterRole": ([("Name", _S, 0), ("Created At", "date", 0)], _created_at_row),
+    "RoleBinding": (_BINDING_COLUMNS, _binding_row),
+    "ClusterRoleBinding": (_BINDING_COLUMNS, _binding_row),
+    "APIService": ([("Name", _S, 0), ("Service", _S, 0), ("Available", _S, 0), ("Age", _S, 0)], _apiservice_row),
 }
 GENERIC: tuple[list[Column], Callable[[JsonObj], Row]] = ([("Name", _S, 0), ("Age", _S, 0)], _generic_row)

@@ -7,7 +7,7 @@ itself. Only the fields those simple kinds carry are mapped; anything else is re
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from drillbook.platform.local.kube.status import ApiStatusError
@@ -200,16 +200,66 @@ def read_message(buf: bytes, schema: Schema) -> JsonObj:
     return out
 
 
+# authorization.k8s.io/v1 reviews (``kubectl auth can-i``) and rbac.authorization.k8s.io/v1 (``kubectl create role``).
+_RESOURCE_ATTRIBUTES: Schema = {
+    1: ("namespace", "str", None),
+    2: ("verb", "str", None),
+    3: ("group", "str", None),
+    4: ("version", "str", None),
+    5: ("resource", "str", None),
+    6: ("subresource", "str", None),
+    7: ("name", "str", None),
+}
+_NON_RESOURCE_ATTRIBUTES: Schema = {1: ("path", "str", None), 2: ("verb", "str", None)}
+_ACCESS_REVIEW: Schema = {
+    1: ("metadata", "msg", _META),
+    2: (
+        "spec",
+        "msg",
+        {
+            1: ("resourceAttributes", "msg", _RESOURCE_ATTRIBUTES),
+            2: ("nonResourceAttributes", "msg", _NON_RESOURCE_ATTRIBUTES),
+        },
+    ),
+}
+_RULES_REVIEW: Schema = {1: ("metadata", "msg", _META), 2: ("spec", "msg", {1: ("namespace", "str", None)})}
+_POLICY_RULE: Schema = {
+    1: ("verbs", "rstr", None),
+    2: ("apiGroups", "rstr", None),
+    3: ("resources", "rstr", None),
+    4: ("resourceNames", "rstr", None),
+    5: ("nonResourceURLs", "rstr", None),
+}
+_ROLE: Schema = {1: ("metadata", "msg", _META), 2: ("rules", "rmsg", _POLICY_RULE)}
+_SUBJECT: Schema = {1: ("kind", "str", None), 2: ("apiGroup", "str", None), 3: ("name", "str", None),
+                    4: ("namespace", "str", None)}  # fmt: skip
+_ROLE_REF: Schema = {1: ("apiGroup", "str", None), 2: ("kind", "str", None), 3: ("name", "str", None)}
+_BINDING: Schema = {1: ("metadata", "msg", _META), 2: ("subjects", "rmsg", _SUBJECT), 3: ("roleRef", "msg", _ROLE_REF)}
+
+
 def _deployment(raw: bytes) -> JsonObj:
     return read_message(raw, _DEPLOYMENT)
 
 
-_READERS = {
+def _with(schema: Schema) -> Callable[[bytes], JsonObj]:
+    def read(raw: bytes) -> JsonObj:
+        return read_message(raw, schema)
+
+    return read
+
+
+_READERS: dict[str, Callable[[bytes], JsonObj]] = {
     "Secret": _secret,
     "ConfigMap": _configmap,
     "Namespace": _metadata_only,
     "ServiceAccount": _metadata_only,
     "Deployment": _deployment,
+    "SelfSubjectAccessReview": _with(_ACCESS_REVIEW),
+    "SelfSubjectRulesReview": _with(_RULES_REVIEW),
+    "Role": _with(_ROLE),
+    "ClusterRole": _with(_ROLE),
+    "RoleBinding": _with(_BINDING),
+    "ClusterRoleBinding": _with(_BINDING),
 }
 
 

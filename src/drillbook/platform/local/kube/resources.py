@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+RBAC = "rbac.authorization.k8s.io"
+AUTHZ = "authorization.k8s.io"
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class Resource:
     has_status: bool = True
     categories: tuple[str, ...] = ()
     singular: str = field(default="")
+    verbs: tuple[str, ...] = ALL_VERBS
 
     @property
     def api_version(self) -> str:
@@ -35,7 +38,13 @@ class Resource:
 
 RESOURCES: tuple[Resource, ...] = (
     Resource("namespaces", "Namespace", namespaced=False, short_names=("ns",), subresources=("status",)),
-    Resource("pods", "Pod", short_names=("po",), subresources=("status", "log", "exec"), categories=("all",)),
+    Resource(
+        "pods",
+        "Pod",
+        short_names=("po",),
+        subresources=("status", "log", "exec", "attach", "portforward"),
+        categories=("all",),
+    ),
     Resource("services", "Service", short_names=("svc",), subresources=("status",), categories=("all",)),
     Resource("endpoints", "Endpoints", short_names=("ep",), has_status=False),
     Resource("events", "Event", short_names=("ev",), has_status=False),
@@ -82,6 +91,24 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("ingresses", "Ingress", group="networking.k8s.io", short_names=("ing",), subresources=("status",)),
     Resource("jobs", "Job", group="batch", subresources=("status",), categories=("all",)),
     Resource("cronjobs", "CronJob", group="batch", short_names=("cj",), subresources=("status",), categories=("all",)),
+    Resource(
+        "replicationcontrollers",
+        "ReplicationController",
+        short_names=("rc",),
+        subresources=("status", "scale"),
+        categories=("all",),
+    ),
+    Resource(
+        "daemonsets", "DaemonSet", group="apps", short_names=("ds",), subresources=("status",), categories=("all",)
+    ),
+    Resource("roles", "Role", group=RBAC, has_status=False),
+    Resource("rolebindings", "RoleBinding", group=RBAC, has_status=False),
+    Resource("clusterroles", "ClusterRole", group=RBAC, namespaced=False, has_status=False),
+    Resource("clusterrolebindings", "ClusterRoleBinding", group=RBAC, namespaced=False, has_status=False),
+    Resource("apiservices", "APIService", group="apiregistration.k8s.io", namespaced=False, subresources=("status",)),
+    # Reviews are answered, never stored (see ``routes``): every request is allowed, as for a cluster admin.
+    Resource("selfsubjectaccessreviews", "SelfSubjectAccessReview", group=AUTHZ, namespaced=False, verbs=("create",)),
+    Resource("selfsubjectrulesreviews", "SelfSubjectRulesReview", group=AUTHZ, namespaced=False, verbs=("create",)),
 )
 
 BY_NAME: dict[tuple[str, str, str], Resource] = {(r.group, r.version, r.name): r for r in RESOURCES}

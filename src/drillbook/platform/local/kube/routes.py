@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from drillbook.platform.local.kube import discovery, protobuf, streams, tables
+from drillbook.platform.local.kube import discovery, portforward, protobuf, reviews, streams, tables
 from drillbook.platform.local.kube.api import Api
 from drillbook.platform.local.kube.patch import APPLY_PATCH
 from drillbook.platform.local.kube.resources import Resource, lookup
@@ -35,9 +35,14 @@ class Target:
     sub: str | None
 
 
+def encode_json(body: Any) -> str:
+    """JSON as the API server writes it: compact, ending in a newline (Go's ``json.Encoder``)."""
+    return json.dumps(body, separators=(",", ":")) + "\n"
+
+
 def json_response(body: Any, status: int = 200) -> web.Response:
     """A JSON response with the API's content type."""
-    return web.Response(text=json.dumps(body), status=status, content_type="application/json")
+    return web.Response(text=encode_json(body), status=status, content_type="application/json")
 
 
 def status_response(exc: ApiStatusError) -> web.Response:
@@ -116,9 +121,19 @@ async def _dispatch(request: web.Request, t: Target) -> web.StreamResponse:
             raise not_found(t.res.name, t.name or "")
         if t.sub == "log":
             return await streams.logs(request, api, ns, t.name)
+        if t.sub == "attach":
+            return await streams.attach_ws(request, api, ns, t.name)
         return await streams.exec_ws(request, api, ns, t.name)
     if t.sub == "scale":
         return await _scale(request, api, t, ns)
+    if t.sub == "portforward":
+        if t.res.name != "pods" or t.name is None:
+            raise not_found(t.res.name, t.name or "")
+        return await portforward.serve(request, api, ns, t.name)
+    if t.res.kind in reviews.REVIEW_KINDS:
+        if method != "POST" or t.name is not None:
+            raise ApiStatusError(405, f"the server does not allow this method on the requested resource ({method})")
+        return json_response(reviews.answer(t.res, await _body(request)), 201)
     if t.sub not in (None, "status"):
         raise ApiStatusError(404, "the server could not find the requested resource", reason="NotFound")
     if method == "GET":
@@ -198,7 +213,7 @@ async def _watch(request: web.Request, api: Api, t: Target) -> web.StreamRespons
         if exc.code != 410:
             raise
         await resp.prepare(request)
-        await resp.write((json.dumps({"type": "ERROR", "object": exc.to_status()}) + "\n").encode())
+        await resp.write(encode_json({"type": "ERROR", "object": exc.to_status()}).encode())
         return resp
     await resp.prepare(request)
 
@@ -227,7 +242,7 @@ async def _watch(request: web.Request, api: Api, t: Target) -> web.StreamRespons
         body = (
             tables.table(t.res.kind, [obj], resource_version=meta["resourceVersion"], include=include) if table else obj
         )
-        await resp.write((json.dumps({"type": type_, "object": body}) + "\n").encode())
+        await resp.write(encode_json({"type": type_, "object": body}).encode())
 
     for current in api.store.list(t.res.name, t.namespace if t.res.namespaced else None):
         if labels(current["metadata"].get("labels") or {}) and fields(current):

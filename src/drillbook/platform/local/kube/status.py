@@ -55,10 +55,11 @@ class ApiStatusError(ClusterError):
             "status": "Failure",
             "message": self.message,
             "reason": self.reason,
-            "code": self.code,
         }
+        # Upstream's field order (metav1.Status): ..., reason, details, code.
         if self.details:
             body["details"] = self.details
+        body["code"] = self.code
         return body
 
 

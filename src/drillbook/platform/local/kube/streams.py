@@ -1,4 +1,4 @@
-"""Streaming pod subresources: ``log`` (chunked text) and ``exec`` (WebSocket, v5/v4.channel.k8s.io)."""
+"""Streaming pod subresources: ``log`` (chunked text), ``exec`` and ``attach`` (WebSocket, v5/v4.channel.k8s.io)."""
 
 from __future__ import annotations
 
@@ -102,6 +102,22 @@ def exit_status(code: int) -> JsonObj:
     }
 
 
+def start_failure(message: str) -> JsonObj:
+    """The channel-3 ``Status`` when the command could not start: upstream's InternalError, causes carry the text."""
+    return {
+        "metadata": {},
+        "status": "Failure",
+        "message": f"Internal error occurred: {message}",
+        "reason": "InternalError",
+        "details": {"causes": [{"message": message}]},
+        "code": 500,
+    }
+
+
+def _compact(body: JsonObj) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
 async def exec_ws(request: web.Request, api: Api, namespace: str, name: str) -> web.StreamResponse:
     """``pods/<p>/exec`` over WebSocket: channel 0 stdin, 1 stdout, 2 stderr, 3 status, 255 close."""
     pod = api.store.get("pods", namespace, name)
@@ -127,10 +143,7 @@ async def exec_ws(request: web.Request, api: Api, namespace: str, name: str) -> 
             tty=request.query.get("tty") in ("true", "1"),
         )
     except ClusterError as exc:
-        await ws.send_bytes(
-            bytes([ERROR])
-            + json.dumps({"metadata": {}, "status": "Failure", "message": str(exc), "reason": "InternalError"}).encode()
-        )
+        await ws.send_bytes(bytes([ERROR]) + _compact(start_failure(str(exc))))
         await ws.close()
         return ws
 
@@ -141,9 +154,11 @@ async def exec_ws(request: web.Request, api: Api, namespace: str, name: str) -> 
 
     async def pump_in() -> None:
         async for msg in ws:
-            if msg.type != WSMsgType.BINARY or not msg.data:
+            # The Python client sends str stdin as TEXT frames ("\x00echo hi\n"); the API server takes both kinds.
+            if msg.type not in (WSMsgType.BINARY, WSMsgType.TEXT) or not msg.data:
                 continue
-            channel, data = msg.data[0], msg.data[1:]
+            raw = msg.data.encode() if isinstance(msg.data, str) else msg.data
+            channel, data = raw[0], raw[1:]
             if channel == STDIN and data:
                 await session.write_stdin(data)
             elif channel == CLOSE and data[:1] == bytes([STDIN]):
@@ -153,12 +168,53 @@ async def exec_ws(request: web.Request, api: Api, namespace: str, name: str) -> 
     try:
         await pump_out()
         code = await session.wait()
-        await ws.send_bytes(bytes([ERROR]) + json.dumps(exit_status(code)).encode())
+        await ws.send_bytes(bytes([ERROR]) + _compact(exit_status(code)))
     except (ConnectionResetError, asyncio.CancelledError):
         await session.kill()
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader
+        await ws.close()
+    return ws
+
+
+async def attach_ws(request: web.Request, api: Api, namespace: str, name: str) -> web.StreamResponse:
+    """``pods/<p>/attach`` over WebSocket: the container's output from the start of its current run, on stdout.
+
+    Processes run without a terminal and read no stdin from attach (``kubectl run -it`` gets the output, and the
+    input is dropped). The stream ends with a ``Status`` on channel 3 when the container exits.
+    """
+    pod = api.store.get("pods", namespace, name)
+    if pod is None:
+        raise not_found("pods", name)
+    if api.kubelet is None:
+        raise ApiStatusError(503, "no kubelet is running", reason="ServiceUnavailable")
+    container = _pick_container(pod, request.query.get("container"))
+    try:
+        stream = api.kubelet.logs(namespace, name, container, follow=True)
+    except ClusterError as exc:
+        raise _kubelet_status(exc) from exc
+    ws = web.WebSocketResponse(protocols=SUBPROTOCOLS, max_msg_size=0)
+    if not ws.can_prepare(request).ok:
+        raise bad_request("Upgrade request required: attach needs a WebSocket (v5.channel.k8s.io); SPDY is not served")
+    await ws.prepare(request)
+
+    async def drain_input() -> None:
+        async for _msg in ws:
+            pass
+
+    reader = asyncio.create_task(drain_input())
+    try:
+        async for chunk in stream:
+            await ws.send_bytes(bytes([STDOUT]) + chunk)
+        await ws.send_bytes(bytes([ERROR]) + _compact({"metadata": {}, "status": "Success"}))
+    except (ConnectionResetError, ClusterError, asyncio.CancelledError):
+        pass
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+            await stream.aclose()  # type: ignore[attr-defined]
         await ws.close()
     return ws

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from drillbook.platform.local.toxiproxy.metrics import ByteMeter
 from drillbook.platform.local.toxiproxy.toxics.base import Chunk, Stream, Toxic
 
 #: Bytes per read; small enough that toxics act on a fine grain, large enough for loopback throughput.
@@ -39,11 +40,13 @@ class ProxyLink:
         stream: Stream,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        meter: ByteMeter | None = None,
     ) -> None:
         self.connection = connection
         self.stream = stream
         self._reader = reader
         self._writer = writer
+        self._meter = meter
         self._queue: asyncio.Queue[Chunk | None] = asyncio.Queue(QUEUE_DEPTH)
         self._attached: dict[str, Attachment] = {}
         #: True while the writer task is pushing a chunk through the toxics.
@@ -99,17 +102,24 @@ class ProxyLink:
         return [a for a in self._attached.values() if a.active]
 
     # -- pumping -----------------------------------------------------------------------------------
+    def _write(self, data: bytes) -> None:
+        self._writer.write(data)
+        if self._meter is not None:
+            self._meter.sent[self.stream] += len(data)
+
     async def read_loop(self) -> None:
         """Read chunks, stamp them and queue them; None marks the end of the stream."""
         try:
             while data := await self._reader.read(READ_SIZE):
+                if self._meter is not None:
+                    self._meter.received[self.stream] += len(data)
                 if self._busy or not self._queue.empty() or self._chain():
                     await self._queue.put(Chunk(data, self.now()))
                     continue
                 # Fast path: no toxic in force and nothing queued, so order is kept without the writer task.
                 if self.connection.closed:
                     break
-                self._writer.write(data)
+                self._write(data)
                 await self._writer.drain()
         except (ConnectionError, OSError):
             self.connection.close()
@@ -124,7 +134,7 @@ class ProxyLink:
                 async for piece in _through(chunk, self._chain(), self):
                     if self.connection.closed:
                         return
-                    self._writer.write(piece.data)
+                    self._write(piece.data)
                     await self._writer.drain()
                 self._busy = False
             for attachment in self._chain():
@@ -159,12 +169,13 @@ class Connection:
         upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter],
         toxics: Sequence[Toxic],
         on_done: Callable[[Connection], None],
+        meter: ByteMeter | None = None,
     ) -> None:
         self._client_writer = client[1]
         self._upstream_writer = upstream[1]
         self.links: dict[Stream, ProxyLink] = {
-            "upstream": ProxyLink(self, "upstream", client[0], upstream[1]),
-            "downstream": ProxyLink(self, "downstream", upstream[0], client[1]),
+            "upstream": ProxyLink(self, "upstream", client[0], upstream[1], meter),
+            "downstream": ProxyLink(self, "downstream", upstream[0], client[1], meter),
         }
         self._tasks: set[asyncio.Task[None]] = set()
         self._pumps: list[asyncio.Task[None]] = []

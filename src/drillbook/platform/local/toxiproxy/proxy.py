@@ -10,6 +10,7 @@ from typing import Any
 from drillbook.platform.local.toxiproxy.addresses import HostPolicy, join_address
 from drillbook.platform.local.toxiproxy.errors import TOXIC_EXISTS, TOXIC_NOT_FOUND, ApiError
 from drillbook.platform.local.toxiproxy.link import Connection
+from drillbook.platform.local.toxiproxy.metrics import TrafficMetrics
 from drillbook.platform.local.toxiproxy.toxics.base import Toxic
 
 log = logging.getLogger(__name__)
@@ -18,8 +19,16 @@ log = logging.getLogger(__name__)
 class Proxy:
     """Accepts on ``listen``, connects each client to ``upstream`` and applies the toxics to both."""
 
-    def __init__(self, name: str, listen: str, upstream: str, policy: HostPolicy | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        listen: str,
+        upstream: str,
+        policy: HostPolicy | None = None,
+        metrics: TrafficMetrics | None = None,
+    ) -> None:
         self.policy = policy or HostPolicy()
+        self.metrics = metrics
         self.policy.listen(listen)
         self.policy.upstream(upstream)
         self.name = name
@@ -83,7 +92,8 @@ class Proxy:
                 log.warning("proxy %s: upstream %s unreachable: %s", self.name, self.upstream, exc)
                 writer.close()
                 return
-            connection = Connection((reader, writer), upstream, self.toxics, self._connections.discard)
+            meter = self.metrics.meter(self.name, self.listen, self.upstream) if self.metrics is not None else None
+            connection = Connection((reader, writer), upstream, self.toxics, self._connections.discard, meter)
             self._connections.add(connection)
             await connection.run()
         except asyncio.CancelledError:

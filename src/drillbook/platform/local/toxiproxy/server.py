@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from drillbook.platform.local.toxiproxy import metrics
 from drillbook.platform.local.toxiproxy.addresses import HostPolicy, require_loopback
 from drillbook.platform.local.toxiproxy.errors import (
     INVALID_TOXIC_TYPE,
@@ -19,6 +20,7 @@ from drillbook.platform.local.toxiproxy.errors import (
     bad_request,
     missing_field,
 )
+from drillbook.platform.local.toxiproxy.metrics import TrafficMetrics
 from drillbook.platform.local.toxiproxy.proxy import Proxy
 from drillbook.platform.local.toxiproxy.toxics import registry
 from drillbook.platform.local.toxiproxy.toxics.base import (
@@ -113,6 +115,7 @@ class FaultProxyServer:
         self.host = host
         self.port = port
         self.proxies: dict[str, Proxy] = {}
+        self.metrics = TrafficMetrics()
         self._lock = asyncio.Lock()
         self._runner: web.AppRunner | None = None
 
@@ -127,6 +130,7 @@ class FaultProxyServer:
         app.add_routes(
             [
                 web.get("/version", self._version),
+                web.get("/metrics", self._metrics),
                 web.post("/reset", self._reset),
                 web.get("/proxies", self._proxy_index),
                 web.post("/proxies", self._proxy_create),
@@ -189,6 +193,10 @@ class FaultProxyServer:
     async def _version(self, request: web.Request) -> web.Response:
         return web.Response(text=json.dumps({"version": VERSION}) + "\n", content_type="application/json")
 
+    async def _metrics(self, request: web.Request) -> web.Response:
+        """Prometheus text, as Toxiproxy serves it with ``-proxy-metrics`` (always on here)."""
+        return web.Response(body=self.metrics.render().encode(), headers={"Content-Type": metrics.CONTENT_TYPE})
+
     async def _reset(self, request: web.Request) -> web.Response:
         for proxy in self.proxies.values():
             await proxy.start()
@@ -199,7 +207,7 @@ class FaultProxyServer:
         return _json({name: proxy.to_json() for name, proxy in self.proxies.items()})
 
     async def _add_proxy(self, name: str, listen: str, upstream: str, enabled: bool) -> Proxy:
-        proxy = Proxy(name, listen, upstream, self.policy)
+        proxy = Proxy(name, listen, upstream, self.policy, self.metrics)
         if enabled:
             await proxy.start()
         self.proxies[name] = proxy

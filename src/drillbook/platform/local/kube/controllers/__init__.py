@@ -9,13 +9,25 @@ from collections.abc import Callable
 from typing import Any
 
 from drillbook.platform.local.kube.api import Api
-from drillbook.platform.local.kube.controllers import endpoints, gc, job, replicaset, statefulset
+from drillbook.platform.local.kube.controllers import daemonset, endpoints, gc, job, replicaset, statefulset
 from drillbook.platform.local.kube.controllers.deployment import DeploymentController
 from drillbook.platform.local.kube.controllers.hpa import HpaController
 from drillbook.platform.local.kube.store import EventType
 
 log = logging.getLogger(__name__)
-WATCHED = frozenset({"pods", "replicasets", "deployments", "statefulsets", "services", "endpoints", "jobs"})
+WATCHED = frozenset(
+    {
+        "pods",
+        "replicasets",
+        "replicationcontrollers",
+        "daemonsets",
+        "deployments",
+        "statefulsets",
+        "services",
+        "endpoints",
+        "jobs",
+    }
+)
 
 #: Seconds between reconciles when nothing changes (progress deadlines and back-offs need a clock).
 TICK_S = 0.5
@@ -45,6 +57,8 @@ class ControllerManager:
         steps: list[tuple[str, Callable[[], None]]] = [
             ("deployment", self._deployments.sync),
             ("replicaset", lambda: replicaset.sync(self.api)),
+            ("replication-controller", self._replication_controllers),
+            ("daemonset", lambda: daemonset.sync(self.api)),
             ("statefulset", lambda: statefulset.sync(self.api)),
             ("job", lambda: job.sync(self.api)),
             ("horizontal-pod-autoscaler", self._hpas.sync),
@@ -59,6 +73,9 @@ class ControllerManager:
                 step()
             except Exception:
                 log.exception("controller %s failed; continuing", name)
+
+    def _replication_controllers(self) -> None:
+        replicaset.sync(self.api, "replicationcontrollers", "replication-controller")
 
     async def _run(self) -> None:
         while not self._stop.is_set():

@@ -8,7 +8,7 @@ from drillbook.platform.local.kube.api import Api
 from drillbook.platform.local.kube.controllers.common import NODE_NAME
 
 JsonObj = dict[str, Any]
-DEPENDENT_KINDS = ("replicasets", "pods", "controllerrevisions", "jobs")
+DEPENDENT_KINDS = ("replicasets", "pods", "controllerrevisions", "jobs")  # pods also of RCs and DaemonSets
 
 
 def collect(api: Api) -> None:

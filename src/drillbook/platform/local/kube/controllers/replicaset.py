@@ -1,4 +1,4 @@
-"""ReplicaSet controller: keep ``spec.replicas`` pods alive, report ready/available counts."""
+"""ReplicaSet and ReplicationController controllers: keep ``spec.replicas`` pods alive, report ready counts."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ def _deletion_rank(pod: JsonObj) -> tuple[int, float]:
     return (scheduled + running + ready, -(created.timestamp() if created else 0.0))
 
 
-def sync(api: Api) -> None:
-    """Reconcile every ReplicaSet once."""
+def sync(api: Api, resource: str = "replicasets", component: str = "replicaset-controller") -> None:
+    """Reconcile every ReplicaSet (or, with ``resource="replicationcontrollers"``, ReplicationController) once."""
     all_pods = api.store.list("pods")
-    for rs in api.store.list("replicasets"):
+    for rs in api.store.list(resource):
         meta = rs["metadata"]
         pods = [p for p in all_pods if p["metadata"]["namespace"] == meta["namespace"] and owned_by(p, meta["uid"])]
         active = [p for p in pods if pod_active(p)]
@@ -35,13 +35,13 @@ def sync(api: Api) -> None:
                 name = f"{meta['name']}-{suffix()}"
                 pod = pod_from_template(template, rs, name, {})
                 api.create("pods", pod, namespace=meta["namespace"])
-                api.events.record(rs, "Normal", "SuccessfulCreate", f"Created pod: {name}", "replicaset-controller")
+                api.events.record(rs, "Normal", "SuccessfulCreate", f"Created pod: {name}", component)
         elif len(active) > want:
             doomed = sorted(active, key=_deletion_rank)[: len(active) - want]
             for pod in doomed:
                 api.delete("pods", meta["namespace"], pod["metadata"]["name"])
                 api.events.record(
-                    rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}", "replicaset-controller"
+                    rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}", component
                 )
         fresh = [p for p in api.store.list("pods", meta["namespace"]) if owned_by(p, meta["uid"]) and pod_active(p)]
         ready = sum(1 for p in fresh if pod_ready(p))
@@ -55,4 +55,4 @@ def sync(api: Api) -> None:
         status = {k: v for k, v in status.items() if v or k == "replicas"}
         if rs.get("status") != status:
             rs["status"] = status
-            api.store.update("replicasets", rs)
+            api.store.update(resource, rs)

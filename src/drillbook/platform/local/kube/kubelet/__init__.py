@@ -21,6 +21,7 @@ from drillbook.platform.local.kube.kubelet.metrics import ContainerUsage
 from drillbook.platform.local.kube.kubelet.pod import PodWorker
 from drillbook.platform.local.kube.kubelet.process import ExecProcess, process_groups
 from drillbook.platform.local.kube.kubelet.runtime import ContainerRuntime, NodeContext, ObjectLookup, PodSink
+from drillbook.platform.local.kube.kubelet.volumes import rewrite_argv
 
 __all__ = [
     "ContainerUsage",
@@ -231,7 +232,7 @@ class Kubelet:
         if not command:
             raise KubeletError("expected a command to execute, got an empty command")
         try:
-            session = await ExecProcess.start(command, rt.env, rt.cwd, stdin=stdin)
+            session = await ExecProcess.start(rewrite_argv(command, rt.mounts), rt.env, rt.cwd, stdin=stdin)
         except OSError as exc:
             raise KubeletError(f"could not start exec in container {rt.name}: {exc}", http_status=500) from exc
         rt.execs = [e for e in rt.execs if not e.done]

@@ -63,11 +63,38 @@ def _normalize(image: str) -> str:
     return name
 
 
+def _repository(image: str) -> str:
+    """``nginx:1.15.4`` → ``nginx`` (digests and tags dropped, registry path kept)."""
+    name = _normalize(image).split("@", 1)[0]
+    head, _, last = name.rpartition("/")
+    return (head + "/" if head else "") + last.split(":", 1)[0]
+
+
+#: Word tags official images publish; any other tag must start with a digit (``1.27``, ``3.12-slim``) to count.
+_WORD_TAGS = frozenset({"latest", "stable", "mainline", "alpine", "slim", "bookworm", "bullseye", "jammy", "noble"})
+
+
+def _released_tag(image: str) -> bool:
+    """Whether a tag looks like one the registry has: a version or a known word, so ``redis:does-not-exist``
+    (the bad-image fault) still fails to pull while ``redis:7.2-alpine`` finds the stock entry."""
+    last = image.split("@", 1)[0].rsplit("/", 1)[-1]
+    tag = last.split(":", 1)[1] if ":" in last else "latest"
+    return tag[:1].isdigit() or tag in _WORD_TAGS
+
+
 class ImageMap:
     """Image reference → :class:`ImageSpec`; an unknown image behaves like a failed pull."""
 
-    def __init__(self, images: Mapping[str, ImageSpec] | None = None) -> None:
+    def __init__(self, images: Mapping[str, ImageSpec] | None = None, *, any_tag: frozenset[str] = frozenset()) -> None:
+        """Map references to specs.
+
+        Args:
+            images: Reference (``redis:7``; no tag means ``latest``) → spec.
+            any_tag: Untagged references in ``images`` that also stand for every other tag of that repository
+                (``nginx`` for ``nginx:1.15.4``) when no exact entry exists.
+        """
         self._images: dict[str, ImageSpec] = {_normalize(k): v for k, v in (images or {}).items()}
+        self._any_tag: dict[str, ImageSpec] = {_repository(k): self._images[_normalize(k)] for k in any_tag}
 
     @classmethod
     def load(cls, *paths: Path) -> ImageMap:
@@ -102,11 +129,16 @@ class ImageMap:
         """Return a new map with ``other``'s entries overriding this one's."""
         result = ImageMap()
         result._images = {**self._images, **other._images}
+        result._any_tag = {**self._any_tag, **other._any_tag}
         return result
 
     def resolve(self, image: str) -> ImageSpec | None:
         """Look an image reference up; ``None`` means the pull fails."""
-        return self._images.get(_normalize(image))
+        name = _normalize(image)
+        found = self._images.get(name)
+        if found is not None or not _released_tag(name):
+            return found
+        return self._any_tag.get(_repository(name))
 
     def __contains__(self, image: object) -> bool:
         return isinstance(image, str) and self.resolve(image) is not None

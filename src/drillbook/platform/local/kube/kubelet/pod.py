@@ -11,6 +11,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
+from drillbook.platform.local.kube.kubelet import volumes
 from drillbook.platform.local.kube.kubelet.env import EnvContext, build_env, expand_argv
 from drillbook.platform.local.kube.kubelet.errors import ContainerConfigError
 from drillbook.platform.local.kube.kubelet.images import ImageSpec
@@ -272,6 +273,7 @@ class PodWorker:
         ctx = EnvContext(pod=self.pod, pod_ip=self.pod_ip, lookup=self.node.lookup, api_server=self.node.api_server)
         try:
             env = build_env(ctx, rt.spec, image)
+            volume_dirs = volumes.materialize(self.pod, self.node.lookup, self.dir, self.node.state_dir)
         except ContainerConfigError as exc:
             rt.record.waiting("CreateContainerConfigError", str(exc))
             self.mark()
@@ -284,9 +286,13 @@ class PodWorker:
         home.mkdir(exist_ok=True)
         env.setdefault("HOME", str(home))
         rt.env, rt.user = env, self._user(rt)
+        rt.mounts = volumes.mounts(rt.spec, volume_dirs)
         working_dir = rt.spec.get("workingDir")
+        if working_dir:
+            working_dir = volumes.rewrite_argv([str(working_dir)], rt.mounts)[0]
         rt.cwd = working_dir if working_dir and Path(working_dir).is_dir() else str(home)
         argv = expand_argv(image.argv(rt.spec.get("command"), rt.spec.get("args")), env)
+        argv = volumes.rewrite_argv(argv, rt.mounts)
         rt.run_index += 1
         log_path = rt.log_path()
         log_path.write_bytes(b"")

@@ -15,6 +15,7 @@ from drillbook.platform.local.kube.kubelet.images import ImageMap
 from drillbook.platform.local.kube.kubelet.metrics import GroupMeter, parse_quantity
 from drillbook.platform.local.kube.kubelet.process import ContainerProcess, ExecProcess
 from drillbook.platform.local.kube.kubelet.status import ContainerRecord
+from drillbook.platform.local.kube.kubelet.volumes import Mount
 
 JsonObj = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ class ContainerRuntime:
     probes: list[asyncio.Task[None]] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     after_startup: Callable[[], None] | None = None
+    mounts: list[Mount] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.record = ContainerRecord(name=self.name, image=str(self.spec.get("image", "")))
