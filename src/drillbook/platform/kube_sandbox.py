@@ -84,6 +84,9 @@ class KubeSandbox:
         self.api_client = config.new_client_from_config(config_file=self.kube_env["KUBECONFIG"])  # type: ignore[no-untyped-call]
         self.access = access_factory(self.api_client)
         self._traffic: list[Any] = []
+        # -- metrics (Prometheus, platform/prometheus): set by the last bring-up action; the step runner binds
+        # the runbook's Prometheus URLs to it and `slo_source: prometheus` reads SLOs from it.
+        self.prometheus_url: str | None = None
 
     # -- the Sandbox protocol ------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from drillbook.journal import Platform
 from drillbook.platform.kube_sandbox import ClusterIPAccess, KubeSandbox
 from drillbook.platform.local.datastores import IMAGES_FILE
 from drillbook.platform.local.kube.cluster import LocalKubeProcess
+from drillbook.platform.prometheus import PrometheusAction, PrometheusContext
 from drillbook.scenario import load_scenario
 
 DEFAULT_TIME_FACTOR = 0.2
@@ -49,7 +50,10 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
     os.chmod(state, 0o755)  # pod processes may run as other users (PostgreSQL refuses root)
     kube = LocalKubeProcess(state_dir=state / "kube", images=[IMAGES_FILE, scenario.images], time_factor=time_factor)
 
+    prometheus = PrometheusAction()  # the metrics bring-up action (block at the end of provisioning)
+
     def close() -> None:
+        prometheus.down()
         kube.stop()
         with contextlib.suppress(OSError):
             shutil.copy(kube.log_path, evidence / "localkube.log")
@@ -78,4 +82,21 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
         if isinstance(exc, Exception):
             raise SandboxError(f"the {scenario.name} system could not be provisioned: {exc}") from exc
         raise
+    # -- metrics (Prometheus): the last bring-up action; `close` runs its undo (prometheus.down) first -------
+    try:
+        prometheus.up(
+            PrometheusContext(
+                scenario=scenario,
+                api_client=sandbox.api_client,
+                service_address=sandbox.access.address,
+                state_dir=state / "prometheus",
+                evidence_dir=evidence,
+                kube_state_dir=state / "kube",
+            )
+        )
+    except BaseException:
+        sandbox.close()
+        raise
+    sandbox.prometheus_url = prometheus.url
+    # -- end of metrics ---------------------------------------------------------------------------------------
     return sandbox
