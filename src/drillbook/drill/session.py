@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from drillbook.drill import events
-from drillbook.drill.ports import CommandOutcome, Sandbox, SandboxFactory, StepRunner, Traffic
+from drillbook.drill.ports import CommandOutcome, Sandbox, SandboxFactory, SloWindowSource, StepRunner, Traffic
 from drillbook.drill.projection import Projection, ProjectionSettings, project
 from drillbook.drill.spec import DrillSettings, DrillSpec
 from drillbook.drill.verdict import Judgement, Observations, StepProblem, Verdict, judge
@@ -148,6 +148,10 @@ class Drill:
                 self._sandbox_failed(str(exc))
                 raise
             self.state.sandbox = sandbox
+            # -- slo_source: prometheus (platform/prometheus): the sandbox may judge windows as PromQL --------
+            if isinstance(sandbox, SloWindowSource) and (source := sandbox.slo_window_source()) is not None:
+                self.monitor.window_source = source
+                self.journal.write(events.note(self, "SLOs are read as PromQL from the sandbox's Prometheus"))
             self.say(f"{self.spec.system} is up on the {sandbox.platform_label}")
         return sandbox
 

@@ -70,7 +70,6 @@ class KubeSandboxView:
 def step_runner_for(sandbox: KubeSandbox) -> Any:
     """The step executor bound to this sandbox, with the scenario's bindings."""
     from drillbook.execute import Bindings, StepExecutor
-
     from drillbook.platform.prometheus.bindings import with_prometheus
 
     bindings = Bindings.load(sandbox.scenario.directory / "bindings.yaml")

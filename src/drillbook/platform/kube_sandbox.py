@@ -22,7 +22,7 @@ from drillbook.faults.target import FaultTarget, TrafficControl, Workload
 from drillbook.gherkin.run import PLATFORM_LABELS, tool_versions
 from drillbook.journal import Platform, ToolVersions
 from drillbook.scenario import Scenario
-from drillbook.slo.stats import RequestRecord
+from drillbook.slo.stats import RequestRecord, WindowStats
 
 
 class ServiceAccess(Protocol):
@@ -146,6 +146,15 @@ class KubeSandbox:
         traffic = start_traffic(self, users, on_record)
         self._traffic.append(traffic)
         return traffic
+
+    def slo_window_source(self) -> Callable[[float, float], WindowStats] | None:
+        """PromQL windows when the scenario says ``slo_source: prometheus`` and a Prometheus runs (else None)."""
+        if self.scenario.slo_source != "prometheus" or self.prometheus_url is None:
+            return None
+        from drillbook.platform.prometheus.client import PrometheusClient
+        from drillbook.slo.promql import PromqlWindows
+
+        return PromqlWindows(PrometheusClient(self.prometheus_url)).stats
 
     def close(self) -> None:
         """Stop traffic, release access, tear the cluster down."""

@@ -18,19 +18,20 @@ API for the verdict (``drill/``)::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from drillbook.runbook.model import AlertTrigger
 from drillbook.slo.promql import AlertQuery, PromQuery, Series, Untranslatable, alert_query
 
-_OPS = {
-    ">": float.__gt__,
-    ">=": float.__ge__,
-    "<": float.__lt__,
-    "<=": float.__le__,
-    "==": float.__eq__,
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "==": operator.eq,
 }
 
 

@@ -166,16 +166,27 @@ def _translate_name(metric: str, unit: str, text: str, window: str) -> tuple[str
 class PromqlWindows:
     """Window statistics from Prometheus instead of request records (the monitor's ``window_source``).
 
-    ``selector`` narrows every series to the app (``job="app"``); ``ok_status`` is a regex of the statuses the
+    ``selector`` narrows every series to the app's own requests (``job="app"``, without Prometheus's scrapes of
+    ``/metrics``, which the stand-in counts like any request); ``ok_status`` is a regex of the statuses the
     traffic records count as good (2xx/3xx), so both sources mean the same by "error".
     """
 
     prom: PromQuery
-    selector: str = 'job="app"'
+    selector: str = 'job="app",route!="/metrics"'
     ok_status: str = "[23].."
 
     def stats(self, t_end: float, window_s: float) -> WindowStats:
-        """The window ``(t_end - window_s, t_end]`` as Prometheus saw it."""
+        """The window ``(t_end - window_s, t_end]`` as Prometheus saw it.
+
+        A query that fails (Prometheus restarting, a timeout) gives an empty window: *no data*, which the
+        monitor neither passes nor fails, never a made-up value.
+        """
+        try:
+            return self._stats(t_end, window_s)
+        except Exception:  # any transport or API failure of the handed-in client: no data, not a crash
+            return WindowStats.of((), t_end=t_end, window_s=window_s)
+
+    def _stats(self, t_end: float, window_s: float) -> WindowStats:
         w = f"{max(round(window_s), 1)}s"
         sel = self.selector
         requests = self._scalar(f"sum(increase(http_requests_total{{{sel}}}[{w}]))", t_end)

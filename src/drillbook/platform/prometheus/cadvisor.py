@@ -4,8 +4,8 @@ localkube's kubelet meters each container's process group for ``kubectl top`` bu
 so runbook queries such as ``container_memory_working_set_bytes{pod=~"api-.*"}`` would return nothing. This
 exporter finds every container process group of one localkube from ``/proc`` — the kubelet gives each container
 ``HOME=<state>/pods/<namespace>_<pod>_<uid>/<container>/home`` — and serves, labelled ``namespace``, ``pod``,
-``container`` as the kubelet's cAdvisor does (every process with such a HOME counts, also a server that put
-itself in a session of its own; the kubelet's shim does not):
+``container`` as the kubelet's cAdvisor does (every descendant of a container's shim counts, also a server
+that put itself in a session of its own; the shim itself does not, as in ``kubectl top``):
 
 * ``container_memory_working_set_bytes`` and ``container_memory_rss``: the group's resident memory;
 * ``container_cpu_usage_seconds_total``: user + system CPU of the group, kept monotonic when a process of the
@@ -28,6 +28,8 @@ import psutil
 Identity = tuple[str, str, str]
 """(namespace, pod, container)."""
 
+_MAX_DEPTH = 8
+"""How far up from a process its container's shim may be (entrypoint → server → workers)."""
 _HOME = re.compile(r"/pods/(?P<ns>[a-z0-9-]+)_(?P<pod>[a-z0-9.-]+)_[^/]*/(?P<container>[a-z0-9-]+)/home/?$")
 
 
@@ -42,7 +44,7 @@ class ContainerMeter:
     """Reads container usage of one localkube from ``/proc``; keeps CPU counters monotonic."""
 
     state_dir: Path
-    """localkube's state directory: only process groups whose HOME lies under it are counted."""
+    """localkube's state directory: only containers whose HOME lies under it are counted."""
     _known: dict[tuple[int, float], Identity | None] = field(default_factory=dict)
     _cpu_by_pid: dict[int, tuple[Identity, float]] = field(default_factory=dict)
     _retired_cpu: dict[Identity, float] = field(default_factory=dict)
@@ -85,12 +87,28 @@ class ContainerMeter:
         ident: Identity | None = None
         with contextlib.suppress(psutil.Error, OSError):
             if not _is_shim(proc.cmdline()):
-                home = proc.environ().get("HOME", "")
-                match = _HOME.search(home)
-                if match is not None and Path(home).is_relative_to(self.state_dir):
-                    ident = (match["ns"], match["pod"], match["container"])
+                ident = self._container_of(proc)
         self._known[key] = ident
         return ident
+
+    def _container_of(self, proc: psutil.Process) -> Identity | None:
+        """The container whose shim started ``proc`` (directly or further up): the shim's HOME names it.
+
+        The shim's environment is read rather than the process's own: servers such as redis-server rewrite
+        their process title over the environment block, so ``/proc/<pid>/environ`` no longer says HOME.
+        """
+        current: psutil.Process | None = proc
+        for _ in range(_MAX_DEPTH):
+            current = current.parent() if current is not None else None
+            if current is None:
+                return None
+            if _is_shim(current.cmdline()):
+                home = current.environ().get("HOME", "")
+                match = _HOME.search(home)
+                if match is None or not Path(home).is_relative_to(self.state_dir):
+                    return None
+                return (match["ns"], match["pod"], match["container"])
+        return None
 
     def render(self) -> str:
         """The usage in Prometheus text format."""
@@ -120,23 +138,31 @@ def _labels(ident: Identity) -> str:
 
 
 class CadvisorExporter:
-    """Serves :class:`ContainerMeter` on ``http://127.0.0.1:<port>/metrics`` from a daemon thread."""
+    """Serves :class:`ContainerMeter` on ``http://127.0.0.1:<port>/metrics``.
 
-    def __init__(self, state_dir: Path) -> None:
+    A sampler thread reads ``/proc`` every ``period_s`` and the handler answers with the latest reading at once:
+    on a busy machine a full ``/proc`` walk can take longer than Prometheus's 1 s scrape timeout.
+    """
+
+    def __init__(self, state_dir: Path, period_s: float = 1.0) -> None:
         self.meter = ContainerMeter(state_dir)
-        meter = self.meter
+        self.period_s = period_s
+        self._latest = b""
+        self._stop = threading.Event()
+        exporter = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path.split("?", 1)[0] != "/metrics":
                     self.send_error(404, "only /metrics is served here")
                     return
-                body = meter.render().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                body = exporter._latest
+                with contextlib.suppress(OSError):  # Prometheus gave up on a slow scrape: nothing to answer
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/plain; version=0.0.4")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
 
             def log_message(self, format: str, *args: object) -> None:
                 return
@@ -144,6 +170,7 @@ class CadvisorExporter:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="cadvisor-exporter", daemon=True)
+        self._sampler = threading.Thread(target=self._sample_loop, name="cadvisor-sampler", daemon=True)
 
     @property
     def address(self) -> str:
@@ -152,12 +179,22 @@ class CadvisorExporter:
         return f"{host!s}:{port}"
 
     def start(self) -> CadvisorExporter:
-        """Serve in the background."""
+        """Take the first reading, then sample and serve in the background."""
+        self._latest = self.meter.render().encode()
+        self._sampler.start()
         self._thread.start()
         return self
 
+    def _sample_loop(self) -> None:
+        while not self._stop.wait(self.period_s):
+            with contextlib.suppress(Exception):  # one failed walk keeps the last reading; the next one retries
+                self._latest = self.meter.render().encode()
+
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop sampling and serving, and close the socket."""
+        self._stop.set()
+        if self._sampler.is_alive():
+            self._sampler.join(timeout=5)
         if self._thread.is_alive():
             self._server.shutdown()
             self._thread.join(timeout=5)

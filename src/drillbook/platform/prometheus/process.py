@@ -123,7 +123,7 @@ class ServerProcess:
                 last = f"it exited with {self._proc.returncode}"
                 break
             try:
-                with urllib.request.urlopen(self.url + self.ready_path, timeout=0.5) as response:
+                with urllib.request.urlopen(self.url + self.ready_path, timeout=2) as response:
                     if response.status == 200:
                         return
             except (OSError, urllib.error.URLError) as exc:
@@ -163,7 +163,7 @@ def postgres_exporter(dsn: str, log_file: Path, port: int = 0) -> ServerProcess:
         "PostgreSQL exporter",
         argv,
         port=port,
-        ready_path="/metrics",
+        ready_path="/",
         log_file=log_file,
         env={"DATA_SOURCE_NAME": dsn},
     )
@@ -173,4 +173,4 @@ def redis_exporter(address: str, log_file: Path, port: int = 0) -> ServerProcess
     """``prometheus-redis-exporter`` for one Redis (``redis_up``, ``redis_connected_clients`` …)."""
     port = port or free_port("127.0.0.1")
     argv = [REDIS_EXPORTER_BIN, f"-redis.addr=redis://{address}", f"-web.listen-address=127.0.0.1:{port}"]
-    return ServerProcess("Redis exporter", argv, port=port, ready_path="/metrics", log_file=log_file)
+    return ServerProcess("Redis exporter", argv, port=port, ready_path="/", log_file=log_file)
