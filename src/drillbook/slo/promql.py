@@ -166,13 +166,14 @@ def _translate_name(metric: str, unit: str, text: str, window: str) -> tuple[str
 class PromqlWindows:
     """Window statistics from Prometheus instead of request records (the monitor's ``window_source``).
 
-    ``selector`` narrows every series to the app's own requests (``job="app"``, without Prometheus's scrapes of
-    ``/metrics``, which the stand-in counts like any request); ``ok_status`` is a regex of the statuses the
+    ``selector`` narrows every series to the requests users make (``job="app"``, without Prometheus's own scrapes
+    of ``/metrics`` and the kubelet's readiness/liveness probes, which the stand-in counts like any request, as
+    most services do, and which SLOs conventionally exclude); ``ok_status`` is a regex of the statuses the
     traffic records count as good (2xx/3xx), so both sources mean the same by "error".
     """
 
     prom: PromQuery
-    selector: str = 'job="app",route!="/metrics"'
+    selector: str = 'job="app",route!~"/metrics|.*/(ready|readyz|live|livez)"'
     ok_status: str = "[23].."
 
     def stats(self, t_end: float, window_s: float) -> WindowStats:
