@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 from drillbook.faults.target import FaultTarget, TrafficControl
 from drillbook.journal import Decision, Platform, ToolVersions
 from drillbook.runbook.model import Step
+from drillbook.slo.promql import PromQuery
 from drillbook.slo.stats import RequestRecord, WindowStats
 
 
@@ -73,6 +74,13 @@ class SloWindowSource(Protocol):
     """
 
     def slo_window_source(self) -> Callable[[float, float], WindowStats] | None: ...
+
+
+@runtime_checkable
+class PrometheusQueries(Protocol):
+    """Optional ability of a sandbox: a Prometheus the incident's alert rules can be evaluated against."""
+
+    def prom_query(self) -> PromQuery | None: ...
 
 
 SandboxFactory = Callable[[str], Sandbox]

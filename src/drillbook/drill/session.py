@@ -16,7 +16,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from drillbook.drill import events
-from drillbook.drill.ports import CommandOutcome, Sandbox, SandboxFactory, SloWindowSource, StepRunner, Traffic
+from drillbook.drill.ports import (
+    CommandOutcome,
+    PrometheusQueries,
+    Sandbox,
+    SandboxFactory,
+    SloWindowSource,
+    StepRunner,
+    Traffic,
+)
 from drillbook.drill.projection import Projection, ProjectionSettings, project
 from drillbook.drill.spec import DrillSettings, DrillSpec
 from drillbook.drill.verdict import Judgement, Observations, StepProblem, Verdict, judge
@@ -24,6 +32,7 @@ from drillbook.errors import DrillbookError, FaultInjectionError, SandboxError, 
 from drillbook.faults.base import Fault, RevertRecord, fault_class
 from drillbook.journal import Decision, JournalWriter, Phase, PhaseStatus
 from drillbook.runbook.model import Effect, Incident, Runbook, Step
+from drillbook.slo.alerts import AlertEvaluation, evaluate_alert
 from drillbook.slo.checks import Check, CheckPlan
 from drillbook.slo.monitor import Breach, Monitor, MonitorEvent, MonitorSettings, Restore
 from drillbook.slo.stats import WindowStats
@@ -64,6 +73,8 @@ class _State:
     sandbox_error: str | None = None
     judgement: Judgement | None = None
     projection: Projection | None = None
+    alerts: list[AlertEvaluation] = field(default_factory=list)
+    """The incident's alert rules evaluated on the sandbox's Prometheus (for the verdict's findings)."""
 
 
 class Drill:
@@ -289,12 +300,27 @@ class Drill:
             with contextlib.suppress(Exception):
                 traffic.stop()
         if sandbox is not None:
+            self._evaluate_alerts(sandbox)  # platform/prometheus: before the sandbox (and its Prometheus) goes
             try:
                 sandbox.close()
             except DrillbookError as exc:
                 errors.append(f"teardown: {exc}")
         if errors:
             raise SandboxError("; ".join(errors))
+
+    def _evaluate_alerts(self, sandbox: Sandbox) -> None:
+        """Journal, per alert the incident names, whether and when it would have fired (see ``slo/alerts.py``)."""
+        if not self.incident.alerts or not isinstance(sandbox, PrometheusQueries):
+            return
+        prom = sandbox.prom_query()
+        if prom is None:
+            return
+        for alert in self.incident.alerts:
+            # From just before the fault (the baseline shows whether the alert was already firing) to now.
+            start = self._wall0 + max((self.state.t_inject or 0.0) - 10.0, 0.0)
+            evaluation = evaluate_alert(alert, prom, start=start, end=time.time())
+            self.state.alerts.append(evaluation)
+            self.journal.write(events.note(self, _alert_line(self, evaluation)))
 
     def _restored(self) -> bool:
         breached = {id(event.check) for event in self.monitor.events if isinstance(event, Breach)}
@@ -477,6 +503,20 @@ def _replace_restore_wait(settings: DrillSettings, within: float) -> DrillSettin
     from dataclasses import replace
 
     return replace(settings, restore_within_s=within)
+
+
+def _alert_line(drill: Drill, evaluation: AlertEvaluation) -> str:
+    """The report's sentence for one alert rule: when it fired and cleared, or the finding."""
+    where = f"{evaluation.alert.text!r} (line {evaluation.alert.line})"
+    if evaluation.finding is not None:
+        return f"alert {where}: {evaluation.finding}"
+    assert evaluation.fired_at is not None
+    cleared = (
+        f"cleared at t={drill.t(evaluation.cleared_at):.1f} s"
+        if evaluation.cleared_at is not None
+        else "still firing when the drill ended"
+    )
+    return f"alert {where} would have fired at t={drill.t(evaluation.fired_at):.1f} s; {cleared}"
 
 
 def _sha256(runbook: Runbook) -> str:

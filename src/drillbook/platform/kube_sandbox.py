@@ -22,6 +22,7 @@ from drillbook.faults.target import FaultTarget, TrafficControl, Workload
 from drillbook.gherkin.run import PLATFORM_LABELS, tool_versions
 from drillbook.journal import Platform, ToolVersions
 from drillbook.scenario import Scenario
+from drillbook.slo.promql import PromQuery
 from drillbook.slo.stats import RequestRecord, WindowStats
 
 
@@ -155,6 +156,14 @@ class KubeSandbox:
         from drillbook.slo.promql import PromqlWindows
 
         return PromqlWindows(PrometheusClient(self.prometheus_url)).stats
+
+    def prom_query(self) -> PromQuery | None:
+        """The sandbox's Prometheus, for the incident's alert rules (``None`` when none runs)."""
+        if self.prometheus_url is None:
+            return None
+        from drillbook.platform.prometheus.client import PrometheusClient
+
+        return PrometheusClient(self.prometheus_url)
 
     def close(self) -> None:
         """Stop traffic, release access, tear the cluster down."""

@@ -134,7 +134,11 @@ def _translate(metric: str, unit: str, text: str, window: str) -> tuple[str, str
         )
     if "database connection" in words or "db connection" in words:
         scale = " * 100" if unit == "%" else ""
-        value = 'max(db_pool_connections{state="active"} / db_pool_max)' if unit == "%" else "max(db_pool_connections)"
+        value = (
+            'max(db_pool_connections{state="active"} / ignoring(state) db_pool_max)'
+            if unit == "%"
+            else 'max(db_pool_connections{state="active"})'
+        )
         return value + scale, "database connections: the app's pool gauges (active of db_pool_max)"
     raise Untranslatable(
         f"{metric!r} names no metric the sandbox's Prometheus has; write the alert as PromQL or a metric name "
