@@ -79,10 +79,16 @@ class AlertEvaluation:
             return None
         if self.outcome is AlertOutcome.NEVER_FIRED:
             assert self.query is not None
+            rule = f"{self.query.condition}{f' for {self.query.for_seconds:g}s' if self.query.for_seconds else ''}"
+            if self.pending_at is None:
+                return (
+                    f"your alert would not have paged anyone: {name!r} ({rule}) never held during the fault; "
+                    f"its peak was {_fmt(self.peak)} {self.alert.unit}"
+                )
             return (
-                f"your alert would not have paged anyone: {name!r} ({self.query.condition}"
-                f"{f' for {self.query.for_seconds:g}s' if self.query.for_seconds else ''}) never fired during the "
-                f"fault; peak {_fmt(self.peak)} {self.alert.unit}, held at most {self.longest_held_s:.0f}s"
+                f"your alert would not have paged anyone during this outage: {name!r} ({rule}) held for at most "
+                f"{self.longest_held_s:.0f}s (peak {_fmt(self.peak)} {self.alert.unit}), shorter than its 'for': "
+                "an outage this long pages no one"
             )
         if self.outcome is AlertOutcome.NO_DATA:
             expr = self.query.value if self.query is not None else self.alert.metric
