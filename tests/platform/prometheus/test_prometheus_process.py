@@ -1,5 +1,5 @@
-"""When the process that started the sandbox's Prometheus and exporters is SIGKILLed (a cancelled CI job, a crashed
-game day), they end too: counted by PID, none is left running."""
+"""The sandbox's Prometheus starts within its 1.5 s budget; when the process that started it and the exporters is
+SIGKILLed (a cancelled CI job, a crashed game day), they end too: counted by PID, none is left running."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -56,3 +57,16 @@ def test_prometheus_and_the_exporters_end_when_the_process_that_started_them_is_
         if starter.poll() is None:
             os.killpg(starter.pid, signal.SIGKILL)
             starter.wait()
+
+
+def test_prometheus_answers_ready_within_one_and_a_half_seconds_of_starting(tmp_path: Path) -> None:
+    from drillbook.platform.prometheus.config import ScrapeJob, render_config
+    from drillbook.platform.prometheus.process import prometheus_process
+
+    server = prometheus_process(tmp_path / "prometheus.yml", tmp_path / "tsdb", tmp_path / "prometheus.log")
+    (tmp_path / "prometheus.yml").write_text(render_config([ScrapeJob("self", static=(f"127.0.0.1:{server.port}",))]))
+    began = time.monotonic()
+    with server:
+        ready_s = time.monotonic() - began
+    assert ready_s < 1.5
+    assert not (tmp_path / "tsdb" / "lock").exists(), "Prometheus stopped cleanly and released its TSDB"
