@@ -109,7 +109,7 @@ def test_no_data_is_a_finding_never_a_pass() -> None:
 
 
 def test_an_untranslatable_alert_is_reported_not_raised() -> None:
-    result = evaluate_alert(_alert("Pod restart count", 5, ""), _Recorded([]), start=0.0, end=60.0)
+    result = evaluate_alert(_alert("WebSocket Connections", 10000, ""), _Recorded([]), start=0.0, end=60.0)
     assert result.outcome is AlertOutcome.UNTRANSLATABLE
     assert result.finding is not None
     assert "could not be checked" in result.finding
@@ -141,3 +141,10 @@ def test_promql_windows_without_answers_are_no_data() -> None:
     stats = PromqlWindows(Down()).stats(50.0, 5.0)
     assert stats.requests == 0
     assert stats.p95_ms is None
+
+
+def test_a_count_in_a_time_window_is_an_increase_over_that_window_not_a_for() -> None:
+    alert = _alert("Pod restart count", 5, "", 600, text="Pod restart count > 5 in 10 minutes")
+    query = alert_query(alert)
+    assert query.value == "max(increase(kube_pod_container_status_restarts_total[600s]))"
+    assert query.for_seconds == 0

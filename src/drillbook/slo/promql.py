@@ -74,6 +74,7 @@ class Untranslatable(ValueError):
 
 _PROMQL_SYNTAX = re.compile(r"[({\[]")
 _METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_WITHIN = re.compile(r"\b(?:in|within)\s+(?:the\s+last\s+)?\d+\s*(?:s|sec|seconds?|m|min|minutes?|h|hours?)\b", re.I)
 _QUANTILE = re.compile(r"\bp(50|90|95|99)\b", re.IGNORECASE)
 
 
@@ -105,10 +106,12 @@ def alert_query(alert: AlertTrigger, *, rate_window_s: int = DEFAULT_RATE_WINDOW
     """
     window = f"{rate_window_s}s"
     metric, unit, text = alert.metric.strip(), alert.unit.strip().lower(), alert.text
+    for_seconds = alert.for_seconds or 0.0
+    if _WITHIN.search(text) and alert.for_seconds:
+        # "restart count > 5 in 10 minutes" counts over a window; it is not a condition held for 10 minutes.
+        window, for_seconds = f"{int(alert.for_seconds)}s", 0.0
     value, how = _translate(metric, unit, text, window)
-    return AlertQuery(
-        value=value, op=str(alert.op), threshold=alert.threshold, for_seconds=alert.for_seconds or 0.0, how=how
-    )
+    return AlertQuery(value=value, op=str(alert.op), threshold=alert.threshold, for_seconds=for_seconds, how=how)
 
 
 def _translate(metric: str, unit: str, text: str, window: str) -> tuple[str, str]:
@@ -131,6 +134,11 @@ def _translate(metric: str, unit: str, text: str, window: str) -> tuple[str, str
         return (
             f"max(rate(container_cpu_usage_seconds_total[{window}])) * 100",
             "CPU: container_cpu_usage_seconds_total rate in % of one core",
+        )
+    if "restart" in words:
+        return (
+            f"max(increase(kube_pod_container_status_restarts_total[{window}]))",
+            f"restarts: the most any container restarted within {window} (kube_pod_container_status_restarts_total)",
         )
     if "database connection" in words or "db connection" in words:
         scale = " * 100" if unit == "%" else ""

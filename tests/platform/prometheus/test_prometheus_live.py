@@ -149,6 +149,8 @@ def test_prometheus_scrapes_every_app_pod_the_containers_and_both_datastores(san
     containers = {m["metric"]["container"] for m in memory}
     assert {"chat-rooms-api", "postgres", "redis"} <= containers
     assert all(float(m["value"][1]) > 1_000_000 for m in memory), "every container holds at least 1 MB resident"
+    restarts = _eventually(sandbox, f'kube_pod_container_status_restarts_total{{namespace="{APP[0]}"}}', want=4)
+    assert {r["metric"]["container"] for r in restarts} >= {"chat-rooms-api", "postgres", "redis"}
 
 
 def test_prometheus_loaded_config_and_discovered_targets_are_only_loopback(sandbox: KubeSandbox) -> None:

@@ -27,6 +27,7 @@ from drillbook.platform.prometheus.bindings import with_prometheus
 from drillbook.platform.prometheus.cadvisor import CadvisorExporter
 from drillbook.platform.prometheus.client import PrometheusClient
 from drillbook.platform.prometheus.config import ScrapeJob, render_config
+from drillbook.platform.prometheus.kube_state import RestartCounts
 from drillbook.platform.prometheus.process import (
     ServerProcess,
     postgres_exporter,
@@ -114,7 +115,7 @@ class PrometheusAction:
         pods.start()
         jobs.append(ScrapeJob(APP_JOB, file_sd=pods.path))
         if ctx.kube_state_dir is not None:
-            cadvisor = CadvisorExporter(ctx.kube_state_dir)
+            cadvisor = CadvisorExporter(ctx.kube_state_dir, extra=RestartCounts(ctx.api_client).render)
             self._undos.append(cadvisor.stop)
             cadvisor.start()
             jobs.append(ScrapeJob("kubelet", static=(cadvisor.address,), metrics_path="/metrics"))

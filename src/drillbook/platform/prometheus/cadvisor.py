@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -144,9 +145,11 @@ class CadvisorExporter:
     on a busy machine a full ``/proc`` walk can take longer than Prometheus's 1 s scrape timeout.
     """
 
-    def __init__(self, state_dir: Path, period_s: float = 1.0) -> None:
+    def __init__(self, state_dir: Path, period_s: float = 1.0, extra: Callable[[], str] | None = None) -> None:
+        """Serve the containers of the localkube in ``state_dir``; ``extra`` adds more families (restart counts)."""
         self.meter = ContainerMeter(state_dir)
         self.period_s = period_s
+        self.extra = extra
         self._latest = b""
         self._stop = threading.Event()
         exporter = self
@@ -180,7 +183,7 @@ class CadvisorExporter:
 
     def start(self) -> CadvisorExporter:
         """Take the first reading, then sample and serve in the background."""
-        self._latest = self.meter.render().encode()
+        self._latest = self._render()
         self._sampler.start()
         self._thread.start()
         return self
@@ -188,7 +191,11 @@ class CadvisorExporter:
     def _sample_loop(self) -> None:
         while not self._stop.wait(self.period_s):
             with contextlib.suppress(Exception):  # one failed walk keeps the last reading; the next one retries
-                self._latest = self.meter.render().encode()
+                self._latest = self._render()
+
+    def _render(self) -> bytes:
+        text = self.meter.render() + (self.extra() if self.extra is not None else "")
+        return text.encode()
 
     def stop(self) -> None:
         """Stop sampling and serving, and close the socket."""
