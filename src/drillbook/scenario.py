@@ -12,6 +12,7 @@ redis:      {namespace: production, service: redis, deployment: redis}
 traffic:
   - {name: health, method: GET, path: /api/health, weight: 1}
 slos: ["error rate < 1%", "p95 latency < 500ms"]   # when the incident states none we can measure
+slo_source: records      # or prometheus: judge the SLOs as PromQL on the sandbox's Prometheus
 ```
 """
 
@@ -19,13 +20,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 
 from drillbook.errors import ScenarioError
 
 T = TypeVar("T")
+SloSource = Literal["records", "prometheus"]
+SLO_SOURCES: tuple[SloSource, ...] = ("records", "prometheus")
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class Scenario:
     traffic: tuple[TrafficEndpoint, ...] = field(default_factory=tuple)
     slos: tuple[str, ...] = field(default_factory=tuple)
     """Objectives drills measure when the incident's runbook states none it can measure ("error rate < 1%")."""
+    slo_source: SloSource = "records"
+    """Where the monitor reads each window: the traffic generator's request records, or PromQL on the sandbox's
+    Prometheus (:class:`drillbook.slo.promql.PromqlWindows`), the way teams define their SLOs."""
 
     @property
     def runbook(self) -> Path:
@@ -116,8 +122,10 @@ def load_scenario(directory: Path) -> Scenario:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         raise ScenarioError(f"not valid YAML: {exc}", path=path, line=None if line is None else line + 1) from exc
     if not isinstance(node, yaml.MappingNode):
-        raise ScenarioError("expected a mapping with keys app, postgres, redis, traffic, slos", path=path, line=1)
-    top = _mapping(node, path, {"app", "postgres", "redis", "traffic", "slos"})
+        raise ScenarioError(
+            "expected a mapping with keys app, postgres, redis, traffic, slos, slo_source", path=path, line=1
+        )
+    top = _mapping(node, path, {"app", "postgres", "redis", "traffic", "slos", "slo_source"})
     if "app" not in top:
         raise ScenarioError("missing required key 'app'", path=path, line=1)
     traffic_node = top.get("traffic")
@@ -136,6 +144,7 @@ def load_scenario(directory: Path) -> Scenario:
                 "'slos' must be a list of sentences such as 'error rate < 1%'", path=path, line=_line(slos_node)
             )
         slos = [str(item.value) for item in slos_node.value]
+    slo_source = _slo_source(top.get("slo_source"), path)
     return Scenario(
         name=directory.name,
         directory=directory,
@@ -144,6 +153,19 @@ def load_scenario(directory: Path) -> Scenario:
         redis=_decode(RedisSpec, top["redis"], path) if "redis" in top else None,
         traffic=tuple(traffic),
         slos=tuple(slos),
+        slo_source=slo_source,
+    )
+
+
+def _slo_source(node: yaml.Node | None, path: Path) -> SloSource:
+    if node is None:
+        return "records"
+    value = str(node.value) if isinstance(node, yaml.ScalarNode) else None
+    for source in SLO_SOURCES:
+        if value == source:
+            return source
+    raise ScenarioError(
+        f"'slo_source' must be one of {', '.join(SLO_SOURCES)}, got {value!r}", path=path, line=_line(node)
     )
 
 

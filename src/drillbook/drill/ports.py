@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from drillbook.faults.target import FaultTarget, TrafficControl
 from drillbook.journal import Decision, Platform, ToolVersions
 from drillbook.runbook.model import Step
-from drillbook.slo.stats import RequestRecord
+from drillbook.slo.promql import PromQuery
+from drillbook.slo.stats import RequestRecord, WindowStats
 
 
 class CommandOutcome(Protocol):
@@ -62,6 +63,24 @@ class Sandbox(Protocol):
     def step_runner(self) -> StepRunner: ...
     def start_traffic(self, users: int, on_record: Callable[[RequestRecord], None]) -> Traffic: ...
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SloWindowSource(Protocol):
+    """Optional ability of a sandbox: judge SLO windows from elsewhere than the request records.
+
+    A sandbox whose scenario says ``slo_source: prometheus`` returns PromQL-computed windows
+    (:class:`drillbook.slo.promql.PromqlWindows`); ``None`` keeps the records.
+    """
+
+    def slo_window_source(self) -> Callable[[float, float], WindowStats] | None: ...
+
+
+@runtime_checkable
+class PrometheusQueries(Protocol):
+    """Optional ability of a sandbox: a Prometheus the incident's alert rules can be evaluated against."""
+
+    def prom_query(self) -> PromQuery | None: ...
 
 
 SandboxFactory = Callable[[str], Sandbox]

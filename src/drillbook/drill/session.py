@@ -37,7 +37,15 @@ from drillbook.drill.control import (
     MemoryControlCache,
     control_key,
 )
-from drillbook.drill.ports import CommandOutcome, Sandbox, SandboxFactory, StepRunner, Traffic
+from drillbook.drill.ports import (
+    CommandOutcome,
+    PrometheusQueries,
+    Sandbox,
+    SandboxFactory,
+    SloWindowSource,
+    StepRunner,
+    Traffic,
+)
 from drillbook.drill.projection import Projection, ProjectionSettings, project, resolution_target
 from drillbook.drill.spec import DrillSettings, DrillSpec
 from drillbook.drill.verdict import CommandResult, Control, Judgement, Observations, Verdict, judge
@@ -45,6 +53,7 @@ from drillbook.errors import DrillbookError, FaultInjectionError, SandboxError, 
 from drillbook.faults.base import Fault, RevertRecord, fault_class
 from drillbook.journal import Finding, FindingKind, JournalWriter, Phase, PhaseStatus, Whose
 from drillbook.runbook.model import Command, Incident, Runbook, Step
+from drillbook.slo.alerts import AlertEvaluation, evaluate_alert
 from drillbook.slo.checks import Check, CheckPlan, CheckStatus
 from drillbook.slo.monitor import Breach, Monitor, MonitorEvent, MonitorSettings, Restore
 from drillbook.slo.stats import WindowStats
@@ -95,6 +104,8 @@ class _State:
     not_held: str | None = None
     control: Control | None = None
     attribution: Attribution | None = None
+    alerts: list[AlertEvaluation] = field(default_factory=list)
+    """The incident's alert rules evaluated on the sandbox's Prometheus (for the verdict's findings)."""
 
 
 class Drill:
@@ -195,6 +206,10 @@ class Drill:
                 self._sandbox_failed(str(exc))
                 raise
             self.state.sandbox = sandbox
+            # -- slo_source: prometheus (platform/prometheus): the sandbox may judge windows as PromQL --------
+            if isinstance(sandbox, SloWindowSource) and (source := sandbox.slo_window_source()) is not None:
+                self.monitor.window_source = source
+                self.journal.write(events.note(self, "SLOs are read as PromQL from the sandbox's Prometheus"))
             self.say(f"{self.spec.system} is up on the {sandbox.platform_label}")
         return sandbox
 
@@ -580,12 +595,27 @@ class Drill:
             with contextlib.suppress(Exception):
                 traffic.stop()
         if sandbox is not None:
+            self._evaluate_alerts(sandbox)  # platform/prometheus: before the sandbox (and its Prometheus) goes
             try:
                 sandbox.close()
             except DrillbookError as exc:
                 errors.append(f"teardown: {exc}")
         if errors:
             raise SandboxError("; ".join(errors))
+
+    def _evaluate_alerts(self, sandbox: Sandbox) -> None:
+        """Journal, per alert the incident names, whether and when it would have fired (see ``slo/alerts.py``)."""
+        if not self.incident.alerts or not isinstance(sandbox, PrometheusQueries):
+            return
+        prom = sandbox.prom_query()
+        if prom is None:
+            return
+        for alert in self.incident.alerts:
+            # From just before the fault (the baseline shows whether the alert was already firing) to now.
+            start = self._wall0 + max((self.state.t_inject or 0.0) - 10.0, 0.0)
+            evaluation = evaluate_alert(alert, prom, start=start, end=self.clock.time())
+            self.state.alerts.append(evaluation)
+            self.journal.write(events.note(self, _alert_line(self, evaluation)))
 
     def _on_stats(self, stats: WindowStats) -> None:
         self.journal.write(events.slo_window(self, stats))
@@ -676,6 +706,20 @@ def _describe_states(monitor: Monitor) -> str:
         value = state.check.format_value(state.value)
         parts.append(f"{state.check.describe()}: {state.status.value if state.status else 'no data'} ({value})")
     return "; ".join(parts)
+
+
+def _alert_line(drill: Drill, evaluation: AlertEvaluation) -> str:
+    """The report's sentence for one alert rule: when it fired and cleared, or the finding."""
+    where = f"{evaluation.alert.text!r} (line {evaluation.alert.line})"
+    if evaluation.finding is not None:
+        return f"alert {where}: {evaluation.finding}"
+    assert evaluation.fired_at is not None
+    cleared = (
+        f"cleared at t={drill.t(evaluation.cleared_at):.1f} s"
+        if evaluation.cleared_at is not None
+        else "still firing when the drill ended"
+    )
+    return f"alert {where} would have fired at t={drill.t(evaluation.fired_at):.1f} s; {cleared}"
 
 
 def _sha256(runbook: Runbook) -> str:

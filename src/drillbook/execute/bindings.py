@@ -13,6 +13,12 @@ unbound:         # URL prefixes the sandbox deliberately does not provide -> why
   http://localhost:9090: Prometheus is not part of the sandbox
 ```
 
+Built-in bindings come on top of the file, added by the sandbox rather than written per scenario: a sandbox
+that runs Prometheus binds every Prometheus URL runbooks use (``http://localhost:9090``, ``http://prometheus:9090``,
+``https://prometheus.example.com`` …) to it, with
+:func:`drillbook.platform.prometheus.bindings.with_prometheus` in ``platform/executor_view.step_runner_for``; the
+file's own URL bindings win, and its ``unbound`` entries for those URLs are dropped.
+
 Decoded strictly (unknown keys are errors naming the file, the line and the allowed keys). Values are
 resolved at run time against a :class:`SandboxView`; anything not bound stays as written, and the policy
 then blocks the command and says which name was unbound.

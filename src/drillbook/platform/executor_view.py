@@ -79,6 +79,8 @@ class KubeSandboxView:
 def step_runner_for(sandbox: KubeSandbox) -> Any:
     """The step executor bound to this sandbox, with the scenario's bindings."""
     from drillbook.execute import Bindings, StepExecutor
+    from drillbook.platform.prometheus.bindings import with_prometheus
 
     bindings = Bindings.load(sandbox.scenario.directory / "bindings.yaml")
+    bindings = with_prometheus(bindings, sandbox.prometheus_url)  # the runbook's Prometheus URLs, when one runs
     return StepExecutor(view=KubeSandboxView(sandbox), workdir=sandbox.workdir / "steps", bindings=bindings)

@@ -30,7 +30,8 @@ from drillbook.platform.fault_proxy import (
     upstream_manifests,
 )
 from drillbook.scenario import Scenario
-from drillbook.slo.stats import RequestRecord
+from drillbook.slo.promql import PromQuery
+from drillbook.slo.stats import RequestRecord, WindowStats
 
 
 class ServiceAccess(Protocol):
@@ -98,6 +99,9 @@ class KubeSandbox:
         self.fault_proxy_url = fault_proxy_url
         self.proxied: dict[str, Dependency] = {}
         """Dependency name → the datastore behind the proxy of that name (filled by :meth:`deploy`)."""
+        # -- metrics (Prometheus, platform/prometheus): set by the last bring-up action; the step runner binds
+        # the runbook's Prometheus URLs to it and `slo_source: prometheus` reads SLOs from it.
+        self.prometheus_url: str | None = None
 
     # -- the Sandbox protocol ------------------------------------------------------------------------------
 
@@ -168,6 +172,23 @@ class KubeSandbox:
         traffic = start_traffic(self, users, on_record)
         self._traffic.append(traffic)
         return traffic
+
+    def slo_window_source(self) -> Callable[[float, float], WindowStats] | None:
+        """PromQL windows when the scenario says ``slo_source: prometheus`` and a Prometheus runs (else None)."""
+        if self.scenario.slo_source != "prometheus" or self.prometheus_url is None:
+            return None
+        from drillbook.platform.prometheus.client import PrometheusClient
+        from drillbook.slo.promql import PromqlWindows
+
+        return PromqlWindows(PrometheusClient(self.prometheus_url)).stats
+
+    def prom_query(self) -> PromQuery | None:
+        """The sandbox's Prometheus, for the incident's alert rules (``None`` when none runs)."""
+        if self.prometheus_url is None:
+            return None
+        from drillbook.platform.prometheus.client import PrometheusClient
+
+        return PrometheusClient(self.prometheus_url)
 
     def close(self) -> None:
         """Stop traffic, release access, tear the cluster down."""

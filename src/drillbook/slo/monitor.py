@@ -96,6 +96,9 @@ class Monitor:
         clock: Wall-clock epoch seconds; inject a fake one in tests.
         on_stats: Called with every window's statistics (for the drill's journal).
         on_event: Called with every breach and restore.
+        window_source: Computes a window's statistics from elsewhere than the records, given ``(t_end,
+            window_s)`` — :class:`drillbook.slo.promql.PromqlWindows` for ``slo_source: prometheus``. Records
+            are still accepted (and discarded as they age) so callers need not care which source judges.
     """
 
     def __init__(
@@ -106,11 +109,13 @@ class Monitor:
         clock: Callable[[], float] = time.time,
         on_stats: Callable[[WindowStats], None] | None = None,
         on_event: Callable[[MonitorEvent], None] | None = None,
+        window_source: Callable[[float, float], WindowStats] | None = None,
     ) -> None:
         self.settings = settings or MonitorSettings()
         self._clock = clock
         self._on_stats = on_stats
         self._on_event = on_event
+        self.window_source = window_source
         self._lock = threading.Lock()
         self._ledger = _Ledger()
         self._states = [CheckState(check) for check in checks]
@@ -144,13 +149,15 @@ class Monitor:
     def tick(self, t_end: float) -> WindowStats:
         """Evaluate the window ending at ``t_end`` now, emit its events, and return its statistics."""
         window = self.settings.window_s
+        # Outside the lock: a PromQL source makes HTTP queries, and record() must not wait for them.
+        sourced = self.window_source(t_end, window) if self.window_source is not None else None
         with self._lock:
             ledger = self._ledger
             inside = [r for r in ledger.records if t_end - window < r.ts <= t_end]
             # Keep only records a later window can still see; everything older is done with.
             ledger.records = [r for r in ledger.records if r.ts > t_end - window]
             ledger.last_tick = t_end
-            stats = WindowStats.of(inside, t_end=t_end, window_s=window)
+            stats = sourced if sourced is not None else WindowStats.of(inside, t_end=t_end, window_s=window)
             emitted = [event for state in self._states if (event := self._judge(state, stats)) is not None]
             self.history.append(stats)
             self.events.extend(emitted)

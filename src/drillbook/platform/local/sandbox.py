@@ -31,6 +31,7 @@ from drillbook.platform.local.datastores import IMAGES_FILE
 from drillbook.platform.local.kube.cluster import LocalKubeProcess
 from drillbook.platform.local.record import SandboxRecord, record
 from drillbook.platform.local.toxiproxy import ToxiproxyProcess
+from drillbook.platform.prometheus import PrometheusAction, PrometheusContext
 from drillbook.scenario import load_scenario
 
 DEFAULT_TIME_FACTOR = 0.2
@@ -61,6 +62,8 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
     kube = LocalKubeProcess(state_dir=state / "kube", images=[IMAGES_FILE, scenario.images], time_factor=time_factor)
     proxy = ToxiproxyProcess(log_file=evidence / "toxiproxy.log")
     undos: list[Callable[[], None]] = [lambda: shutil.rmtree(state, ignore_errors=True)]
+
+    prometheus = PrometheusAction()  # the metrics bring-up action (block at the end of provisioning)
 
     def close() -> None:
         """Every undo runs, in reverse, even when one fails; the first failure is raised after the rest ran."""
@@ -108,4 +111,22 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
         if isinstance(exc, Exception):
             raise SandboxError(f"the {scenario.name} system could not be provisioned: {exc}") from exc
         raise
+    # -- metrics (Prometheus): the last bring-up action; its undo runs first on close -------------------------
+    undos.append(prometheus.down)
+    try:
+        prometheus.up(
+            PrometheusContext(
+                scenario=scenario,
+                api_client=sandbox.api_client,
+                service_address=sandbox.access.address,
+                state_dir=state / "prometheus",
+                evidence_dir=evidence,
+                kube_state_dir=state / "kube",
+            )
+        )
+    except BaseException:
+        sandbox.close()
+        raise
+    sandbox.prometheus_url = prometheus.url
+    # -- end of metrics ---------------------------------------------------------------------------------------
     return sandbox

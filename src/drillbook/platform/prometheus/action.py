@@ -1,0 +1,166 @@
+"""The sandbox's last bring-up action: a real Prometheus scraping the app, the containers and the datastores.
+
+``up`` starts, in order, each one's undo stacked before it acts:
+
+1. the exporters — Debian's ``prometheus-postgres-exporter`` / ``prometheus-redis-exporter`` for the scenario's
+   datastores (reached on the Services' loopback addresses), and, on localkube, drillbook's cAdvisor-style
+   container exporter (:mod:`~drillbook.platform.prometheus.cadvisor`);
+2. the app pod targets: a file_sd file rewritten as pods come and go (:mod:`~drillbook.platform.prometheus.targets`);
+3. Prometheus itself, on loopback, with the generated config and a per-run TSDB directory.
+
+``down`` runs the undos in reverse (every one, even when one fails) and removes the storage directory. Every
+process dies with the thread that started it, so a killed run leaves none behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drillbook.execute.bindings import Bindings
+from drillbook.platform.prometheus.bindings import with_prometheus
+from drillbook.platform.prometheus.cadvisor import CadvisorExporter
+from drillbook.platform.prometheus.client import PrometheusClient
+from drillbook.platform.prometheus.config import ScrapeJob, render_config
+from drillbook.platform.prometheus.kube_state import RestartCounts
+from drillbook.platform.prometheus.process import (
+    ServerProcess,
+    postgres_exporter,
+    prometheus_process,
+    redis_exporter,
+)
+from drillbook.platform.prometheus.targets import PodTargetWriter
+from drillbook.scenario import Scenario
+
+APP_JOB = "app"
+"""Job label of the app pods' series (``up{job="app"}``); :class:`~drillbook.slo.promql.PromqlWindows` selects it."""
+
+
+@dataclass(frozen=True)
+class PrometheusContext:
+    """What the action needs from the sandbox being brought up."""
+
+    scenario: Scenario
+    api_client: Any
+    """The sandbox's ``kubernetes`` API client (pods are listed for the app's targets)."""
+    service_address: Callable[[str, str, int | None], tuple[str, int]]
+    """Loopback host and port reaching a Service (``ServiceAccess.address``)."""
+    state_dir: Path
+    """A per-run temp directory for the config, file_sd and TSDB; removed by ``down``."""
+    evidence_dir: Path
+    """Where the logs are kept after the run."""
+    kube_state_dir: Path | None = None
+    """localkube's state directory: container metrics are served from its pods' process groups. ``None`` on
+    clusters that have their own cAdvisor (not scraped: they are not on loopback)."""
+
+
+class PrometheusAction:
+    """Bring-up action: ``up(context)`` starts Prometheus and its exporters, ``down()`` undoes it all."""
+
+    def __init__(self) -> None:
+        self._undos: list[Callable[[], None]] = []
+        self.prometheus: ServerProcess | None = None
+        self.exporters: list[ServerProcess] = []
+        self.config_file: Path | None = None
+        self.started_in_s: float | None = None
+        """Seconds the whole action took (exporters, targets and Prometheus)."""
+        self.prometheus_ready_s: float | None = None
+        """Seconds from starting Prometheus until its ready endpoint answered (the 1.5 s budget)."""
+
+    @property
+    def url(self) -> str:
+        """Base URL of the sandbox's Prometheus (loopback)."""
+        if self.prometheus is None:
+            raise RuntimeError("PrometheusAction.url read before up()")
+        return self.prometheus.url
+
+    def client(self) -> PrometheusClient:
+        """An HTTP API client for it."""
+        return PrometheusClient(self.url)
+
+    def bindings(self, scenario_bindings: Bindings) -> Bindings:
+        """The scenario's bindings plus every Prometheus URL runbooks use, bound to this Prometheus."""
+        return with_prometheus(scenario_bindings, self.url)
+
+    def up(self, context: PrometheusContext) -> PrometheusAction:
+        """Start everything; on failure, undo what was started and re-raise."""
+        began = time.monotonic()
+        try:
+            self._up(context)
+        except BaseException:
+            self.down()
+            raise
+        self.started_in_s = time.monotonic() - began
+        return self
+
+    def _up(self, ctx: PrometheusContext) -> None:
+        state, logs = ctx.state_dir, ctx.evidence_dir
+        state.mkdir(parents=True, exist_ok=True)
+        self._undos.append(lambda: shutil.rmtree(state, ignore_errors=True))
+        jobs: list[ScrapeJob] = []
+        app = ctx.scenario.app
+        pods = PodTargetWriter(
+            ctx.api_client,
+            state / "app-pods.json",
+            namespace=app.namespace,
+            selector=app.selector or f"app={app.deployment}",
+            container=app.container,
+        )
+        self._undos.append(pods.stop)
+        pods.start()
+        jobs.append(ScrapeJob(APP_JOB, file_sd=pods.path))
+        if ctx.kube_state_dir is not None:
+            cadvisor = CadvisorExporter(ctx.kube_state_dir, extra=RestartCounts(ctx.api_client).render)
+            self._undos.append(cadvisor.stop)
+            cadvisor.start()
+            jobs.append(ScrapeJob("kubelet", static=(cadvisor.address,), metrics_path="/metrics"))
+        pg = ctx.scenario.postgres
+        if pg is not None:
+            host, port = ctx.service_address(pg.namespace, pg.service, pg.port)
+            dsn = f"postgresql://{pg.admin_user}:{pg.admin_password}@{host}:{port}/{pg.database}?sslmode=disable"
+            jobs.append(self._exporter(postgres_exporter(dsn, logs / "postgres-exporter.log"), "postgres"))
+        redis = ctx.scenario.redis
+        if redis is not None:
+            host, port = ctx.service_address(redis.namespace, redis.service, redis.port)
+            jobs.append(self._exporter(redis_exporter(f"{host}:{port}", logs / "redis-exporter.log"), "redis"))
+        self.config_file = state / "prometheus.yml"
+        self.prometheus = prometheus_process(self.config_file, state / "tsdb", logs / "prometheus.log")
+        jobs.append(ScrapeJob("prometheus", static=(f"127.0.0.1:{self.prometheus.port}",)))
+        self.config_file.write_text(render_config(jobs), encoding="utf-8")
+        self._undos.append(self._keep_config(ctx))
+        self._undos.append(self.prometheus.stop)
+        began = time.monotonic()
+        self.prometheus.start()
+        self.prometheus_ready_s = time.monotonic() - began
+
+    def _exporter(self, exporter: ServerProcess, job: str) -> ScrapeJob:
+        self.exporters.append(exporter)
+        self._undos.append(exporter.stop)
+        exporter.start()
+        return ScrapeJob(job, static=(f"{exporter.host}:{exporter.port}",))
+
+    def _keep_config(self, ctx: PrometheusContext) -> Callable[[], None]:
+        def keep() -> None:
+            if self.config_file is not None:
+                with contextlib.suppress(OSError):
+                    shutil.copy(self.config_file, ctx.evidence_dir / "prometheus.yml")
+
+        return keep
+
+    def down(self) -> None:
+        """Undo in reverse; every undo runs, the first failure is raised after the rest ran."""
+        failure: BaseException | None = None
+        while self._undos:
+            try:
+                self._undos.pop()()
+            except BaseException as exc:  # re-raised below, once the other undos ran
+                failure = failure or exc
+        self.prometheus = None
+        self.exporters = []
+        if failure is not None:
+            raise failure
