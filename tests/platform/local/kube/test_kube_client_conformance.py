@@ -22,6 +22,8 @@ from kubernetes.stream import portforward, stream
 
 from drillbook.platform.local.kube.cluster import LocalKubeProcess
 
+pytestmark = pytest.mark.live
+
 JsonObj = dict[str, Any]
 
 
