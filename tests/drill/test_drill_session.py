@@ -79,6 +79,8 @@ class _World:
     """(bad seconds, quiet seconds) of a flapping fault."""
     fixed_at: float | None = None
     reverts: int = 0
+    traffic_delay_s: float | None = 0.0
+    """How long the load generator takes to get requests through; None: they never arrive."""
 
     def rate(self, t: float) -> float:
         if self.broken_at is None or (self.fixed_at is not None and t >= self.fixed_at):
@@ -134,6 +136,8 @@ class _Traffic:
         self.stopped = False
         self._owed = 0.0
         self._errors = 0.0
+        delay = world.traffic_delay_s
+        self._flows_at = None if delay is None else world.clock.now + delay
         world.clock.listeners.append(self._advance)
 
     @property
@@ -144,7 +148,7 @@ class _Traffic:
         self._users = users
 
     def _advance(self, before: float, now: float) -> None:
-        if self.stopped:
+        if self.stopped or self._flows_at is None or now < self._flows_at:
             return
         self._owed += (now - before) * RPS
         while self._owed >= 1:
@@ -473,3 +477,14 @@ def test_a_bad_control_mode_names_the_allowed_ones() -> None:
 
     with pytest.raises(UsageError, match="off, once, always"):
         ControlSettings.parse("sometimes")
+
+
+def test_traffic_that_arrives_late_is_waited_for_so_the_baseline_judges_the_system(tmp_path: Path) -> None:
+    result = _run(tmp_path, world=lambda clock: _World(clock, traffic_delay_s=FAST.baseline_s * 3))
+    assert result.verdict is Verdict.PASSED, result.reason
+
+
+def test_traffic_that_never_flows_is_drillbooks_error_not_an_invalid_scenario(tmp_path: Path) -> None:
+    result = _run(tmp_path, world=lambda clock: _World(clock, traffic_delay_s=None))
+    assert result.verdict is Verdict.ERROR
+    assert "traffic never reached the app" in result.reason

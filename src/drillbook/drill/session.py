@@ -227,6 +227,7 @@ class Drill:
         """The SLOs must hold before the fault, or nothing later means anything."""
         with self.phase(Phase.BASELINE):
             self._require_traffic()
+            self._await_traffic()
             self.say(f"baseline: {self.settings.baseline_s:.0f}s of traffic must meet {self._checks_text()}")
             end = self.clock.monotonic() + self.settings.baseline_s
             saw_data = False
@@ -239,6 +240,20 @@ class Drill:
                 self.state.baseline_held = False
                 self.state.baseline_detail = detail
                 self._decide()
+
+    def _await_traffic(self) -> None:
+        """Wait until a monitor window holds real traffic, so the baseline judges the system, not the load
+        generator's start-up."""
+        deadline = self.clock.monotonic() + self.settings.traffic_within_s
+        while not any(s.requests >= self.settings.min_requests for s in self.monitor.history):
+            if self.clock.monotonic() >= deadline:
+                self._sandbox_failed(
+                    f"traffic never reached the app: no {self.settings.window_s:.0f} s window held "
+                    f"{self.settings.min_requests} requests within {self.settings.traffic_within_s:.0f} s of starting "
+                    "it (is the app's Service answering? see the sandbox's logs)"
+                )
+                return
+            self._sleep()
 
     def inject(self, name: str, params: dict[str, str]) -> None:
         """Apply the fault (t0), its revert journaled first."""

@@ -11,6 +11,10 @@ class DrillSettings:
 
     baseline_s: float = 4.0
     """Traffic must meet the SLOs for this long before the fault: long enough for one full monitor window."""
+    traffic_within_s: float = 30.0
+    """How long traffic may take to reach the app before the baseline starts: the load generator's first requests
+    can arrive seconds after it starts on a busy machine. Traffic that never flows is drillbook's failure (error),
+    never the scenario's (invalid)."""
     breach_within_s: float = 30.0
     """How long the fault gets to breach the SLOs before the drill is called vacuous."""
     restore_within_s: float = 45.0
