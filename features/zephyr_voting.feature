@@ -14,18 +14,20 @@ Feature: Zephyr Voting operations runbook (scenarios/zephyr-voting/runbook.md)
     Then the SLOs are restored within the incident's time target
 
   Scenario: Incident 3 brings the API back after Redis goes down
-    # Mitigation "Redis down: Restart Redis service, application will reconnect automatically" is prose; the
-    # drill restarts Redis and checks the runbook's claim that the app reconnects without a restart. (Until the
-    # parser reads the Mitigation block as step 3, the drill's restart runs with step 2, the last triage step.)
-    Given the drill supplies `kubectl scale deployment/redis --replicas=1` for step 2
+    # Mitigation (step 3) "Redis down: Restart Redis service, application will reconnect automatically" is prose;
+    # the drill restarts Redis and checks the runbook's claim that the app reconnects without a restart.
+    Given step 3 follows "Redis down"
+    And the drill supplies `kubectl scale deployment/redis --replicas=1` for step 3
     When Redis goes down
     Then the SLOs of incident "Incident 3" are breached within 30 seconds
     When the operator follows incident "Incident 3"
     Then the SLOs are restored within the incident's time target
 
   Scenario: Incident 5 rolls back a release whose pods crash soon after starting
-    # Step 1 offers "# Kubernetes" and "# Docker Compose" variants; the sandbox is Kubernetes.
+    # Step 1 offers "# Kubernetes" and "# Docker Compose" variants; the sandbox is Kubernetes. The Mitigation (step
+    # 3) lists a remedy per cause: a bad release is rolled back, on Kubernetes.
     Given step 1 follows "Kubernetes"
+    And step 3 follows "Rollback deployment / Kubernetes"
     When the "bad-release" fault is injected with tag "2.3"
     Then the SLOs of incident "Incident 5" are breached within 30 seconds
     When the operator follows incident "Incident 5"
