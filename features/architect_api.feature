@@ -18,7 +18,27 @@ Feature: Architect API operational runbook (scenarios/architect-api/runbook.md)
     Then the SLOs are restored within the incident's time target
 
   Scenario: P3 High Latency under a traffic spike
+    # Step 4 "Optimization: Scale up replica count" is prose; the runbook's Common Tasks section has the command.
+    Given the drill supplies `kubectl scale deployment architect-api --replicas=20 -n architect-production` for step 4
     When traffic spikes to 8 times the steady load
     Then the SLOs of incident "P3" are breached within 30 seconds
     When the operator follows incident "P3"
+    Then the SLOs are restored within the incident's time target
+
+  Scenario: P2 High Error Rate after a release that fails 30% of requests
+    # Step 4 offers "Scale up" or "Or restart": an on-call picks one; restarting is the cheaper try.
+    Given step 4 follows "Or restart"
+    When the "bad-release" fault is injected with tag "v1.9.0"
+    Then the SLOs of incident "P2" are breached within 30 seconds
+    When the operator follows incident "P2"
+    Then the SLOs are restored within the incident's time target
+
+  Scenario: P1 API Completely Down after a release that fails every request
+    # "100% error rate" is the incident's symptom, not an objective: the drill measures the system's own SLO.
+    # Step 4 offers three recovery options; after a bad release, Option 2 (rollout undo) is the one that fits.
+    Given the drill measures "error rate < 1%"
+    And step 4 follows "Option 2"
+    When the "bad-release" fault is injected with tag "v1.9.3"
+    Then the SLOs of incident "P1" are breached within 30 seconds
+    When the operator follows incident "P1"
     Then the SLOs are restored within the incident's time target

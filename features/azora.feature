@@ -28,3 +28,21 @@ Feature: Azora operational runbook (scenarios/azora/runbook.md)
     Then the SLOs of incident "RB-008" are breached within 30 seconds
     When the operator follows incident "RB-008"
     Then the SLOs are restored within the incident's time target
+
+  Scenario: RB-002 rolls back a release with a high error rate
+    When the "bad-release" fault is injected with tag "1.5.0"
+    Then the SLOs of incident "RB-002" are breached within 30 seconds
+    When the operator follows incident "RB-002"
+    Then the SLOs are restored within the incident's time target
+
+  Scenario: RB-004 brings API latency back when the database network is slow
+    When every PostgreSQL reply is delayed by 200 ms
+    Then the SLOs of incident "RB-004" are breached within 30 seconds
+    When the operator follows incident "RB-004"
+    Then the SLOs are restored within the incident's time target
+
+  Scenario: RB-005 handles a release that slowly leaks memory
+    When a release that leaks 10 MB of memory a second is rolled out
+    Then the SLOs of incident "RB-005" are breached within 90 seconds
+    When the operator follows incident "RB-005"
+    Then the SLOs are restored within the incident's time target

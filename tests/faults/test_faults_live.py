@@ -11,38 +11,31 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-import requests
 
 from drillbook.faults.base import Fault, fault_class
 from drillbook.faults.target import FaultTarget
 from drillbook.platform.kube_sandbox import KubeSandbox
 from drillbook.platform.local.sandbox import provision_local
-from drillbook.platform.local.toxiproxy import ToxiproxyProcess
 from drillbook.slo.checks import check_from_text
 from drillbook.slo.monitor import Breach, Monitor, MonitorSettings, Restore
 
 pytestmark = pytest.mark.slow
 
 ZEPHYR = Path(__file__).resolve().parents[2] / "scenarios" / "zephyr-voting"
-#: The dependencies the app reaches through the fault proxy: (Service name, port).
-PROXIED = (("postgres", 5432), ("redis", 6379))
 
 
 class Live:
-    """A provisioned zephyr-voting with traffic, an SLO monitor, and the fault proxy in front of PostgreSQL."""
+    """A provisioned zephyr-voting with traffic and an SLO monitor (the sandbox puts the fault proxy in front of
+    PostgreSQL and Redis)."""
 
-    def __init__(self, sandbox: KubeSandbox, proxy: ToxiproxyProcess) -> None:
+    def __init__(self, sandbox: KubeSandbox) -> None:
         self.sandbox = sandbox
-        self.proxy_url = proxy.url
         checks = [check_from_text("error rate < 1%"), check_from_text("p95 latency < 500ms")]
         self.monitor = Monitor(checks, MonitorSettings(window_s=2.0, tick_s=0.25, hold_s=3.0, lag_s=0.25))
         self.traffic = sandbox.start_traffic(8, self.monitor.record)
 
     def target(self) -> FaultTarget:
-        target = self.sandbox.fault_target(self.traffic)
-        target.toxiproxy_url = self.proxy_url
-        target.proxies = {name: name for name, _port in PROXIED}
-        return target
+        return self.sandbox.fault_target(self.traffic)
 
     def wait_for(self, kind: type, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -63,36 +56,13 @@ class Live:
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     run_dir = tmp_path_factory.mktemp("live")
     sandbox = provision_local(ZEPHYR, run_dir)
-    proxy = ToxiproxyProcess()
     try:
-        proxy.start()
-        address = sandbox.access.address
-        listen = {name: _proxy(proxy.url, name, address("default", name, port)) for name, port in PROXIED}
-        # The app reaches PostgreSQL and Redis through the proxy, as it would through a Toxiproxy sidecar.
-        sandbox.kubectl(
-            "set",
-            "env",
-            "deployment/zephyr-backend",
-            f"DATABASE_URL=postgresql://zephyr:zephyr-db-pass@{listen['postgres']}/zephyr",
-            f"REDIS_URL=redis://{listen['redis']}/0",
-        )
-        sandbox.kubectl("rollout", "status", "deployment/zephyr-backend", "--timeout=90s", timeout_s=100)
-        state = Live(sandbox, proxy)
+        state = Live(sandbox)
         assert not state.wait_for(Breach, 6.0), "the baseline must hold before any fault"
         yield state
         state.traffic.stop()
     finally:
-        proxy.stop()
         sandbox.close()
-
-
-def _proxy(api: str, name: str, upstream: tuple[str, int]) -> str:
-    """Create a proxy in front of ``upstream``; return the address it listens on."""
-    host, port = upstream
-    body = {"name": name, "listen": "127.0.0.1:0", "upstream": f"{host}:{port}"}
-    requests.post(f"{api}/proxies", json=body, timeout=5).raise_for_status()
-    listen: str = requests.get(f"{api}/proxies/{name}", timeout=5).json()["listen"]
-    return listen
 
 
 def _rehearse(live: Live, make: Callable[[FaultTarget], Fault], recover_s: float = 90.0) -> None:

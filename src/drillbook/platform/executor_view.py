@@ -22,7 +22,16 @@ class KubeSandboxView:
         self.core = client.CoreV1Api(sandbox.api_client)
 
     def service_address(self, namespace: str, name: str, port: int | None = None) -> tuple[str, int]:
-        """A loopback host:port that reaches the Service."""
+        """A loopback host:port that reaches the Service.
+
+        A datastore's Service routes through the fault proxy (``platform/fault_proxy.py``), and runbook commands
+        go through it too, on purpose: an on-call's ``pg_isready -h <DB_HOST>`` or ``redis-cli -h <REDIS_HOST>``
+        runs from the app's side of the network, so during a partition it fails as the app does, and under
+        added latency it is as slow. Reaching the datastore directly would tell the operator "all is well"
+        while the app cannot connect, which no production runbook reader would see. Only a command run
+        inside the datastore's own pod (``kubectl exec deploy/postgres -- psql``) bypasses the proxy, as it would
+        on the database host.
+        """
         return self.sandbox.access.address(namespace, name, port)
 
     def pod_name(self, namespace: str, selector: str) -> str:

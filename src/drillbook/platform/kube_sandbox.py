@@ -15,12 +15,20 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+import yaml
 from kubernetes import client, config
 
 from drillbook.errors import ClusterError, SandboxError
 from drillbook.faults.target import FaultTarget, TrafficControl, Workload
 from drillbook.gherkin.run import PLATFORM_LABELS, tool_versions
 from drillbook.journal import Platform, ToolVersions
+from drillbook.platform.fault_proxy import (
+    Dependency,
+    FaultProxyApi,
+    dependencies,
+    fronted_manifests,
+    upstream_manifests,
+)
 from drillbook.scenario import Scenario
 from drillbook.slo.stats import RequestRecord
 
@@ -74,7 +82,10 @@ class KubeSandbox:
         access_factory: Callable[[Any], ServiceAccess],
         on_close: Callable[[], None] | None = None,
         ready_timeout_s: float = 120.0,
+        fault_proxy_url: str | None = None,
     ) -> None:
+        """``fault_proxy_url``: a Toxiproxy API the cluster's Services can route to (a host process on localkube);
+        :meth:`deploy` then puts a proxy in front of every datastore."""
         self.scenario = scenario
         self._platform = platform
         self.kube_env = dict(kube_env)
@@ -84,6 +95,9 @@ class KubeSandbox:
         self.api_client = config.new_client_from_config(config_file=self.kube_env["KUBECONFIG"])  # type: ignore[no-untyped-call]
         self.access = access_factory(self.api_client)
         self._traffic: list[Any] = []
+        self.fault_proxy_url = fault_proxy_url
+        self.proxied: dict[str, Dependency] = {}
+        """Dependency name → the datastore behind the proxy of that name (filled by :meth:`deploy`)."""
 
     # -- the Sandbox protocol ------------------------------------------------------------------------------
 
@@ -109,7 +123,8 @@ class KubeSandbox:
         return tool_versions()
 
     def fault_target(self, traffic: TrafficControl | None) -> FaultTarget:
-        """What faults may act on in this sandbox."""
+        """What faults may act on in this sandbox: the datastores' direct addresses (a fault's helpers act on the
+        datastore, not through the network they may be breaking) and the fault proxy in front of them."""
         app = self.scenario.app
         target = FaultTarget(
             workdir=self.workdir,
@@ -119,16 +134,26 @@ class KubeSandbox:
         )
         pg = self.scenario.postgres
         if pg is not None:
-            host, port = self.access.address(pg.namespace, pg.service, pg.port)
+            host, port = self.direct_address("postgres", pg.namespace, pg.service, pg.port)
             target.postgres_dsn = f"postgresql://{pg.user}:{pg.password}@{host}:{port}/{pg.database}"
             target.postgres_admin_dsn = f"postgresql://{pg.admin_user}:{pg.admin_password}@{host}:{port}/{pg.database}"
             target.postgres = Workload(pg.namespace, pg.deployment, None, f"app={pg.deployment}")
         redis = self.scenario.redis
         if redis is not None:
-            host, port = self.access.address(redis.namespace, redis.service, redis.port)
+            host, port = self.direct_address("redis", redis.namespace, redis.service, redis.port)
             target.redis_url = f"redis://{host}:{port}/0"
             target.redis = Workload(redis.namespace, redis.deployment, None, f"app={redis.deployment}")
+        if self.fault_proxy_url is not None and self.proxied:
+            target.toxiproxy_url = self.fault_proxy_url
+            target.proxies = {name: name for name in self.proxied}
         return target
+
+    def direct_address(self, dependency: str, namespace: str, service: str, port: int) -> tuple[str, int]:
+        """A datastore's address that bypasses the fault proxy (its own Service when it has no proxy)."""
+        fronted = self.proxied.get(dependency)
+        if fronted is not None:
+            return self.access.address(fronted.namespace, fronted.direct_service, fronted.port)
+        return self.access.address(namespace, service, port)
 
     def step_runner(self) -> Any:
         """The executor that runs runbook commands against this sandbox."""
@@ -157,9 +182,37 @@ class KubeSandbox:
     # -- bring-up ------------------------------------------------------------------------------------------
 
     def deploy(self) -> None:
-        """``kubectl apply`` the scenario's manifests and wait until every Deployment is Available."""
-        self.kubectl("apply", "-f", str(self.scenario.manifests))
+        """``kubectl apply`` the scenario's manifests (behind the fault proxy when there is one) and wait until
+        every Deployment is Available."""
+        deps = dependencies(self.scenario)
+        if self.fault_proxy_url is None or not deps:
+            self.kubectl("apply", "-f", str(self.scenario.manifests))
+        else:
+            self._deploy_behind_fault_proxy(self.fault_proxy_url, deps)
         self.wait_available()
+
+    def _deploy_behind_fault_proxy(self, url: str, deps: list[Dependency]) -> None:
+        """The ``-direct`` Services first, then a proxy in front of each, then the manifests routed through them,
+        all before any app pod starts (a connection opened around the proxy would survive a partition)."""
+        path = self.scenario.manifests
+        try:
+            docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if isinstance(d, dict)]
+        except (OSError, yaml.YAMLError) as exc:
+            raise SandboxError(f"{path}: cannot read the manifests: {exc}") from exc
+        self._apply_documents(upstream_manifests(docs, deps, path), "upstream-services.yaml")
+        api = FaultProxyApi(url)
+        listen: dict[str, tuple[str, int]] = {}
+        for dep in deps:
+            upstream = self.access.address(dep.namespace, dep.direct_service, dep.port)
+            listen[dep.name] = api.create(dep.name, upstream)
+            self.proxied[dep.name] = dep
+        self._apply_documents(fronted_manifests(docs, deps, listen, path), "manifests-as-applied.yaml")
+
+    def _apply_documents(self, docs: list[dict[str, Any]], name: str) -> None:
+        """``kubectl apply`` documents, kept in the sandbox's evidence directory as applied."""
+        path = self.workdir / name
+        path.write_text(yaml.safe_dump_all(docs, sort_keys=False), encoding="utf-8")
+        self.kubectl("apply", "-f", str(path))
 
     def kubectl(self, *args: str, timeout_s: float = 60.0) -> str:
         """Run the real kubectl against the sandbox; a failure is a sandbox error with kubectl's words."""

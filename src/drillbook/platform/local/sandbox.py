@@ -1,8 +1,16 @@
 """The embedded local platform: localkube with pods as local processes; no Docker needed.
 
-Each drill gets a fresh cluster in its own temp state directory: localkube starts, the scenario's manifests
-are applied with the real kubectl, and the drill runs once every Deployment is Available. Closing stops
-localkube (whose kubelet ends every pod's process group) and keeps localkube's log in the run directory.
+Each drill gets a fresh sandbox, brought up in order, each action's undo stacked before it acts:
+
+1. cluster: localkube in its own temp state directory;
+2. fault proxy: drillbook's Toxiproxy-compatible server, in front of every datastore (``platform/fault_proxy.py``),
+   so the latency, partition and proxy-mode redis-outage faults work in every drill;
+3. deploy: the scenario's manifests, applied with the real kubectl, routed through the proxy; the drill runs
+   once every Deployment is Available.
+
+Closing runs the undos in reverse, also when a bring-up action fails: the proxy stops, localkube stops (its
+kubelet ends every pod's process group), and the logs are kept in the run directory. Every process started
+here dies with the thread that started it (``die_with_parent``), so nothing outlives a killed run.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import itertools
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from drillbook.drill.ports import Sandbox, SandboxFactory
@@ -20,6 +29,7 @@ from drillbook.journal import Platform
 from drillbook.platform.kube_sandbox import ClusterIPAccess, KubeSandbox
 from drillbook.platform.local.datastores import IMAGES_FILE
 from drillbook.platform.local.kube.cluster import LocalKubeProcess
+from drillbook.platform.local.toxiproxy import ToxiproxyProcess
 from drillbook.scenario import load_scenario
 
 DEFAULT_TIME_FACTOR = 0.2
@@ -48,15 +58,30 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
     state = Path(tempfile.mkdtemp(prefix=f"drillbook-{scenario.name}-"))
     os.chmod(state, 0o755)  # pod processes may run as other users (PostgreSQL refuses root)
     kube = LocalKubeProcess(state_dir=state / "kube", images=[IMAGES_FILE, scenario.images], time_factor=time_factor)
+    proxy = ToxiproxyProcess(log_file=evidence / "toxiproxy.log")
+    undos: list[Callable[[], None]] = [lambda: shutil.rmtree(state, ignore_errors=True)]
 
     def close() -> None:
+        """Every undo runs, in reverse, even when one fails; the first failure is raised after the rest ran."""
+        failure: BaseException | None = None
+        while undos:
+            try:
+                undos.pop()()
+            except BaseException as exc:  # re-raised below, once the other undos ran
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def stop_kube() -> None:
         kube.stop()
         with contextlib.suppress(OSError):
             shutil.copy(kube.log_path, evidence / "localkube.log")
-        shutil.rmtree(state, ignore_errors=True)
 
     try:
+        undos.append(stop_kube)
         kube.start()
+        undos.append(proxy.stop)
+        proxy.start()
         sandbox = KubeSandbox(
             scenario=scenario,
             platform=Platform.LOCAL,
@@ -64,6 +89,7 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
             workdir=evidence,
             access_factory=ClusterIPAccess,
             on_close=close,
+            fault_proxy_url=proxy.url,
         )
     except BaseException:
         close()
