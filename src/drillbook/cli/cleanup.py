@@ -29,6 +29,9 @@ def run(args: argparse.Namespace) -> int:
     journal = run_dir / "journal.jsonl"
     if not journal.is_file():
         raise UsageError(f"no journal at {journal}; pass the run directory of the run to clean up")
+    from drillbook.platform.docker.reap import reap_docker_sandboxes  # docker sandboxes: containers, temp dirs
+
+    reap_failures = reap_docker_sandboxes(run_dir, print)
     pending: dict[tuple[str, str], FaultRevertRecorded] = {}
     for event in read_journal(journal):
         if isinstance(event, FaultRevertRecorded):
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             pending.pop((event.drill, event.fault), None)
     if not pending:
         print(f"{run_dir}: nothing to clean up: every injected fault was reverted")
-        return 0
+        return 1 if reap_failures else 0
     failures = 0
     for (drill, fault), record in pending.items():
         try:
@@ -50,4 +53,4 @@ def run(args: argparse.Namespace) -> int:
             print(f"{drill}: could not revert {fault} ({record.revert}): {type(exc).__name__}: {exc}")
         else:
             print(f"{drill}: reverted {fault}: {record.revert}")
-    return 1 if failures else 0
+    return 1 if failures or reap_failures else 0
