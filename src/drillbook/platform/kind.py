@@ -66,6 +66,17 @@ def scenario_images(manifests: Path) -> list[str]:
     return images
 
 
+def images_to_load(manifests: Path, images_file: Path) -> list[str]:
+    """What the cluster must hold: the manifests' images, then every other tag ``images.yaml`` names (the previous
+    and the bad releases a fault or a runbook's rollback deploys), in order, once each."""
+    wanted = scenario_images(manifests)
+    data = yaml.safe_load(images_file.read_text(encoding="utf-8")) or {}
+    for tag in (data.get("images") or {}) if isinstance(data, dict) else {}:
+        if str(tag) not in wanted:
+            wanted.append(str(tag))
+    return wanted
+
+
 def scenario_deployments(manifests: Path) -> list[tuple[str, str]]:
     """(namespace, name) of every Deployment the scenario deploys: all that ``wait`` may look at."""
     found = []
@@ -158,7 +169,7 @@ def provider(scenarios_dir: Path, run_dir: Path, runner: Runner = run_command) -
         plan = kind_plan(
             cluster_name(system),
             kubeconfig,
-            scenario_images(scenario.manifests),
+            images_to_load(scenario.manifests, scenario.images),
             scenario.manifests,
             scenario_deployments(scenario.manifests),
         )
