@@ -183,3 +183,14 @@ def test_k3s_uses_the_community_module_and_a_local_image() -> None:
 
     assert "testcontainers.community.k3s" in inspect.getsource(k3s._k3s_container)
     assert k3s.k3s_image() == os.environ.get("DRILLBOOK_K3S_IMAGE", "rancher/k3s:latest")
+
+
+def test_existing_teardown_deletes_only_what_did_not_exist_before_the_drill() -> None:
+    from drillbook.platform.existing import created_objects
+
+    already = {("Namespace", "", "production"), ("Service", "production", "postgres")}
+    created = created_objects(SCENARIOS / "azora" / "manifests.yaml", lambda k, ns, n: (k, ns, n) in already)
+    names = {(d["kind"], d["metadata"]["name"]) for d in created}
+    assert ("Namespace", "production") not in names
+    assert ("Service", "postgres") not in names
+    assert ("Deployment", "api-gateway") in names
