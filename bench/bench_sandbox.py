@@ -2,7 +2,9 @@
 
 Brings zephyr-voting (the smallest seed) up and down N times on each platform (default 2) and prints the median
 seconds per action (cluster, datastores, fault proxy, deploy, wait until available, teardown) and in all, then
-the docker/local ratio of the time to ready. Goal: docker within 2x of local. The actions are timed by wrapping
+the docker/local ratio of the time to ready. On docker the datastore containers start in the background
+while the cluster and the proxy come up, so the actions' seconds overlap; "ready" is the wall time.
+Goal: docker within 2x of local. The actions are timed by wrapping
 the functions that perform them, so the providers run unchanged. Bounded: N bring-ups per platform, each with the
 providers' own timeouts; the docker images are built first when missing (``drillbook images build``; not timed).
 
@@ -58,15 +60,17 @@ def bring_up(platform: str, run_dir: Path) -> Timings:
     into: Timings = {}
     with (
         timed(LocalKubeProcess, "start", "cluster", into),
-        timed(docker_provider, "start_datastores", "datastores", into),
+        timed(docker_provider, "_start_postgres", "datastores", into),
+        timed(docker_provider, "start_redis", "datastores", into),
         timed(ToxiproxyProcess, "start", "fault proxy", into),
         timed(KubeSandbox, "wait_available", "wait available", into),
+        timed(KubeSandbox, "deploy", "deploy", into),
     ):
         provision = docker_provider.provision_docker if platform == "docker" else local_provider.provision_local
         started = time.perf_counter()
         sandbox = provision(ZEPHYR, run_dir)
         ready = time.perf_counter() - started
-        into["deploy"] = ready - sum(into.get(a, 0.0) for a in ACTIONS if a != "deploy")
+        into["deploy"] = into.get("deploy", 0.0) - into.get("wait available", 0.0)
         into["ready"] = ready
         started = time.perf_counter()
         sandbox.close()
@@ -91,6 +95,7 @@ def main() -> int:
     for action in (*ACTIONS, "ready", "teardown"):
         local, docker = medians["local"].get(action, 0.0), medians["docker"].get(action, 0.0)
         print(f"{action:<16}{local:>9.2f}{docker:>9.2f}")
+    print("(docker's datastores start together, beside the cluster and the proxy: their seconds overlap those)")
     ratio = medians["docker"]["ready"] / medians["local"]["ready"]
     verdict = "within" if ratio <= 2.0 else "NOT within"
     print(f"docker/local time to ready: {ratio:.2f}x ({verdict} the 2x goal)")

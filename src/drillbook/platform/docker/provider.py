@@ -33,6 +33,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,12 @@ import yaml
 from drillbook.drill.ports import Sandbox, SandboxFactory
 from drillbook.errors import DatastoreError, DrillbookError, SandboxError
 from drillbook.journal import Platform
-from drillbook.platform.docker.datastores import DatastoreContainer, start_postgres, start_redis
+from drillbook.platform.docker.datastores import (
+    DatastoreContainer,
+    remove_run_containers,
+    start_postgres,
+    start_redis,
+)
 from drillbook.platform.docker.engine import DockerEngine
 from drillbook.platform.docker.images import IMAGES, image_exists
 from drillbook.platform.docker.reap import RECORD
@@ -55,6 +61,8 @@ from drillbook.scenario import Scenario, load_scenario
 
 JsonObj = dict[str, Any]
 _counter = itertools.count(1)
+STOP_TIMEOUT_S = 120.0
+"""How long teardown waits for a datastore start still under way before removing by label."""
 
 
 def provider(scenarios_dir: Path, run_dir: Path) -> SandboxFactory:
@@ -218,26 +226,53 @@ def _create_app_role(pg: DatastoreContainer, scenario: Scenario) -> None:
         raise DatastoreError(f"could not create the app role {spec.user} in the container: {done.stderr.strip()}")
 
 
-def start_datastores(
-    scenario: Scenario, label: str, docs: Sequence[JsonObj], started: list[DatastoreContainer]
-) -> dict[str, DatastoreContainer]:
-    """Start the scenario's datastores; each is appended to ``started`` as soon as it exists (for the undo)."""
-    out: dict[str, DatastoreContainer] = {}
-    if scenario.postgres is not None:
-        spec = scenario.postgres
-        env = _container_env(docs, spec.namespace, spec.deployment)
-        settings = {"max_connections": env["POSTGRES_MAX_CONNECTIONS"]} if "POSTGRES_MAX_CONNECTIONS" in env else {}
-        pg = start_postgres(
-            label, user=spec.admin_user, password=spec.admin_password, database=spec.database, settings=settings
-        )
-        started.append(pg)
+def _start_postgres(scenario: Scenario, label: str, docs: Sequence[JsonObj]) -> DatastoreContainer:
+    spec = scenario.postgres
+    assert spec is not None
+    env = _container_env(docs, spec.namespace, spec.deployment)
+    settings = {"max_connections": env["POSTGRES_MAX_CONNECTIONS"]} if "POSTGRES_MAX_CONNECTIONS" in env else {}
+    pg = start_postgres(
+        label, user=spec.admin_user, password=spec.admin_password, database=spec.database, settings=settings
+    )
+    try:
         _create_app_role(pg, scenario)
-        out["postgres"] = pg
-    if scenario.redis is not None:
-        store = start_redis(label)
-        started.append(store)
-        out["redis"] = store
-    return out
+    except BaseException:
+        pg.stop()
+        raise
+    return pg
+
+
+def start_datastores(scenario: Scenario, label: str, docs: Sequence[JsonObj]) -> Future[dict[str, DatastoreContainer]]:
+    """Start the scenario's datastores together, in the background (the cluster comes up meanwhile).
+
+    Every container carries ``label``; the undo removes by that label (:func:`remove_labelled`), so a container
+    whose start was cut short is removed too.
+    """
+
+    def start_all() -> dict[str, DatastoreContainer]:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="drillbook-datastore") as pool:
+            jobs: dict[str, Future[DatastoreContainer]] = {}
+            if scenario.postgres is not None:
+                jobs["postgres"] = pool.submit(_start_postgres, scenario, label, docs)
+            if scenario.redis is not None:
+                jobs["redis"] = pool.submit(start_redis, label)
+            return {name: job.result() for name, job in jobs.items()}
+
+    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drillbook-datastores")
+    started = background.submit(start_all)
+    background.shutdown(wait=False)  # the start runs on; the thread ends with it
+    return started
+
+
+def remove_labelled(label: str, pending: Future[dict[str, DatastoreContainer]] | None) -> None:
+    """Wait for a start still under way, then remove every container that carries the sandbox's label."""
+    if pending is not None:
+        with contextlib.suppress(BaseException):  # its failure is reported where it is awaited
+            pending.result(timeout=STOP_TIMEOUT_S)
+    try:
+        remove_run_containers(label)
+    except Exception as exc:
+        raise DatastoreError(f"could not remove the containers labelled {label}: {exc}") from exc
 
 
 class _Undos:
@@ -260,17 +295,6 @@ class _Undos:
             raise failure
 
 
-def _remove_all(started: list[DatastoreContainer]) -> None:
-    failures = []
-    while started:
-        try:
-            started.pop().stop()
-        except DatastoreError as exc:
-            failures.append(str(exc))
-    if failures:
-        raise DatastoreError("; ".join(failures))
-
-
 def provision_docker(scenario_dir: Path, run_dir: Path, *, time_factor: float | None = None) -> KubeSandbox:
     """Start localkube and the datastore containers, deploy the scenario behind the fault proxy, wait for it."""
     scenario = load_scenario(scenario_dir)
@@ -280,7 +304,7 @@ def provision_docker(scenario_dir: Path, run_dir: Path, *, time_factor: float | 
     evidence.mkdir(parents=True, exist_ok=True)
     label = run_label(run_dir, evidence)
     undos = _Undos()
-    started: list[DatastoreContainer] = []
+    pending: list[Future[dict[str, DatastoreContainer]]] = []
     try:
         # cluster: the temp state directory is recorded (for cleanup after a kill) before it exists
         state = Path(tempfile.mkdtemp(prefix=f"drillbook-{scenario.name}-"))
@@ -296,17 +320,19 @@ def provision_docker(scenario_dir: Path, run_dir: Path, *, time_factor: float | 
             with contextlib.suppress(OSError):
                 shutil.copy(kube.log_path, evidence / "localkube.log")
 
+        # datastores, in the background while the cluster and the proxy start: the run label is in
+        # sandbox.json already, and the undo removes by label
+        undos.push(lambda: remove_labelled(label, pending[0] if pending else None))
+        docs = [d for d in yaml.safe_load_all(scenario.manifests.read_text(encoding="utf-8")) if isinstance(d, dict)]
+        pending.append(start_datastores(scenario, label, docs))
         undos.push(stop_kube)
         kube.start()
-        # datastores: the run label is in sandbox.json already; each container is undone once it exists
-        undos.push(lambda: _remove_all(started))
-        docs = [d for d in yaml.safe_load_all(scenario.manifests.read_text(encoding="utf-8")) if isinstance(d, dict)]
-        containers = start_datastores(scenario, label, docs, started)
-        write_record(evidence, label, [c.container_id for c in started], [state])
         # fault proxy
         proxy = ToxiproxyProcess(log_file=evidence / "toxiproxy.log")
         undos.push(proxy.stop)
         proxy.start()
+        containers = pending[0].result()
+        write_record(evidence, label, [c.container_id for c in containers.values()], [state])
         sandbox = ContainerSandbox(
             scenario=scenario,
             platform=Platform.DOCKER,
