@@ -36,7 +36,11 @@ Feature: Azora operational runbook (scenarios/azora/runbook.md)
     Then the SLOs are restored within the incident's time target
 
   Scenario: RB-004 brings API latency back when the database network is slow
-    When every PostgreSQL reply is delayed by 200 ms
+    # The runbook's symptom "API response time > 100ms" sits too close to the sandbox's own p95 (about 70 ms on an
+    # idle machine, 160-195 ms on a loaded 2-core one) for the baseline to hold reliably: the drill measures the
+    # system's SLO, and the database network is slowed enough to break it with margin.
+    Given the drill measures "p95 latency < 500ms"
+    When every PostgreSQL reply is delayed by a second
     Then the SLOs of incident "RB-004" are breached within 30 seconds
     When the operator follows incident "RB-004"
     Then the SLOs are restored within the incident's time target

@@ -18,5 +18,5 @@ fault_phrase("the index on users.email is dropped", "slow-query", index="idx_use
 fault_phrase("Redis goes down", "redis-outage", mode="stop")
 fault_phrase("a release that fails 30% of requests is rolled out", "bad-release", tag="v1.2.3")
 fault_phrase("PostgreSQL is cut off from the app by a network partition", "partition", dependency="postgres")
-fault_phrase("every PostgreSQL reply is delayed by 200 ms", "latency", dependency="postgres", latency_ms="200")
+fault_phrase("every PostgreSQL reply is delayed by a second", "latency", dependency="postgres", latency_ms="1000")
 fault_phrase("a release that leaks 10 MB of memory a second is rolled out", "memory-leak", mb_per_s="10")
