@@ -54,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"warning: {path}: {entry}; its sandbox is left alone")
         else:
             records.append(entry)
-    failures = _revert_faults(run_dir, journal, records)
+    from drillbook.platform.docker.reap import reap_docker_sandboxes  # docker sandboxes: containers, temp dirs
+
+    reap_failures = reap_docker_sandboxes(run_dir, print)
+    failures = _revert_faults(run_dir, journal, records) + reap_failures
     for entry in records:
         _remove_state(entry)
     for table in remove_stale_tables():

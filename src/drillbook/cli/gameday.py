@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("features", nargs="?", default="features", help="feature directory or file (default: features)")
     parser.add_argument("--reports", default="reports", help="where run directories go (default: reports)")
     parser.add_argument(
-        "--platform", default="local", choices=["local", "kind", "k3s", "existing"], help="where drills run"
+        "--platform", default="local", choices=["local", "docker", "kind", "k3s", "existing"], help="where drills run"
     )
     parser.add_argument("-k", dest="keyword", default=None, help="only drills matching this pytest -k expression")
     parser.add_argument(

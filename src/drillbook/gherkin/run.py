@@ -21,6 +21,7 @@ RUN_KEY = pytest.StashKey["RunContext"]()
 
 PLATFORM_LABELS = {
     Platform.LOCAL: "embedded local platform (localkube + local processes): a rehearsal, not a production verification",
+    Platform.DOCKER: "localkube with PostgreSQL and Redis in testcontainers containers (Docker): a rehearsal",
     Platform.KIND: "kind cluster (Kubernetes in Docker) with testcontainers datastores",
     Platform.K3S: "k3s cluster (testcontainers K3SContainer)",
     Platform.EXISTING: "an existing Kubernetes cluster (explicitly allowed context)",

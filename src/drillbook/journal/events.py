@@ -47,6 +47,7 @@ class Platform(StrEnum):
     """Which engine ran the sandbox."""
 
     LOCAL = "local"
+    DOCKER = "docker"
     KIND = "kind"
     K3S = "k3s"
     EXISTING = "existing"

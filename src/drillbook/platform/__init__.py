@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 PROVIDERS: dict[Platform, str] = {
     Platform.LOCAL: "drillbook.platform.local.sandbox",
+    Platform.DOCKER: "drillbook.platform.docker.provider",
     Platform.KIND: "drillbook.platform.kind",
     Platform.K3S: "drillbook.platform.k3s",
     Platform.EXISTING: "drillbook.platform.existing",

@@ -12,8 +12,10 @@ is checked again, and a context that now points at another server or CA is refus
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import subprocess
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -72,6 +74,60 @@ def check_unchanged(source: Path, context: str, pinned: Pinned) -> None:
         )
 
 
+def created_objects(manifests: Path, existed: Callable[[str, str, str], bool]) -> list[dict[str, Any]]:
+    """The manifests' objects that did not exist before the drill applied them: all that teardown may delete
+    (a Namespace such as ``default`` or ``production`` that was already there is never deleted)."""
+    docs = [d for d in yaml.safe_load_all(manifests.read_text(encoding="utf-8")) if isinstance(d, dict)]
+    out = []
+    for doc in docs:
+        meta = doc.get("metadata") or {}
+        namespace = "" if doc.get("kind") == "Namespace" else str(meta.get("namespace") or "default")
+        if not existed(str(doc.get("kind")), namespace, str(meta.get("name"))):
+            out.append(doc)
+    return out
+
+
+def _existed(kube_env: Mapping[str, str]) -> Callable[[str, str, str], bool]:
+    def check(kind: str, namespace: str, name: str) -> bool:
+        argv = ["kubectl", "get", kind, name, "--ignore-not-found", "-o", "name"]
+        argv += ["-n", namespace] if namespace else []
+        done = subprocess.run(
+            argv, env={**os.environ, **kube_env}, capture_output=True, text=True, timeout=60, check=False
+        )
+        if done.returncode != 0:
+            raise UsageError(f"kubectl get {kind} {name} failed: {done.stderr.strip()}")
+        return bool(done.stdout.strip())
+
+    return check
+
+
+def _delete(kube_env: Mapping[str, str], created: list[dict[str, Any]], workdir: Path) -> None:
+    if not created:
+        return
+    path = workdir / "created-by-drill.yaml"
+    path.write_text(yaml.safe_dump_all(list(reversed(created)), sort_keys=False), encoding="utf-8")
+    argv = ["kubectl", "delete", "-f", str(path), "--ignore-not-found", "--wait=false"]
+    done = subprocess.run(
+        argv, env={**os.environ, **kube_env}, capture_output=True, text=True, timeout=120, check=False
+    )
+    if done.returncode != 0:
+        raise UsageError(f"could not delete what the drill created ({path}): {done.stderr.strip()}")
+
+
+class ScenarioSandbox(KubeSandbox):
+    """On a shared cluster, wait only on the Deployments the scenario deployed, never on the cluster's others."""
+
+    def wait_available(self) -> None:
+        """``kubectl wait`` for each of the scenario's Deployments (an unrelated unhealthy one never blocks)."""
+        from drillbook.platform.kind import AVAILABLE_TIMEOUT, scenario_deployments
+
+        for namespace, name in scenario_deployments(self.scenario.manifests):
+            self.kubectl(
+                "-n", namespace, "wait", "--for=condition=Available", f"--timeout={AVAILABLE_TIMEOUT}",
+                f"deployment/{name}", timeout_s=self.ready_timeout_s + 60,
+            )  # fmt: skip
+
+
 def provider(scenarios_dir: Path, run_dir: Path, environ: Mapping[str, str] | None = None) -> SandboxFactory:
     """Deploy scenarios into the allowed existing cluster named by ``KUBECONFIG``."""
     env = os.environ if environ is None else environ
@@ -89,14 +145,20 @@ def provider(scenarios_dir: Path, run_dir: Path, environ: Mapping[str, str] | No
         workdir = run_dir / "sandboxes" / system
         workdir.mkdir(parents=True, exist_ok=True)
         kube_env = {"KUBECONFIG": str(kubeconfig)}
-        sandbox = KubeSandbox(
+        created = created_objects(scenario.manifests, _existed(kube_env))  # before anything is applied
+        sandbox = ScenarioSandbox(
             scenario=scenario,
             platform=Platform.EXISTING,
             kube_env=kube_env,
             workdir=workdir,
             access_factory=lambda api: PortForwardAccess(kube_env, api),
+            on_close=lambda: _delete(kube_env, created, workdir),
         )
-        sandbox.deploy()
+        try:
+            sandbox.deploy()
+        except BaseException:
+            sandbox.close()
+            raise
         return sandbox
 
     return provision

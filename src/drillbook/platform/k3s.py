@@ -1,35 +1,83 @@
-"""k3s in one container (testcontainers' ``K3SContainer``): faster than kind, needs only Docker."""
+"""k3s in one container (``testcontainers.community.k3s.K3SContainer``): faster than kind, needs only Docker.
+
+No registry is reachable where drillbook runs its CI, so the k3s image must already be in the local engine
+(``DRILLBOOK_K3S_IMAGE``, default ``rancher/k3s:latest``), and the scenario's images, built locally, are imported
+into the cluster's containerd (``docker save IMAGE | docker exec -i CONTAINER ctr images import -``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import subprocess
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from drillbook.drill.ports import Sandbox, SandboxFactory
+from drillbook.errors import ClusterError
 from drillbook.journal import Platform
+from drillbook.platform.kind import scenario_images
 from drillbook.platform.kube_sandbox import KubeSandbox, PortForwardAccess
 from drillbook.scenario import load_scenario
 
+DEFAULT_IMAGE = "rancher/k3s:latest"
+IMPORT_TIMEOUT_S = 300.0
+
+
+def k3s_image() -> str:
+    """The k3s image to run (it must be in the local engine: nothing is pulled)."""
+    return os.environ.get("DRILLBOOK_K3S_IMAGE", DEFAULT_IMAGE)
+
 
 def _k3s_container() -> Any:
-    from testcontainers.k3s import K3SContainer
+    from testcontainers.community.k3s import K3SContainer
 
-    return K3SContainer()
+    return K3SContainer(image=k3s_image())
+
+
+def import_images(container_id: str, images: Sequence[str]) -> None:
+    """Import locally built images into the k3s node's containerd.
+
+    Raises:
+        ClusterError: an image is not in the local engine or the import failed, with the command's words.
+    """
+    for image in images:
+        try:
+            save = subprocess.run(["docker", "save", image], capture_output=True, timeout=IMPORT_TIMEOUT_S, check=False)
+            if save.returncode != 0:
+                raise ClusterError(f"docker save {image} failed: {save.stderr.decode(errors='replace').strip()}")
+            done = subprocess.run(
+                ["docker", "exec", "-i", container_id, "ctr", "images", "import", "-"],
+                input=save.stdout, capture_output=True, timeout=IMPORT_TIMEOUT_S, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ClusterError(f"importing {image} into k3s did not complete: {exc}") from exc
+        if done.returncode != 0:
+            raise ClusterError(f"ctr images import {image} failed: {done.stderr.decode(errors='replace').strip()}")
 
 
 def provider(
-    scenarios_dir: Path, run_dir: Path, container_factory: Callable[[], Any] = _k3s_container
+    scenarios_dir: Path,
+    run_dir: Path,
+    container_factory: Callable[[], Any] = _k3s_container,
+    importer: Callable[[str, Sequence[str]], None] = import_images,
 ) -> SandboxFactory:
-    """A fresh k3s container per drill."""
+    """A fresh k3s container per drill; its stop is recorded before it starts, so no failure leaks it."""
 
     def provision(system: str) -> Sandbox:
         scenario = load_scenario(scenarios_dir / system)
         workdir = run_dir / "sandboxes" / f"k3s-{system}"
         workdir.mkdir(parents=True, exist_ok=True)
         container = container_factory()
-        container.start()
+
+        def stop() -> None:
+            with contextlib.suppress(Exception):  # never started: nothing to stop
+                container.stop()
+
         try:
+            container.start()
+            importer(container.get_wrapped_container().id, scenario_images(scenario.manifests))
             kubeconfig = workdir / "kubeconfig"
             kubeconfig.write_text(container.config_yaml(), encoding="utf-8")
             kube_env = {"KUBECONFIG": str(kubeconfig)}
@@ -39,11 +87,11 @@ def provider(
                 kube_env=kube_env,
                 workdir=workdir,
                 access_factory=lambda api: PortForwardAccess(kube_env, api),
-                on_close=container.stop,
+                on_close=stop,
             )
             sandbox.deploy()
         except BaseException:
-            container.stop()
+            stop()
             raise
         return sandbox
 

@@ -1,14 +1,21 @@
-"""kind: a throwaway Kubernetes-in-Docker cluster per run, via the ``kind`` CLI.
+"""kind: a throwaway Kubernetes-in-Docker cluster per drill, via the ``kind`` CLI.
 
-The scenario's images must exist in the local Docker engine (build them from Debian packages: no registry
-is reachable in our CI); they are loaded into the cluster with ``kind load docker-image``.
+The bring-up is a plan (:func:`kind_plan`): a pure list of the commands a user would type, in order, each with the
+undo that must run if anything after it fails. ``.github/workflows/gameday.yml`` and the README document the same
+commands, and a unit test holds them together. :func:`run_plan` records each undo before its action runs, so a
+failing ``kind load`` (or anything later) never leaks the cluster.
+
+Images are built locally (``drillbook images build``: no registry is reachable in our CI) and loaded with
+``kind load docker-image``.
 """
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -21,11 +28,17 @@ from drillbook.scenario import load_scenario
 
 Runner = Callable[[Sequence[str]], str]
 
+CREATE_WAIT = "180s"
+"""How long ``kind create cluster`` waits for the control plane."""
+AVAILABLE_TIMEOUT = "180s"
+"""How long ``kubectl wait`` waits for each of the scenario's Deployments."""
+COMMAND_TIMEOUT_S = 600.0
+
 
 def run_command(argv: Sequence[str]) -> str:
     """Run a CLI; a failure is a cluster error with its output."""
     try:
-        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=600, check=False)
+        done = subprocess.run(list(argv), capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ClusterError(f"{' '.join(argv)} did not complete: {exc}") from exc
     if done.returncode != 0:
@@ -33,36 +46,114 @@ def run_command(argv: Sequence[str]) -> str:
     return done.stdout
 
 
+def _pod_spec(doc: dict[str, object]) -> dict[str, list[dict[str, str]]]:
+    spec = doc.get("spec") if isinstance(doc.get("spec"), dict) else {}
+    template = spec.get("template") if isinstance(spec, dict) else None
+    pod = template.get("spec") if isinstance(template, dict) else None
+    return pod if isinstance(pod, dict) else {}
+
+
 def scenario_images(manifests: Path) -> list[str]:
-    """Every container image the scenario's manifests use."""
+    """Every container image the scenario's manifests use, in order of first use."""
     images: list[str] = []
     for doc in yaml.safe_load_all(manifests.read_text(encoding="utf-8")):
-        spec = ((doc or {}).get("spec") or {}).get("template", {}).get("spec", {})
+        if not isinstance(doc, dict):
+            continue
+        spec = _pod_spec(doc)
         for container in [*spec.get("initContainers", []), *spec.get("containers", [])]:
             if container.get("image") and container["image"] not in images:
                 images.append(container["image"])
     return images
 
 
-class KindCluster:
-    """One kind cluster: created on start, deleted on close."""
+def images_to_load(manifests: Path, images_file: Path) -> list[str]:
+    """What the cluster must hold: the manifests' images, then every other tag ``images.yaml`` names (the previous
+    and the bad releases a fault or a runbook's rollback deploys), in order, once each."""
+    wanted = scenario_images(manifests)
+    data = yaml.safe_load(images_file.read_text(encoding="utf-8")) or {}
+    for tag in (data.get("images") or {}) if isinstance(data, dict) else {}:
+        if str(tag) not in wanted:
+            wanted.append(str(tag))
+    return wanted
 
-    def __init__(self, name: str, workdir: Path, runner: Runner = run_command) -> None:
-        self.name = name
-        self.kubeconfig = workdir / "kubeconfig"
+
+def scenario_deployments(manifests: Path) -> list[tuple[str, str]]:
+    """(namespace, name) of every Deployment the scenario deploys: all that ``wait`` may look at."""
+    found = []
+    for doc in yaml.safe_load_all(manifests.read_text(encoding="utf-8")):
+        if isinstance(doc, dict) and doc.get("kind") == "Deployment":
+            meta = doc.get("metadata") or {}
+            found.append((str(meta.get("namespace") or "default"), str(meta["name"])))
+    return found
+
+
+@dataclass(frozen=True)
+class Step:
+    """One bring-up command, and the command that undoes it (recorded before it runs)."""
+
+    action: str
+    """Which bring-up action this belongs to: cluster, images, load, deploy, wait."""
+    argv: tuple[str, ...]
+    undo: tuple[str, ...] | None = None
+
+
+def kind_plan(
+    cluster: str, kubeconfig: Path, images: Sequence[str], manifests: Path, deployments: Sequence[tuple[str, str]]
+) -> list[Step]:
+    """The commands that bring a scenario up on kind, in order (pure: nothing runs)."""
+    kcfg = str(kubeconfig)
+    delete = ("kind", "delete", "cluster", "--name", cluster, "--kubeconfig", kcfg)
+    plan = [
+        Step("cluster", ("kind", "create", "cluster", "--name", cluster, "--kubeconfig", kcfg, "--wait", CREATE_WAIT),
+             undo=delete),
+        Step("images", ("drillbook", "images", "build")),
+    ]  # fmt: skip
+    plan += [Step("load", ("kind", "load", "docker-image", image, "--name", cluster)) for image in images]
+    plan.append(Step("deploy", ("kubectl", "--kubeconfig", kcfg, "apply", "-f", str(manifests))))
+    plan += [
+        Step("wait", ("kubectl", "--kubeconfig", kcfg, "-n", namespace, "wait", "--for=condition=Available",
+                      f"--timeout={AVAILABLE_TIMEOUT}", f"deployment/{name}"))
+        for namespace, name in deployments
+    ]  # fmt: skip
+    return plan
+
+
+class Undos:
+    """Undo commands recorded before their action runs; :meth:`run` runs them in reverse, every one."""
+
+    def __init__(self, runner: Runner) -> None:
         self.runner = runner
+        self.stack: list[tuple[str, ...]] = []
 
-    def create(self, images: Sequence[str]) -> None:
-        """Create the cluster and load the images into it."""
-        self.runner(
-            ["kind", "create", "cluster", "--name", self.name, "--kubeconfig", str(self.kubeconfig), "--wait", "180s"]
-        )
-        for image in images:
-            self.runner(["kind", "load", "docker-image", image, "--name", self.name])
+    def run(self) -> None:
+        """Run every recorded undo, in reverse; the first failure is raised once the rest ran."""
+        failure: BaseException | None = None
+        while self.stack:
+            try:
+                self.runner(self.stack.pop())
+            except BaseException as exc:  # re-raised below
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
-    def delete(self) -> None:
-        """Delete the cluster."""
-        self.runner(["kind", "delete", "cluster", "--name", self.name])
+
+def run_plan(plan: Sequence[Step], runner: Runner) -> Undos:
+    """Run the plan, each undo recorded before its action; on any failure (Ctrl-C included) undo and re-raise."""
+    undos = Undos(runner)
+    try:
+        for step in plan:
+            if step.undo is not None:
+                undos.stack.append(step.undo)
+            runner(step.argv)
+    except BaseException:
+        undos.run()
+        raise
+    return undos
+
+
+def cluster_name(system: str) -> str:
+    """A cluster name unique to the drill, so a cluster a killed run left never blocks the next one."""
+    return f"drillbook-{system}"[:30] + f"-{uuid.uuid4().hex[:6]}"
 
 
 def provider(scenarios_dir: Path, run_dir: Path, runner: Runner = run_command) -> SandboxFactory:
@@ -74,22 +165,27 @@ def provider(scenarios_dir: Path, run_dir: Path, runner: Runner = run_command) -
         scenario = load_scenario(scenarios_dir / system)
         workdir = run_dir / "sandboxes" / f"kind-{system}"
         workdir.mkdir(parents=True, exist_ok=True)
-        cluster = KindCluster(f"drillbook-{system}"[:40], workdir, runner)
-        cluster.create(scenario_images(scenario.manifests))
-        kube_env = {"KUBECONFIG": str(cluster.kubeconfig)}
+        kubeconfig = workdir / "kubeconfig"
+        plan = kind_plan(
+            cluster_name(system),
+            kubeconfig,
+            images_to_load(scenario.manifests, scenario.images),
+            scenario.manifests,
+            scenario_deployments(scenario.manifests),
+        )
+        undos = run_plan(plan, runner)
+        kube_env = {"KUBECONFIG": str(kubeconfig)}
         try:
-            sandbox = KubeSandbox(
+            return KubeSandbox(
                 scenario=scenario,
                 platform=Platform.KIND,
                 kube_env=kube_env,
                 workdir=workdir,
                 access_factory=lambda api: PortForwardAccess(kube_env, api),
-                on_close=cluster.delete,
+                on_close=undos.run,
             )
-            sandbox.deploy()
         except BaseException:
-            cluster.delete()
+            undos.run()
             raise
-        return sandbox
 
     return provision

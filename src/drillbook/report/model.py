@@ -60,6 +60,7 @@ class Outcome(StrEnum):
 
 PLATFORM_STATEMENTS: dict[Platform, str] = {
     Platform.LOCAL: "embedded local platform — a rehearsal, not a production verification",
+    Platform.DOCKER: "localkube with datastores in Docker containers — a rehearsal, not a production verification",
     Platform.KIND: "kind (Kubernetes in Docker) — a real Kubernetes cluster, throwaway",
     Platform.K3S: "k3s in a container — a real Kubernetes cluster, throwaway",
     Platform.EXISTING: "an existing Kubernetes cluster (explicitly allowed kubeconfig context)",

@@ -1,0 +1,359 @@
+"""The ``docker`` platform: localkube as the cluster, PostgreSQL and Redis as testcontainers containers.
+
+Bring-up is the local sandbox's, with the datastores moved out of the cluster, each action's undo recorded before
+it acts:
+
+1. cluster: localkube in its own temp state directory;
+2. datastores: a ``PostgresContainer`` and a ``RedisContainer`` from drillbook's locally built images, published
+   on 127.0.0.1 only and labelled with this sandbox's run label. The label is written to ``docker-sandbox.json`` in the
+   sandbox's evidence directory *before* a container starts, so ``drillbook cleanup RUN_DIR`` removes them after a
+   kill (:mod:`drillbook.platform.docker.reap`);
+3. fault proxy: in front of every datastore, as on ``local``;
+4. deploy: the scenario's manifests without the datastore Deployments. The datastore's ``-direct`` Service has no
+   selector; its Endpoints are the container's loopback-published port. The datastore's own Service routes to the
+   proxy, so the app and the runbook's commands use the same names as on ``local``::
+
+       app, runbook psql ─► Service postgres ─► fault proxy ─► Service postgres-direct
+                                                           └─► 127.0.0.1:<published> ─► container
+
+Closing runs the undos in reverse, also on error, Ctrl-C and SIGTERM (the drill fixture closes the sandbox).
+What a ``kubectl exec deploy/postgres`` or a fault on the datastore's pod would act on does not exist here: the
+datastore is a container, as a managed database is outside the cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from drillbook.drill.ports import Sandbox, SandboxFactory
+from drillbook.errors import DatastoreError, DrillbookError, SandboxError
+from drillbook.journal import Platform
+from drillbook.platform.docker.datastores import (
+    DatastoreContainer,
+    remove_run_containers,
+    start_postgres,
+    start_redis,
+)
+from drillbook.platform.docker.engine import DockerEngine
+from drillbook.platform.docker.images import IMAGES, image_exists
+from drillbook.platform.docker.reap import RECORD
+from drillbook.platform.fault_proxy import MANAGED_BY, Dependency, FaultProxyApi, fronted_manifests
+from drillbook.platform.kube_sandbox import ClusterIPAccess, KubeSandbox
+from drillbook.platform.local.datastores import IMAGES_FILE
+from drillbook.platform.local.kube.cluster import LocalKubeProcess
+from drillbook.platform.local.sandbox import DEFAULT_TIME_FACTOR
+from drillbook.platform.local.toxiproxy import ToxiproxyProcess
+from drillbook.scenario import Scenario, load_scenario
+
+JsonObj = dict[str, Any]
+_counter = itertools.count(1)
+STOP_TIMEOUT_S = 120.0
+"""How long teardown waits for a datastore start still under way before removing by label."""
+
+
+def provider(scenarios_dir: Path, run_dir: Path) -> SandboxFactory:
+    """A factory that provisions a scenario on localkube with its datastores in Docker containers.
+
+    Raises:
+        SandboxError: no Docker engine answers, or drillbook's images are not built (says what to run).
+    """
+    DockerEngine().ensure()
+    missing = [spec.tag for spec in IMAGES.values() if not image_exists(spec.tag)]
+    if missing:
+        raise SandboxError(
+            f"the docker platform needs drillbook's images; missing: {', '.join(missing)}. "
+            "Hint: run 'drillbook images build' once (they are built locally, never pulled)."
+        )
+
+    def provision(system: str) -> Sandbox:
+        return provision_docker(scenarios_dir / system, run_dir)
+
+    return provision
+
+
+def run_label(run_dir: Path, evidence: Path) -> str:
+    """The label value every container of one sandbox carries: unique, and readable in ``docker ps``."""
+    return f"{run_dir.name}.{evidence.name}.{uuid.uuid4().hex[:8]}"
+
+
+def write_record(evidence: Path, label: str, containers: Sequence[str], temp_dirs: Sequence[Path]) -> None:
+    """Record what ``drillbook cleanup`` must remove if this run is killed (rewritten as bring-up goes on)."""
+    record = {"platform": "docker", "run_label": label, "containers": list(containers)}
+    record["temp_dirs"] = [str(d) for d in temp_dirs]
+    tmp = evidence / f"{RECORD}.tmp"
+    tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(evidence / RECORD)
+
+
+def datastore_manifests(docs: Sequence[JsonObj], scenario: Scenario) -> list[JsonObj]:
+    """The manifests without the Deployments the scenario names as its datastores (they run as containers)."""
+    drop = set()
+    if scenario.postgres is not None:
+        drop.add((scenario.postgres.namespace, scenario.postgres.deployment))
+    if scenario.redis is not None:
+        drop.add((scenario.redis.namespace, scenario.redis.deployment))
+    kept = []
+    for doc in docs:
+        meta = doc.get("metadata") or {}
+        key = (str(meta.get("namespace") or "default"), meta.get("name"))
+        if doc.get("kind") == "Deployment" and key in drop:
+            continue
+        kept.append(copy.deepcopy(doc))
+    return kept
+
+
+def direct_to_containers(
+    docs: Sequence[JsonObj], deps: Sequence[Dependency], upstreams: Mapping[str, tuple[str, int]]
+) -> list[JsonObj]:
+    """Each dependency's ``-direct`` Service made selector-less, with Endpoints at ``upstreams[dep.name]``.
+
+    ``docs`` are :func:`~drillbook.platform.fault_proxy.fronted_manifests` or
+    :func:`~drillbook.platform.fault_proxy.upstream_manifests` output (which give the ``-direct`` Services the
+    datastore pods' selector); the rest is returned as is.
+    """
+    out = [copy.deepcopy(d) for d in docs]
+    by_name = {(dep.namespace, dep.direct_service): dep for dep in deps}
+    for doc in out:
+        meta = doc.get("metadata") or {}
+        key = (str(meta.get("namespace") or "default"), meta.get("name"))
+        if doc.get("kind") == "Service" and key in by_name:
+            doc["spec"].pop("selector", None)
+    for dep in deps:
+        host, port = upstreams[dep.name]
+        direct = next(
+            d
+            for d in out
+            if d.get("kind") == "Service"
+            and d["metadata"]["name"] == dep.direct_service
+            and d["metadata"]["namespace"] == dep.namespace
+        )
+        ports = direct["spec"].get("ports") or [{"port": dep.port}]
+        first = next((p for p in ports if int(p.get("port", 0)) == dep.port), ports[0])
+        endpoint_port: JsonObj = {"port": port, "protocol": first.get("protocol", "TCP")}
+        if first.get("name"):
+            endpoint_port["name"] = first["name"]
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Endpoints",
+                "metadata": {"name": dep.direct_service, "namespace": dep.namespace, "labels": dict(MANAGED_BY)},
+                "subsets": [{"addresses": [{"ip": host}], "ports": [endpoint_port]}],
+            }
+        )
+    return out
+
+
+def _container_env(docs: Sequence[JsonObj], namespace: str, deployment: str) -> dict[str, str]:
+    """The plain ``value`` env of a Deployment's first container (secret references are the scenario's)."""
+    for doc in docs:
+        meta = doc.get("metadata") or {}
+        if doc.get("kind") == "Deployment" and meta.get("name") == deployment:
+            if str(meta.get("namespace") or "default") != namespace:
+                continue
+            containers = doc["spec"]["template"]["spec"].get("containers") or [{}]
+            return {e["name"]: str(e["value"]) for e in containers[0].get("env") or [] if "value" in e}
+    return {}
+
+
+class ContainerSandbox(KubeSandbox):
+    """A :class:`KubeSandbox` whose datastores are containers outside the cluster, behind the fault proxy."""
+
+    def __init__(self, *, containers: Mapping[str, DatastoreContainer], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.containers = dict(containers)
+
+    def _deploy_behind_fault_proxy(self, url: str, deps: list[Dependency]) -> None:
+        path = self.scenario.manifests
+        try:
+            docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if isinstance(d, dict)]
+        except (OSError, yaml.YAMLError) as exc:
+            raise SandboxError(f"{path}: cannot read the manifests: {exc}") from exc
+        docs = datastore_manifests(docs, self.scenario)
+        upstreams = {dep.name: ("127.0.0.1", self.containers[dep.name].loopback_port) for dep in deps}
+        namespaces = [d for d in docs if d.get("kind") == "Namespace"]
+        direct = [
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": dep.direct_service, "namespace": dep.namespace, "labels": dict(MANAGED_BY)},
+                "spec": {"ports": [{"name": dep.name, "port": dep.port, "protocol": "TCP"}]},
+            }
+            for dep in deps
+        ]
+        self._apply_documents(namespaces + direct_to_containers(direct, deps, upstreams), "upstream-services.yaml")
+        api = FaultProxyApi(url)
+        listen: dict[str, tuple[str, int]] = {}
+        for dep in deps:
+            upstream = self.access.address(dep.namespace, dep.direct_service, dep.port)
+            listen[dep.name] = api.create(dep.name, upstream)
+            self.proxied[dep.name] = dep
+        applied = direct_to_containers(fronted_manifests(docs, deps, listen, path), deps, upstreams)
+        self._apply_documents(applied, "manifests-as-applied.yaml")
+
+
+def _create_app_role(pg: DatastoreContainer, scenario: Scenario) -> None:
+    """The app's role as a non-superuser owning the database, when the scenario's admin is another role."""
+    spec = scenario.postgres
+    assert spec is not None
+    if spec.user == spec.admin_user:
+        return
+    user, password = spec.user.replace('"', '""'), spec.password.replace("'", "''")
+    sql = (
+        f"CREATE ROLE \"{user}\" LOGIN NOSUPERUSER PASSWORD '{password}';"
+        f'ALTER DATABASE "{spec.database.replace(chr(34), chr(34) * 2)}" OWNER TO "{user}";'
+    )
+    done = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-p", str(pg.loopback_port), "-U", spec.admin_user, "-d", spec.database,
+         "-v", "ON_ERROR_STOP=1", "-c", sql],
+        env={"PGPASSWORD": spec.admin_password, "PATH": "/usr/lib/postgresql/15/bin:/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise DatastoreError(f"could not create the app role {spec.user} in the container: {done.stderr.strip()}")
+
+
+def _start_postgres(scenario: Scenario, label: str, docs: Sequence[JsonObj]) -> DatastoreContainer:
+    spec = scenario.postgres
+    assert spec is not None
+    env = _container_env(docs, spec.namespace, spec.deployment)
+    settings = {"max_connections": env["POSTGRES_MAX_CONNECTIONS"]} if "POSTGRES_MAX_CONNECTIONS" in env else {}
+    pg = start_postgres(
+        label, user=spec.admin_user, password=spec.admin_password, database=spec.database, settings=settings
+    )
+    try:
+        _create_app_role(pg, scenario)
+    except BaseException:
+        pg.stop()
+        raise
+    return pg
+
+
+def start_datastores(scenario: Scenario, label: str, docs: Sequence[JsonObj]) -> Future[dict[str, DatastoreContainer]]:
+    """Start the scenario's datastores together, in the background (the cluster comes up meanwhile).
+
+    Every container carries ``label``; the undo removes by that label (:func:`remove_labelled`), so a container
+    whose start was cut short is removed too.
+    """
+
+    def start_all() -> dict[str, DatastoreContainer]:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="drillbook-datastore") as pool:
+            jobs: dict[str, Future[DatastoreContainer]] = {}
+            if scenario.postgres is not None:
+                jobs["postgres"] = pool.submit(_start_postgres, scenario, label, docs)
+            if scenario.redis is not None:
+                jobs["redis"] = pool.submit(start_redis, label)
+            return {name: job.result() for name, job in jobs.items()}
+
+    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drillbook-datastores")
+    started = background.submit(start_all)
+    background.shutdown(wait=False)  # the start runs on; the thread ends with it
+    return started
+
+
+def remove_labelled(label: str, pending: Future[dict[str, DatastoreContainer]] | None) -> None:
+    """Wait for a start still under way, then remove every container that carries the sandbox's label."""
+    if pending is not None:
+        with contextlib.suppress(BaseException):  # its failure is reported where it is awaited
+            pending.result(timeout=STOP_TIMEOUT_S)
+    try:
+        remove_run_containers(label)
+    except Exception as exc:
+        raise DatastoreError(f"could not remove the containers labelled {label}: {exc}") from exc
+
+
+class _Undos:
+    """Undos stacked as bring-up goes; :meth:`close` runs every one in reverse, raising the first failure last."""
+
+    def __init__(self) -> None:
+        self.stack: list[Callable[[], None]] = []
+
+    def push(self, undo: Callable[[], None]) -> None:
+        self.stack.append(undo)
+
+    def close(self) -> None:
+        failure: BaseException | None = None
+        while self.stack:
+            try:
+                self.stack.pop()()
+            except BaseException as exc:  # re-raised below, once the other undos ran
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+
+def provision_docker(scenario_dir: Path, run_dir: Path, *, time_factor: float | None = None) -> KubeSandbox:
+    """Start localkube and the datastore containers, deploy the scenario behind the fault proxy, wait for it."""
+    scenario = load_scenario(scenario_dir)
+    if time_factor is None:
+        time_factor = float(os.environ.get("DRILLBOOK_TIME_FACTOR", DEFAULT_TIME_FACTOR))
+    evidence = run_dir / "sandboxes" / f"{scenario.name}-docker-{next(_counter)}"
+    evidence.mkdir(parents=True, exist_ok=True)
+    label = run_label(run_dir, evidence)
+    undos = _Undos()
+    pending: list[Future[dict[str, DatastoreContainer]]] = []
+    try:
+        # cluster: the temp state directory is recorded (for cleanup after a kill) before it exists
+        state = Path(tempfile.mkdtemp(prefix=f"drillbook-{scenario.name}-"))
+        undos.push(lambda: shutil.rmtree(state, ignore_errors=True))
+        write_record(evidence, label, [], [state])
+        os.chmod(state, 0o755)
+        kube = LocalKubeProcess(
+            state_dir=state / "kube", images=[IMAGES_FILE, scenario.images], time_factor=time_factor
+        )
+
+        def stop_kube() -> None:
+            kube.stop()
+            with contextlib.suppress(OSError):
+                shutil.copy(kube.log_path, evidence / "localkube.log")
+
+        # datastores, in the background while the cluster and the proxy start: the run label is in
+        # docker-sandbox.json already, and the undo removes by label
+        undos.push(lambda: remove_labelled(label, pending[0] if pending else None))
+        docs = [d for d in yaml.safe_load_all(scenario.manifests.read_text(encoding="utf-8")) if isinstance(d, dict)]
+        pending.append(start_datastores(scenario, label, docs))
+        undos.push(stop_kube)
+        kube.start()
+        # fault proxy
+        proxy = ToxiproxyProcess(log_file=evidence / "toxiproxy.log")
+        undos.push(proxy.stop)
+        proxy.start()
+        containers = pending[0].result()
+        write_record(evidence, label, [c.container_id for c in containers.values()], [state])
+        sandbox = ContainerSandbox(
+            scenario=scenario,
+            platform=Platform.DOCKER,
+            kube_env=kube.env(),
+            workdir=evidence,
+            access_factory=ClusterIPAccess,
+            on_close=undos.close,
+            fault_proxy_url=proxy.url,
+            containers=containers,
+        )
+    except BaseException:
+        undos.close()
+        raise
+    try:
+        sandbox.deploy()  # deploy, then access: localkube's Services listen on loopback ClusterIPs
+    except DrillbookError:
+        sandbox.close()
+        raise
+    except BaseException as exc:
+        sandbox.close()
+        if isinstance(exc, Exception):
+            raise SandboxError(f"the {scenario.name} system could not be provisioned: {exc}") from exc
+        raise
+    return sandbox

@@ -1,0 +1,88 @@
+"""The docker platform end to end: localkube with PostgreSQL and Redis in labelled containers, behind the fault
+proxy, brought up and torn down for a seed (zephyr-voting), with nothing of the sandbox left afterwards."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from drillbook.errors import SandboxError
+from drillbook.platform.docker import EngineHandle
+from drillbook.platform.docker.provider import ContainerSandbox, provision_docker
+from drillbook.platform.executor_view import KubeSandboxView
+
+pytestmark = [pytest.mark.docker, pytest.mark.live]
+
+ZEPHYR = Path(__file__).resolve().parents[3] / "scenarios" / "zephyr-voting"
+
+
+def labelled(label: str) -> list[str]:
+    """Ids of the containers (running or not) that carry this sandbox's run label."""
+    done = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", f"label=org.drillbook.run={label}"],
+        capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    return done.stdout.split()
+
+
+def record_of(run_dir: Path) -> dict[str, object]:
+    (record,) = run_dir.glob("sandboxes/*/docker-sandbox.json")
+    loaded: dict[str, object] = json.loads(record.read_text())
+    return loaded
+
+
+def test_a_seed_comes_up_with_its_datastores_in_containers_and_leaves_nothing_behind(
+    docker_engine: EngineHandle, tmp_path: Path
+) -> None:
+    sandbox = provision_docker(ZEPHYR, tmp_path)
+    record = record_of(tmp_path)
+    label = str(record["run_label"])
+    temp_dirs = [Path(p) for p in record["temp_dirs"]]  # type: ignore[attr-defined]
+    try:
+        assert isinstance(sandbox, ContainerSandbox)
+        assert sandbox.platform_label.startswith("localkube with PostgreSQL and Redis in testcontainers")
+        assert sorted(c[:12] for c in record["containers"]) == sorted(labelled(label))  # type: ignore[attr-defined]
+        assert len(labelled(label)) == 2
+        # The datastores are not pods: only the app runs in the cluster.
+        pods = sandbox.kubectl("get", "pods", "-o", "jsonpath={.items[*].metadata.labels.app}").split()
+        assert set(pods) == {"zephyr-backend"}
+        # postgres-direct is selector-less; its Endpoints are the container's loopback-published port.
+        published = sandbox.containers["postgres"].loopback_port
+        direct = sandbox.kubectl("get", "endpoints", "postgres-direct", "-o", "jsonpath={.subsets[0].ports[0].port}")
+        assert int(direct) == published
+        selector = sandbox.kubectl("get", "service", "postgres-direct", "-o", "jsonpath={.spec.selector}")
+        assert selector.strip() == ""
+        # The runbook's names are local's: psql -h postgres reaches the database through the proxy.
+        host, port = KubeSandboxView(sandbox).service_address("default", "postgres", 5432)
+        pg = sandbox.scenario.postgres
+        assert pg is not None
+        done = subprocess.run(
+            ["psql", "-h", host, "-p", str(port), "-U", pg.user, "-d", pg.database, "-tAc", "SELECT 1"],
+            env={"PGPASSWORD": pg.password, "PATH": "/usr/bin:/bin"},
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert done.stdout.strip() == "1", done.stderr
+        target = sandbox.fault_target(None)
+        assert target.toxiproxy_url == sandbox.fault_proxy_url
+        assert dict(target.proxies) == {"postgres": "postgres", "redis": "redis"}
+    finally:
+        sandbox.close()
+    assert labelled(label) == []
+    assert not any(d.exists() for d in temp_dirs)
+
+
+def test_a_failing_deploy_removes_the_containers_it_started(
+    docker_engine: EngineHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_wait(self: ContainerSandbox) -> None:
+        raise SandboxError("injected: the app never became available")
+
+    monkeypatch.setattr(ContainerSandbox, "wait_available", broken_wait)
+    with pytest.raises(SandboxError, match="injected"):
+        provision_docker(ZEPHYR, tmp_path)
+    record = record_of(tmp_path)
+    assert labelled(str(record["run_label"])) == []
+    assert not any(Path(p).exists() for p in record["temp_dirs"])  # type: ignore[attr-defined]
