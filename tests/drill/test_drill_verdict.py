@@ -12,6 +12,7 @@ from drillbook.drill.verdict import (
     Control,
     Observations,
     assess,
+    is_action,
     judge,
     outcome_for_pytest,
 )
@@ -301,3 +302,20 @@ def test_how_pytest_sees_each_verdict(verdict: Verdict, outcome: str) -> None:
 
 def test_a_verdict_pytest_does_not_know_yet_fails() -> None:
     assert outcome_for_pytest("interrupted") == "fail"
+
+
+@pytest.mark.parametrize(
+    ("effect", "command", "action"),
+    [
+        ("external", "curl -k https://api.example.com/health", False),
+        ("external", "wget -qO- https://status.example.com/", False),
+        ("external", "curl -X POST https://hooks.example.com/deploy -d '{}'", True),
+        ("external", "curl --request DELETE https://api.example.com/cache", True),
+        ("external", "aws rds reboot-db-instance --db-instance-identifier prod", True),
+        ("mutating", "kubectl rollout undo deployment/api", True),
+        ("read-only", "kubectl get pods", False),
+        ("unknown", "npm run health:db", False),
+    ],
+)
+def test_an_external_http_read_is_a_check_not_an_action(effect: str, command: str, action: bool) -> None:
+    assert is_action(effect, command) is action

@@ -151,9 +151,22 @@ def _by_value(value: str) -> str:
         return "fail"
 
 
-def is_action(effect: str) -> bool:
-    """Whether a command's effect changes the system (unknown effects are diagnostics)."""
-    return effect in ACTION_EFFECTS
+_HTTP_READ = re.compile(r"^\s*(?:curl|wget|http|https)\s")
+_HTTP_WRITE = re.compile(
+    r"\s(?:-X\s*|--request[\s=])(?:POST|PUT|PATCH|DELETE)\b|\s(?:-d|--data\S*|-F|--form|-T|--upload-file|--post-\w+)[\s=]",
+    re.IGNORECASE,
+)
+
+
+def is_action(effect: str, command: str = "") -> bool:
+    """Whether a command changes the system (unknown effects are diagnostics).
+
+    An *external* HTTP read (``curl https://api.example.com/health``) leaves the sandbox, which the policy guards,
+    but changes nothing: it is a check, never an action to credit or to decide a drill on.
+    """
+    if effect != "external" or not command:
+        return effect in ACTION_EFFECTS
+    return not (_HTTP_READ.search(command) and not _HTTP_WRITE.search(command))
 
 
 @dataclass(frozen=True)
@@ -187,7 +200,7 @@ class CommandResult:
     @property
     def action(self) -> bool:
         """An action (not a diagnostic, prose or notification)."""
-        return is_action(self.effect)
+        return is_action(self.effect, self.as_written)
 
     @property
     def executed(self) -> bool:
