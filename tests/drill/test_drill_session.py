@@ -344,7 +344,7 @@ def test_a_failing_action_fails_the_drill_naming_it(tmp_path: Path) -> None:
     output = 'The Deployment "app" is invalid: spec.template.spec.restartPolicy: Unsupported value: "OnFailure"'
     result = _run(tmp_path, runner=lambda w: _Runner(w, fixes_at_step=None, results={2: (1, output)}))
     assert result.verdict is Verdict.FAILED
-    assert "step 2 failed: 2 (Fix) exited 1" in result.reason
+    assert "step 2 failed: step 2 (Fix) exited 1" in result.reason
     assert [f.kind for f in result.event.findings] == [FindingKind.INVALID_ACTION]
 
 

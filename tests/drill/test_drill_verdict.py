@@ -205,7 +205,7 @@ DRILL_RULES: list[tuple[str, Observations, Verdict, str, str]] = [
     ("a control that did not heal lets the runbook be judged",
      _seen(control=Control(self_healed=False, window_s=12.0)), Verdict.PASSED, "Restored by step 2", "restored"),
     ("a failing action fails, also when the SLOs came back", _seen(commands=(DIAG, INVALID)), Verdict.FAILED,
-     "step 2 failed: 2 (Fix) exited 1", "restored"),
+     "step 2 failed: step 2 (Fix) exited 1", "restored"),
     ("a failing action with an unrehearsable next step fails and says what was not rehearsed",
      _seen(commands=(INVALID, replace(HELM, step=3)), restored=False), Verdict.FAILED,
      "Not rehearsed: step 3 (missing tool: helm is not installed)", "not restored"),

@@ -459,7 +459,7 @@ def judge(seen: Observations) -> Judgement:
         steps = _steps(c.step for c in failing)
         return done(
             Verdict.FAILED,
-            f"Runbook: {steps} failed: {first.step} ({first.title}) exited {first.exit_code}: "
+            f"Runbook: {steps} failed: step {first.step} ({first.title}) exited {first.exit_code}: "
             f"{_telling_line(first.output)}: {_code(first.as_written)}.{tail}{_recovery(seen)}",
             _outcome(seen),
         )
