@@ -34,10 +34,11 @@ UNIT := not live and not docker and not browser and not gameday
 JOBS ?= auto
 SOAK ?= 5
 
+# `make test` (and CI) runs lint, the unit tier and the live tier; the game-day pin is `make test-gameday` (about
+# 25 minutes on 2 cores: see README, "Tests").
 test: install lint
 	$(BIN)/pytest tests -m "$(UNIT)" -n $(JOBS)
 	$(BIN)/pytest tests -m "(live or docker or browser) and not gameday"
-	$(BIN)/pytest tests -m gameday
 
 test-fast: install
 	$(BIN)/pytest tests -m "$(UNIT)" -n $(JOBS)

@@ -211,8 +211,10 @@ DRILL_RULES: list[tuple[str, Observations, Verdict, str, str]] = [
      "Not rehearsed: step 3 (missing tool: helm is not installed)", "not restored"),
     ("restored with no runbook action is vacuous", _seen(commands=(DIAG, PROSE)), Verdict.VACUOUS,
      "none of the runbook's actions ran", "restored without the runbook"),
-    ("restored with a supplied command is credited", _seen(commands=(DIAG, replace(ACT, supplied=True, effect="?"))),
-     Verdict.PASSED, "Restored", "restored"),
+    # The restore came from the drill's command for a prose-only step: service is back, the runbook must say how.
+    ("restored with a supplied command passes with findings",
+     _seen(commands=(DIAG, replace(ACT, supplied=True, effect="?"))),
+     Verdict.PASSED_WITH_FINDINGS, "Prose only: step 2", "restored"),
     ("restored over the target fails", _seen(projected_mttr_s=1500.0), Verdict.FAILED, "25.0 min exceeds",
      "restored late"),
     ("restored with a stale diagnostic passes with findings", _seen(commands=(STALE, ACT)),

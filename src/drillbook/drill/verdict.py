@@ -263,6 +263,16 @@ def assess(command: CommandResult, *, fault: str = "") -> Assessment:
         unrehearsed = skipped("prose only: nothing executable", decisive=False)
     elif decision is Decision.CAPTURED:
         unrehearsed = skipped(f"a notification: {command.reason or 'captured, never sent'}", decisive=False)
+    elif command.supplied and command.executed:
+        # The runbook only says it in words; what restored service is the drill's command, not the runbook's.
+        finding(
+            FindingKind.PROSE_ONLY,
+            Whose.RUNBOOK,
+            f"Runbook: {where} says what to do in words only; the drill supplied "
+            f"`{_one_line(command.as_run or command.as_written)}` to rehearse its intent: write the command the "
+            "on-call should run into the runbook.",
+            counts=True,
+        )
     elif decision is Decision.BLOCKED and (command.unresolved or "not bound" in command.reason):
         names = ", ".join(command.unresolved) or "a placeholder"
         finding(
