@@ -233,8 +233,9 @@ DRILL_RULES: list[tuple[str, Observations, Verdict, str, str]] = [
      Verdict.FAILED, "not attempted", "not attempted"),
     ("not restored after a stale diagnostic still says not restored", _seen(commands=(STALE,), restored=False),
      Verdict.FAILED, "not attempted", "not attempted"),
-    ("back but not held at the deadline fails", _seen(restored=False, not_held="back for 4.0 s"), Verdict.FAILED,
-     "did not hold (back for 4.0 s)", "not held"),
+    ("back and still holding when the watch ended is inconclusive, not failed",
+     _seen(restored=False, not_held="back for 4.0 s"), Verdict.INCONCLUSIVE,
+     "told from a quiet gap of the fault (back for 4.0 s)", "not observed"),
     ("not restored after the actions ran fails", _seen(restored=False), Verdict.FAILED,
      "not restored within 45 s", "not restored"),
 ]  # fmt: skip
