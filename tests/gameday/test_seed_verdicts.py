@@ -40,6 +40,42 @@ def _pin(system: str, incident: str, verdict: str, kinds: str, keyword: str) -> 
     EXPECTED[(system, incident)] = (verdict, frozenset(kinds.split()), keyword)
 
 
+# Reviewed against the audit, drill by drill (verdict, then why).
+# architect-api: the Fix's 10-minute filter cannot match a leak seconds old; the sandbox says so (not the runbook).
+_pin("architect-api", "database-connection-exhaustion", "inconclusive", "not-rehearsable", "database_connection")
+# Diagnostics only, and `kubectl logs <pod>` without -n.
+_pin("architect-api", "pods-not-starting", "failed", "stale-command", "pods_not_starting")
+# mean_time (PostgreSQL 13 renamed it); the drill supplies the Common Tasks scale-out for the prose step 4.
+_pin("architect-api", "P3", "failed", "missing-tool prose-only stale-command", "p3_high")
+# "Scale or restart" keeps the bad release; no rollback. The external dependency check is not run.
+_pin("architect-api", "P2", "failed", "blocked-by-policy", "p2_high")
+_pin("architect-api", "P1", "passed", "", "p1_api")
+# The leak lives in the app: the runbook's restart releases it. The kill filter needs 10 min of age.
+_pin("azora", "RB-007", "passed", "not-rehearsable prose-only", "rb007")
+# restartPolicy OnFailure is invalid for a Deployment; the real fix (helm rollback) cannot be rehearsed.
+_pin("azora", "RB-003", "failed", "invalid-action missing-tool prose-only", "rb003")
+_pin("azora", "RB-006", "passed", "prose-only", "rb006")
+# Restored by its CREATE INDEX (without CONCURRENTLY: harmful); mean_time is stale in steps 1 and 6.
+_pin("azora", "RB-008", "passed_with_findings", "harmful prose-only stale-command", "rb008")
+# The rollback is helm: not rehearsable here.
+_pin("azora", "RB-002", "inconclusive", "missing-tool prose-only", "rb002")
+# The remedy is prose; mean_time again.
+_pin("azora", "RB-004", "failed", "prose-only stale-command", "rb004")
+# A restart buys time against a leak still in the build; the watch cannot tell a hold from the next quiet gap.
+_pin("azora", "RB-005", "inconclusive", "prose-only", "rb005")
+_pin("chat-rooms", "high-error-rate-alert", "passed", "missing-tool", "high_error_rate_alert")
+# The runbook's resolution is prose; the drill supplies the rollback it keeps in another section.
+_pin("phase5-todo", "PodCrashLooping", "passed_with_findings", "prose-only", "podcrashlooping")
+_pin("phase5-todo", "HighErrorRate", "passed_with_findings", "prose-only", "higherrorrate")
+_pin("phase5-todo", "DatabaseConnectionFailed", "failed", "prose-only", "databaseconnectionfailed")
+# A partition: the Mitigation for an unreachable database is prose.
+_pin("zephyr-voting", "Incident-2", "failed", "prose-only", "incident_2")
+# "Restart Redis service" is prose; the drill restarts Redis and the app reconnects by itself, as claimed.
+_pin("zephyr-voting", "Incident-3", "passed_with_findings", "prose-only", "incident_3")
+_pin("zephyr-voting", "Incident-5", "passed", "prose-only", "incident_5")
+_pin("zephyr-voting", "rollback-procedure", "passed", "missing-tool prose-only", "rollback_procedure")
+
+
 def _run(reports: Path, run_id: str, keyword: str | None = None) -> dict[Key, dict[str, Any]]:
     command = [
         sys.executable, "-m", "pytest", "features", "-q", "-p", "no:cacheprovider",
