@@ -40,9 +40,12 @@ class PostgresView:
 
 @pytest.fixture
 def zephyr_postgres(tmp_path: Path) -> Iterator[PostgresInstance]:
-    """zephyr's database on 127.78.x.y:5432: its own loopback address, so the runbook's literal port is right."""
+    """zephyr's database on 127.78.x.y:5432: its own loopback address, so the runbook's literal port is right.
+
+    The runbook's ``<DB_USER>`` is the operator's superuser (``postgres``, scenario.yaml's admin), as in the sandbox.
+    """
     host = f"127.78.{os.getpid() % 250 + 1}.{time.monotonic_ns() % 250 + 1}"
-    config = PostgresConfig(user="zephyr", password="zephyr-db-pass", database="zephyr", extensions=())
+    config = PostgresConfig(user="postgres", password="zephyr-admin-pass", database="zephyr", extensions=())
     with PostgresInstance(config, base_dir=tmp_path / "pg", host=host, port=5432) as pg:
         yield pg
 
@@ -56,7 +59,7 @@ def test_zephyrs_database_steps_run_verbatim_against_the_sandbox_database(
     host = zephyr_postgres.host
 
     [ready] = executor.run_step(incident.steps[0])
-    assert ready.as_run == f"pg_isready -h {host} -p 5432 -U zephyr"
+    assert ready.as_run == f"pg_isready -h {host} -p 5432 -U postgres"
     assert (ready.decision, ready.exit_code) == (Decision.RUNS, 0)
     assert "accepting connections" in ready.output
 
@@ -64,5 +67,5 @@ def test_zephyrs_database_steps_run_verbatim_against_the_sandbox_database(
     assert session.as_written == "psql -h <DB_HOST> -U <DB_USER> -d zephyr"
     assert (session.exit_code, count.exit_code, slow.exit_code) == (0, 0, 0)
     assert count.as_written.startswith("SELECT count(*) FROM pg_stat_activity")
-    assert count.as_run.startswith(f"psql -h {host} -U zephyr -d zephyr -v ON_ERROR_STOP=1 -c ")
+    assert count.as_run.startswith(f"psql -h {host} -U postgres -d zephyr -v ON_ERROR_STOP=1 -c ")
     assert "(1 row)" in count.output
