@@ -32,7 +32,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,7 @@ from drillbook.platform.local.datastores import IMAGES_FILE
 from drillbook.platform.local.kube.cluster import LocalKubeProcess
 from drillbook.platform.local.sandbox import DEFAULT_TIME_FACTOR
 from drillbook.platform.local.toxiproxy import ToxiproxyProcess
+from drillbook.platform.undo import UndoStack
 from drillbook.scenario import Scenario, load_scenario
 
 JsonObj = dict[str, Any]
@@ -275,26 +276,6 @@ def remove_labelled(label: str, pending: Future[dict[str, DatastoreContainer]] |
         raise DatastoreError(f"could not remove the containers labelled {label}: {exc}") from exc
 
 
-class _Undos:
-    """Undos stacked as bring-up goes; :meth:`close` runs every one in reverse, raising the first failure last."""
-
-    def __init__(self) -> None:
-        self.stack: list[Callable[[], None]] = []
-
-    def push(self, undo: Callable[[], None]) -> None:
-        self.stack.append(undo)
-
-    def close(self) -> None:
-        failure: BaseException | None = None
-        while self.stack:
-            try:
-                self.stack.pop()()
-            except BaseException as exc:  # re-raised below, once the other undos ran
-                failure = failure or exc
-        if failure is not None:
-            raise failure
-
-
 def provision_docker(scenario_dir: Path, run_dir: Path, *, time_factor: float | None = None) -> KubeSandbox:
     """Start localkube and the datastore containers, deploy the scenario behind the fault proxy, wait for it."""
     scenario = load_scenario(scenario_dir)
@@ -303,7 +284,7 @@ def provision_docker(scenario_dir: Path, run_dir: Path, *, time_factor: float | 
     evidence = run_dir / "sandboxes" / f"{scenario.name}-docker-{next(_counter)}"
     evidence.mkdir(parents=True, exist_ok=True)
     label = run_label(run_dir, evidence)
-    undos = _Undos()
+    undos = UndoStack()
     pending: list[Future[dict[str, DatastoreContainer]]] = []
     try:
         # cluster: the temp state directory is recorded (for cleanup after a kill) before it exists

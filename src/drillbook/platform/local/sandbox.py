@@ -20,7 +20,6 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from drillbook.drill.ports import Sandbox, SandboxFactory
@@ -32,6 +31,7 @@ from drillbook.platform.local.kube.cluster import LocalKubeProcess
 from drillbook.platform.local.record import SandboxRecord, record
 from drillbook.platform.local.toxiproxy import ToxiproxyProcess
 from drillbook.platform.prometheus import PrometheusAction, PrometheusContext
+from drillbook.platform.undo import UndoStack
 from drillbook.scenario import load_scenario
 
 DEFAULT_TIME_FACTOR = 0.2
@@ -61,20 +61,10 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
     os.chmod(state, 0o755)  # pod processes may run as other users (PostgreSQL refuses root)
     kube = LocalKubeProcess(state_dir=state / "kube", images=[IMAGES_FILE, scenario.images], time_factor=time_factor)
     proxy = ToxiproxyProcess(log_file=evidence / "toxiproxy.log")
-    undos: list[Callable[[], None]] = [lambda: shutil.rmtree(state, ignore_errors=True)]
+    undos = UndoStack()
+    undos.push(lambda: shutil.rmtree(state, ignore_errors=True))
 
     prometheus = PrometheusAction()  # the metrics bring-up action (block at the end of provisioning)
-
-    def close() -> None:
-        """Every undo runs, in reverse, even when one fails; the first failure is raised after the rest ran."""
-        failure: BaseException | None = None
-        while undos:
-            try:
-                undos.pop()()
-            except BaseException as exc:  # re-raised below, once the other undos ran
-                failure = failure or exc
-        if failure is not None:
-            raise failure
 
     def stop_kube() -> None:
         kube.stop()
@@ -84,10 +74,10 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
     # For `drillbook cleanup` after a kill: the state dir at once, the cluster's identity once it answers.
     SandboxRecord(os.getpid(), str(state), str(kube.kubeconfig), "", "").write(evidence)
     try:
-        undos.append(stop_kube)
+        undos.push(stop_kube)
         kube.start()
         record(evidence, state_dir=state, kubeconfig=kube.kubeconfig, server=kube.url)
-        undos.append(proxy.stop)
+        undos.push(proxy.stop)
         proxy.start()
         sandbox = KubeSandbox(
             scenario=scenario,
@@ -95,11 +85,11 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
             kube_env=kube.env(),
             workdir=evidence,
             access_factory=ClusterIPAccess,
-            on_close=close,
+            on_close=undos.close,
             fault_proxy_url=proxy.url,
         )
     except BaseException:
-        close()
+        undos.close()
         raise
     try:
         sandbox.deploy()
@@ -112,7 +102,7 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
             raise SandboxError(f"the {scenario.name} system could not be provisioned: {exc}") from exc
         raise
     # -- metrics (Prometheus): the last bring-up action; its undo runs first on close -------------------------
-    undos.append(prometheus.down)
+    undos.push(prometheus.down)
     try:
         prometheus.up(
             PrometheusContext(
