@@ -14,7 +14,7 @@ import pytest
 
 from drillbook.execute import Bindings, StepExecutor
 from drillbook.journal import Decision
-from drillbook.runbook import parse_runbook
+from drillbook.runbook import parse_runbook, parse_text
 from drillbook.runbook.model import Command, Effect, Step
 
 pytestmark = pytest.mark.live
@@ -90,3 +90,28 @@ def test_a_bare_redis_cli_reaches_the_sandbox_redis_not_the_machines(tmp_path: P
     )
     [outcome] = executor.run_step(step)
     assert (outcome.exit_code, outcome.output.strip()) == (0, "PONG")
+
+
+def test_lines_typed_into_a_redis_cli_session_run_in_redis_not_in_the_shell(tmp_path: Path, redis_host: str) -> None:
+    markdown = (
+        "# Session cache misses\n\n## Diagnosis\n\n```bash\nredis-cli -p 6379\n"
+        'SET drill:probe "typed into redis"\nGET drill:probe\nKEYS "drill:*"\nINFO clients\nexit\n```\n'
+    )
+    [step] = parse_text(markdown).incidents[0].steps
+    executor = StepExecutor(view=RedisView(redis_host), workdir=tmp_path / "drill")
+    opened, stored, read, keys, info = executor.run_step(step)
+    assert [o.exit_code for o in (opened, stored, read, keys, info)] == [0, 0, 0, 0, 0], [
+        o.output for o in (opened, stored, read, keys, info)
+    ]
+    assert (opened.output.strip(), stored.output.strip(), read.output.strip()) == ("PONG", "OK", "typed into redis")
+    assert keys.output.split() == ["drill:probe"]
+    assert "connected_clients:" in info.output
+    # The server itself holds what the typed SET stored: it reached Redis, not a shell.
+    direct = subprocess.run(
+        ["redis-cli", "-h", redis_host, "-p", "6379", "GET", "drill:probe"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert direct.stdout.strip() == "typed into redis"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 import os
-import shlex
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from drillbook.errors import UsageError
-from drillbook.execute import containment, kubeconfig, policy, runner
+from drillbook.execute import containment, kubeconfig, policy, repl, runner
 from drillbook.execute.bindings import Bindings, Resolver, SandboxView
 from drillbook.execute.contacts import is_loopback
 from drillbook.journal import Decision
@@ -146,7 +145,7 @@ class StepExecutor:
         if pending is not None and all(c is not None and c.effect is not Effect.MANUAL for c in in_branch):
             outcomes.append(run(pending, (), supplied_by_drill=True, line=step.line))
             pending = None
-        session: str | None = None
+        sessions = repl.Sessions()
         for command in in_branch:
             if command is None or command.effect is Effect.MANUAL:
                 if pending is not None:  # the drill's command stands in for the prose
@@ -165,15 +164,14 @@ class StepExecutor:
                             judgement.reason, line=command.line)
                 )  # fmt: skip
                 continue
-            if command.tool == "psql" and _opens_session(command.text):
-                session = command.text
-                outcomes.append(run(command.text + " -c '\\conninfo'", command.placeholders, written=command))
+            check = sessions.open(command)
+            if check is not None:  # psql/redis-cli/mongosh with nothing to run: where the lines below are typed
+                outcomes.append(run(check, command.placeholders, written=command))
                 continue
-            if command.tool == "sql" or (command.language == "sql" and command.tool != "psql"):
-                opener = session or "psql"
-                text = f"{opener} -v ON_ERROR_STOP=1 -c {shlex.quote(command.text)}"
-                placeholders = tuple(p for p in command.placeholders) + _placeholders_of(opener)
-                outcomes.append(run(text, placeholders, written=command))
+            typed = sessions.feed(command)
+            if typed is not None:  # a line typed into that REPL runs in it, never as a shell command
+                opener = sessions.openers.get(command.language, "")
+                outcomes.append(run(typed, command.placeholders + _placeholders_of(opener), written=command))
                 continue
             outcomes.append(run(command.text, command.placeholders, written=command))
         return outcomes
@@ -238,16 +236,6 @@ def _on_branch(commands: tuple[Command, ...], branch: str | None) -> list[Comman
     chosen = branch if branch is not None else labels[0]
     wanted = chosen.casefold()
     return [c for c in commands if c.branch is None or c.branch.casefold() == wanted]
-
-
-def _opens_session(text: str) -> bool:
-    """A bare ``psql …`` (no -c/-f/-l) opens an interactive session for the SQL that follows it."""
-    try:
-        words = shlex.split(text)
-    except ValueError:
-        return False
-    flags = {"-c", "--command", "-f", "--file", "-l", "--list"}
-    return bool(words) and not any(w in flags or w.startswith(("--command=", "--file=")) for w in words)
 
 
 def _placeholders_of(text: str) -> tuple[str, ...]:

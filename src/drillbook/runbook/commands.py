@@ -76,6 +76,8 @@ _SESSION_END = re.compile(r"^(?:exit|logout|quit|\\q|\.exit|\\quit|exit\(\))\s*;
 _REPLS = {"psql": "sql", "mysql": "sql", "mariadb": "sql", "sqlite3": "sql", "cqlsh": "sql", "redis-cli": "redis"}
 _REPLS.update({"mongo": "mongo", "mongosh": "mongo"})
 _SHELLS = frozenset({"bash", "sh", "ash", "zsh", "dash", "/bin/bash", "/bin/sh"})
+_LEAVES_SESSION = KNOWN_TOOLS | {"sudo"}
+"""A line starting with one of these is the next shell command, typed after leaving a REPL without showing it."""
 _COMPOUND = {"for": "done", "while": "done", "until": "done", "if": "fi", "case": "esac"}
 _COMMAND_START = re.compile(r"^(?:[A-Za-z_]\w*=|[a-z./_~$\[({!][^\s:]*(?:\s|$))")
 """A shell line starts with a lower-case command word, a path, ``VAR=value`` or a test; prose starts Capitalised."""
@@ -306,7 +308,7 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
             continue
         if not prompted and (_OUTPUT_LINE.match(text) or _NOT_SHELL_LINE.match(text)):
             continue
-        if session != "bash" and not _SQL_START.match(text) and text.split()[0] in KNOWN_TOOLS:
+        if session != "bash" and not _SQL_START.match(text) and text.split()[0] in _LEAVES_SESSION:
             session = "bash"  # the next shell command: the writer left the session without showing its exit
         if session in ("sql", "redis", "mongo") or _SQL_START.match(text):
             language = "sql" if session == "bash" else session
@@ -360,7 +362,7 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
                     break
             text = "\n".join(body)
         yield at, text, "bash" if _COMMAND_START.match(text) else "prose"
-        session = _opened_session(text) or session
+        session = opened_session(text) or session
 
 
 def _prompt_session(prompt: str) -> str | None:
@@ -395,11 +397,13 @@ def _statement_done(parts: list[str], language: str) -> bool:
     return last.endswith(";") or last.endswith("\\G") or last.endswith("\\gx")
 
 
-def _opened_session(text: str) -> str | None:
+def opened_session(text: str) -> str | None:
     """The session an interactive command opens (``sql``, ``redis``, ``mongo``, ``bash``), or ``None``."""
     if "\n" in text:
         return None
     words = text.split()
+    if words and (words[0] == "sudo" or "=" in words[0]):
+        words = shell_tokens(text)  # "sudo -u postgres psql", "PGPASSWORD=… psql -h db"
     inner = words[words.index("--") + 1 :] if "--" in words else words
     if not inner:
         return None
