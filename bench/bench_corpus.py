@@ -2,7 +2,8 @@
 
 Run: ``.venv/bin/python bench/bench_corpus.py [-v]`` (``-v`` lists every missed and extra command, not just three).
 Goals: incidents right in >= 95% of documents, command recall >= 95%, precision >= 98%, destructive/external
-recall 100%, whole-corpus parse < 1 s. Sidecar format and scoring rules: ``tests/runbook/corpus/README.md``.
+recall 100%, whole-corpus parse < 1 s of CPU (wall-clock shown too: a busy machine inflates it), and every command
+a sidecar puts on a branch ("Or restart") found on it. Sidecar format and scoring: ``tests/runbook/corpus/README.md``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 
 from corpus_score import DocumentScore, score_corpus
 
-GOALS = {"incidents": 0.95, "recall": 0.95, "precision": 0.98, "danger recall": 1.0}
+GOALS = {"incidents": 0.95, "recall": 0.95, "precision": 0.98, "danger recall": 1.0, "branches": 1.0}
 PARSE_GOAL_S = 1.0
 
 
@@ -28,6 +29,7 @@ def _report(document: DocumentScore, limit: int | None) -> list[str]:
     lines += _lines("danger", document.danger_missed, limit)
     lines += _lines("missed", document.missed, limit)
     lines += _lines("extra", document.extra, limit)
+    lines += _lines("branch", document.branch_wrong, limit)
     return lines
 
 
@@ -41,6 +43,7 @@ def main() -> None:
         "recall": score.command_recall,
         "precision": score.command_precision,
         "danger recall": score.danger_recall,
+        "branches": score.branch_accuracy,
     }
     docs = score.documents
     print(
@@ -52,9 +55,13 @@ def main() -> None:
         print(f"{name:<15}{value:>8.1%}   goal >= {GOALS[name]:.0%}   {verdict}")
     agree = score.effect_agreement
     print(f"{'effects agree':<15}{agree:>8.1%}   (information: found commands with an accepted effect)")
-    verdict = "ok" if score.parse_seconds < PARSE_GOAL_S else "BELOW GOAL"
-    print(f"{'parse time':<15}{score.parse_seconds * 1000:>6.0f} ms   goal < {PARSE_GOAL_S * 1000:.0f} ms   {verdict}")
-    failing = [d for d in docs if not d.incidents_right or d.missed or d.extra or d.danger_missed]
+    verdict = "ok" if score.parse_cpu_seconds < PARSE_GOAL_S else "BELOW GOAL"
+    cpu_ms, wall_ms = score.parse_cpu_seconds * 1000, score.parse_seconds * 1000
+    print(
+        f"{'parse time':<15}{cpu_ms:>6.0f} ms   goal < {PARSE_GOAL_S * 1000:.0f} ms   {verdict} "
+        f"(CPU; wall-clock {wall_ms:.0f} ms)"
+    )
+    failing = [d for d in docs if not d.incidents_right or d.missed or d.extra or d.danger_missed or d.branch_wrong]
     print(f"\n{len(failing)} of {len(docs)} documents not read exactly as expected:")
     for document in failing:
         print(

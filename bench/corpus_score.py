@@ -13,7 +13,9 @@ Figures (all over the whole corpus):
 - precision: parser commands (not ``prose``/``manual``, not a session's ``exit``/``\\q``) that match an expected
   command of the same incident, over all such parser commands, including those of incidents that should not exist;
 - danger recall: expected destructive/external/notification commands that the parser found with an effect of the
-  same danger class (destructive, or outward = external/notification).
+  same danger class (destructive, or outward = external/notification);
+- branches right: of the found commands whose sidecar names a ``branch`` (an alternative such as "Or restart"),
+  the share the parser put on that branch.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ SESSION_ENDS = frozenset({"exit", "\\q", "quit", "quit()", "logout", "exit;", "\
 """Lines that only close an interactive session: neither listed in sidecars nor counted from the parser."""
 
 _INCIDENT_KEYS = frozenset({"title", "time_target_s", "slos", "commands", "notes"})
-_COMMAND_KEYS = frozenset({"text", "effect", "notes"})
+_COMMAND_KEYS = frozenset({"text", "effect", "branch", "notes"})
 _SLO = re.compile(r"^[a-z][a-z0-9_]* (?:<|<=|>|>=|==) \d+(?:\.\d+)? \S+$")
 _TRAILING_COMMENT = re.compile(r"\s+#\s[^'\"`]*$")
 _TRAILING_PAREN = re.compile(r"\s*\([^()]*\)\s*$")
@@ -59,6 +61,8 @@ class ExpectedCommand:
 
     text: str
     effects: frozenset[str]
+    branch: str | None = None
+    """The alternative the command belongs to ("Or restart", "Option 2"), when the sidecar says."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +142,10 @@ def _command(raw: Any, where: str) -> ExpectedCommand:
     if not isinstance(effects, list) or not effects or not all(e in EFFECTS for e in effects):
         allowed = sorted(EFFECTS)
         raise SidecarError(f"{where} ({text}): effect must be one of {allowed} or a list of them, got {effect!r}")
-    return ExpectedCommand(text, frozenset(effects))
+    branch = raw.get("branch")
+    if branch is not None and (not isinstance(branch, str) or not branch.strip()):
+        raise SidecarError(f"{where} ({text}): branch must be a non-empty label such as 'Option 2', got {branch!r}")
+    return ExpectedCommand(text, frozenset(effects), branch)
 
 
 def check_sidecar(document: Path) -> list[str]:
@@ -227,9 +234,12 @@ class DocumentScore:
     dangerous_found: int = 0
     effects_compared: int = 0
     effects_agreed: int = 0
+    branches_compared: int = 0
+    branches_agreed: int = 0
     missed: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     danger_missed: list[str] = field(default_factory=list)
+    branch_wrong: list[str] = field(default_factory=list)
     parse_error: str | None = None
 
 
@@ -239,6 +249,9 @@ class CorpusScore:
 
     documents: list[DocumentScore]
     parse_seconds: float
+    """Wall-clock time of parsing the whole corpus (imports and regex compiling included on a first run)."""
+    parse_cpu_seconds: float = 0.0
+    """CPU time of the same parse (this process only): the fair figure on a machine shared with other work."""
 
     @property
     def incident_accuracy(self) -> float:
@@ -267,6 +280,11 @@ class CorpusScore:
         """Of the commands found, the share whose effect is one the sidecar accepts (information, not a goal)."""
         return _ratio(sum(d.effects_agreed for d in self.documents), sum(d.effects_compared for d in self.documents))
 
+    @property
+    def branch_accuracy(self) -> float:
+        """Of the found commands whose sidecar names a branch, the share the parser put on that branch."""
+        return _ratio(sum(d.branches_agreed for d in self.documents), sum(d.branches_compared for d in self.documents))
+
 
 def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else 1.0
@@ -282,14 +300,14 @@ def score_corpus(corpus: Path = CORPUS) -> CorpusScore:
     documents = corpus_documents(corpus)
     expected = {p: load_expected(p.with_name(p.name.removesuffix(".md") + ".expected.yaml")) for p in documents}
     parsed: dict[Path, Runbook | str] = {}
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     for path in documents:
         try:
             parsed[path] = parse_runbook(path)
         except Exception as exc:  # a parser failure scores the document as all wrong, it does not stop the bench
             parsed[path] = f"{type(exc).__name__}: {exc}"
-    seconds = time.perf_counter() - start
-    return CorpusScore([score_document(expected[p], parsed[p]) for p in documents], seconds)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    return CorpusScore([score_document(expected[p], parsed[p]) for p in documents], seconds, cpu)
 
 
 def score_document(expected: Expected, runbook: Runbook | str) -> DocumentScore:
@@ -370,6 +388,8 @@ def _score_commands(score: DocumentScore, expected: ExpectedIncident | None, com
             score.matched_parser_commands += 1
             score.effects_compared += 1
             score.effects_agreed += found.effect.value in wanted.effects
+            if wanted.branch is not None:
+                _score_branch(score, expected.title, wanted, found)
             classes = _danger(wanted.effects)
             if classes:
                 if DANGER_CLASSES.get(found.effect.value) in classes:
@@ -379,6 +399,16 @@ def _score_commands(score: DocumentScore, expected: ExpectedIncident | None, com
     leftover = [c for candidates in pool.values() for c in candidates]
     title = expected.title if expected is not None else "no such incident"
     score.extra.extend(f"[{title}] {c.text}" for c in sorted(leftover, key=lambda c: c.line))
+
+
+def _score_branch(score: DocumentScore, title: str, wanted: ExpectedCommand, found: Command) -> None:
+    """A nested label ("Option 2 / Kubernetes") is on the branch when any of its parts is the expected one."""
+    score.branches_compared += 1
+    parts = [part.strip().casefold() for part in (found.branch or "").split(" / ")]
+    if wanted.branch is not None and wanted.branch.casefold() in parts:
+        score.branches_agreed += 1
+    else:
+        score.branch_wrong.append(f"[{title}] {wanted.text} (branch {found.branch!r}, expected {wanted.branch!r})")
 
 
 def _danger(effects: frozenset[str]) -> set[str]:

@@ -140,6 +140,39 @@ def test_option_comments_label_the_commands_under_them() -> None:
     assert [c.branch for c in commands] == [None, "Option 1", "Option 2"]
 
 
+def test_an_or_comment_makes_the_commands_around_it_alternatives() -> None:
+    code = "kubectl rollout undo deploy/api\n# Or restart\nkubectl rollout restart deploy/api\n"
+    assert [c.branch for c in commands_from_code(code, "bash", 1)] == ["Option 1", "Or restart"]
+
+
+def test_or_alternatives_are_labelled_by_their_headings_and_end_at_the_next_heading() -> None:
+    code = (
+        "kubectl get pods\n# Scale up\nkubectl scale deploy/api --replicas=6\n\n"
+        "# or restart every pod\nkubectl rollout restart deploy/api\n"
+        "# Alternatively: roll back\nkubectl rollout undo deploy/api\n"
+        "# Verify\nkubectl rollout status deploy/api\n"
+    )
+    assert [c.branch for c in commands_from_code(code, "bash", 1)] == [
+        None,
+        "Scale up",
+        "Or restart every pod",
+        "Alternatively: roll back",
+        None,
+    ]
+
+
+def test_an_or_whose_other_side_is_only_a_comment_offers_no_branch() -> None:
+    code = "-- Raise the pool size in the app\n-- Or end idle sessions\nSELECT pg_terminate_backend(pid) FROM x;\n"
+    assert [c.branch for c in commands_from_code(code, "sql", 1)] == [None]
+    code = "kubectl logs -f deploy/api\n# Or via Loki\n# Filter by: level=error\n"
+    assert [c.branch for c in commands_from_code(code, "bash", 1)] == [None]
+
+
+def test_words_that_merely_start_like_option_are_no_branch_heads() -> None:
+    code = "# Optional: clear the cache\nredis-cli FLUSHDB\n# Alternatively use the admin UI\n"
+    assert [c.branch for c in commands_from_code(code, "bash", 1)] == [None]
+
+
 def test_variables_the_script_sets_itself_are_not_placeholders() -> None:
     code = "BACKUP=/tmp/b.gz\nfor pod in $(kubectl get pods -o name); do\nkubectl logs $pod\ndone\nls $BACKUP $TARGET\n"
     commands = commands_from_code(code, "bash", 1)

@@ -7,6 +7,7 @@ parser does), and the parser meets issue 12's goals on the whole corpus. Figures
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,7 @@ def test_the_parser_meets_the_corpus_goals() -> None:
     assert score.command_recall >= 0.95, (figures, failures)
     assert score.command_precision >= 0.98, (figures, failures)
     assert score.danger_recall == 1.0, (figures, [m for d in score.documents for m in d.danger_missed])
+    assert score.branch_accuracy == 1.0, [m for d in score.documents for m in d.branch_wrong]
 
 
 def _as_parsed(expected: Expected, drop_first_command: bool = False, shift_target: float = 0) -> Runbook:
@@ -63,7 +65,7 @@ def _as_parsed(expected: Expected, drop_first_command: bool = False, shift_targe
     incidents = []
     for number, want in enumerate(expected.incidents):
         commands = [
-            Command(c.text, 1, "bash", "", _effect_for(c.effects))
+            Command(c.text, 1, "bash", "", _effect_for(c.effects), branch=c.branch)
             for c in want.commands[1 if drop_first_command and number == 0 else 0 :]
         ]
         target = None
@@ -85,7 +87,11 @@ def _expected(document: Path) -> Expected:
 
 def test_reading_every_document_as_its_sidecar_scores_full_marks() -> None:
     scores = [score_document(_expected(d), _as_parsed(_expected(d))) for d in DOCUMENTS]
-    assert [s.name for s in scores if not s.incidents_right or s.missed or s.extra or s.danger_missed] == []
+    wrong = [
+        s.name for s in scores if not s.incidents_right or s.missed or s.extra or s.danger_missed or s.branch_wrong
+    ]
+    assert wrong == []
+    assert sum(s.branches_compared for s in scores) >= 6  # the corpus does put commands on branches
 
 
 def test_a_missed_command_or_a_wrong_target_is_scored_as_a_failure() -> None:
@@ -94,6 +100,18 @@ def test_a_missed_command_or_a_wrong_target_is_scored_as_a_failure() -> None:
     late = score_document(_expected(document), _as_parsed(_expected(document), shift_target=60))
     assert (missed.found_commands, missed.expected_commands, missed.incidents_right) == (9, 10, True)
     assert (late.found_commands, late.incidents_right) == (10, False)
+
+
+def test_a_command_found_off_its_branch_is_scored_as_a_wrong_branch() -> None:
+    expected = _expected(CORPUS / "ledger-api-or-alternatives.md")
+    parsed = _as_parsed(expected)
+    first = parsed.incidents[0]
+    commands = tuple(replace(c, branch=None) for c in first.steps[0].commands)
+    unbranched_first = replace(first, steps=(replace(first.steps[0], commands=commands),))
+    unbranched = replace(parsed, incidents=(unbranched_first, *parsed.incidents[1:]))
+    score = score_document(expected, unbranched)
+    assert (score.branches_compared, score.branches_agreed, score.found_commands) == (6, 4, 13)
+    assert len(score.branch_wrong) == 2
 
 
 def test_a_parser_failure_scores_the_document_as_unread() -> None:

@@ -202,6 +202,12 @@ def test_architect_p1_recovery_offers_three_labelled_options(seed: Seed) -> None
     ]
 
 
+def test_architect_p2_scale_or_restart_offers_the_two_as_branches(seed: Seed) -> None:
+    step = seed("architect-api").incident("P2").steps[3]
+    assert step.title == "Scale or Restart"
+    assert [(c.verb, c.branch) for c in step.commands] == [("scale", "Scale up"), ("rollout", "Or restart")]
+
+
 def test_zephyr_mitigation_after_the_triage_steps_joins_its_incident_as_branches(seed: Seed) -> None:
     mitigation = seed("zephyr-voting").incident("Incident 2").steps[-1]
     assert (mitigation.number, mitigation.title) == (4, "Mitigation")

@@ -1,7 +1,8 @@
 """Code blocks to :class:`~drillbook.runbook.model.Command` values: text as written, tool, kubectl verb, effect.
 
 This module finds the commands (continuations, prompts, console output, heredocs, multi-line quotes, SQL
-statements, ``# Option N`` branches, placeholders); :mod:`drillbook.runbook.effects` decides what each one does.
+statements, placeholders); :mod:`drillbook.runbook.branches` labels the alternatives a block offers and
+:mod:`drillbook.runbook.effects` decides what each command does.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
+from drillbook.runbook.branches import block_branches
 from drillbook.runbook.effects import (
     KNOWN_TOOLS,
     SQL_DANGER,
@@ -82,16 +84,6 @@ _COMPOUND = {"for": "done", "while": "done", "until": "done", "if": "fi", "case"
 _COMMAND_START = re.compile(r"^(?:[A-Za-z_]\w*=|[a-z./_~$\[({!][^\s:]*(?:\s|$))")
 """A shell line starts with a lower-case command word, a path, ``VAR=value`` or a test; prose starts Capitalised."""
 _NOTIFY_WORDS = re.compile(r"^(slack|page|notify|email|e-mail|post|announce|message|tell|inform)\b", re.I)
-_BRANCH = re.compile(
-    r"^(?:#|--|//)\s*(option|alternative|approach|method|scenario)\s*#?([a-z0-9]{1,3})\b(?!\.\d)", re.IGNORECASE
-)
-_PLATFORM = re.compile(
-    r"^(?:#|--|//)+\s*(?:(?:for|on|using|with|via|if using|if you use|in|if on|if running)\s+)?"
-    r"(kubernetes|k8s|docker[ -]compose|docker swarm|docker|podman|helm|kubectl|openshift|systemd|systemctl|"
-    r"bare[ -]metal|ecs|nomad|linux|macos|windows|vms?|aws|gcp|azure|heroku)\b(?:\s*(?:\(.*\)|only|setup|"
-    r"deployments?|environments?|clusters?|installs?))?\s*:?\s*$",
-    re.IGNORECASE,
-)
 _ASSIGNED = re.compile(r"(?:^|[;&|]\s*|\bexport\s+)([A-Za-z_]\w*)=", re.MULTILINE)
 _QUOTE_SCAN = re.compile(r"""\\.|'[^']*'|"(?:[^"\\]|\\.)*"|(?:^|(?<=\s))#|['"]""", re.DOTALL)
 """Escapes, closed quotes, a comment's ``#``, or a lone quote: the first lone quote leaves a string open."""
@@ -191,7 +183,7 @@ def commands_from_code(code: str, language: str, line: int) -> list[Command]:
         commands = [_command(text, at, lang) for at, text, lang in _shell_lines(numbered)]
     else:
         return []
-    branches = _branches(numbered)
+    branches = block_branches(numbered, commands)
     commands = [replace(c, branch=branches[c.line]) if c.line in branches else c for c in commands]
     return _drop_script_variables(commands)
 
@@ -211,36 +203,6 @@ def _drop_script_variables(commands: list[Command]) -> list[Command]:
         if "for" in command.text or "read" in command.text:
             assigned.update(_LOOP_VARIABLE.findall(command.text))
     return kept
-
-
-def _branches(lines: list[tuple[int, str]]) -> dict[int, str]:
-    """Line → the alternative it sits under, for blocks that offer alternatives.
-
-    ``# Option 2: …`` (also Alternative/Approach/Method/Scenario) always opens a branch; a platform comment
-    (``# Kubernetes``, ``# Docker Compose``, ``# Using Helm``) does when the block names two platforms or more.
-    """
-    found: dict[int, str] = {}
-    heads: dict[int, str] = {}
-    platforms: set[str] = set()
-    for at, text in lines:
-        stripped = text.strip()
-        if not stripped.startswith(("#", "--", "//")):
-            continue
-        if match := _BRANCH.match(stripped):
-            heads[at] = f"{match.group(1).capitalize()} {match.group(2).upper()}"
-        elif match := _PLATFORM.match(stripped):
-            label = " ".join(w if w.isupper() else w.capitalize() for w in re.split(r"[\s-]+", match.group(1)))
-            heads[at] = label
-            platforms.add(label.casefold())
-    if len(platforms) == 1:
-        heads = {at: label for at, label in heads.items() if label.casefold() not in platforms}
-    current: str | None = None
-    for at, _ in lines:
-        if at in heads:
-            current = heads[at]
-        elif current is not None:
-            found[at] = current
-    return found
 
 
 def prose_command(text: str, line: int, branch: str | None = None) -> Command:

@@ -131,9 +131,11 @@ def _units(blocks: list[Block]) -> list[_Unit]:
 
 
 _ALTERNATIVE = re.compile(
-    r"^((?:option|scenario|alternative|approach|method|resolution|case|cause|fix)\s*#?[a-z0-9]{1,3})\b(?:\s*[:.)\-–—]|$)",
+    r"^((?:option|scenario|alternative|approach|method|resolution|case|cause|fix)(?:\s+#?|#|(?=\d))[a-z0-9]{1,3})\b"
+    r"(?:\s*[:.)\-–—]|$)",
     re.IGNORECASE,
 )
+"""``Option 2:``, ``Scenario B``, ``Fix #1``, ``Resolution 3 - …``; not ``Optional:`` or ``Fixes:``."""
 
 
 def _alternatives(units: list[_Unit]) -> list[_Unit]:
