@@ -1,9 +1,10 @@
-"""Parse the five seed runbooks N times each and print the median milliseconds per parse, per file and in total.
+"""Parse the five seed runbooks N times each and print the median wall-clock and CPU milliseconds per parse.
 
-Run: ``.venv/bin/python bench/bench_parse.py [N]`` (default N=40). Target: well under 50 ms for all five.
-The median of N parses is reported (the mean would mostly measure whatever else the machine was doing);
-the "markdown" column is markdown-it-py's block parse plus our flattening, the rest is the runbook model
-(incidents, steps, commands, effects).
+Run: ``.venv/bin/python bench/bench_parse.py [N]`` (default N=40). Goal: under 50 ms for all five together.
+Medians, not means: a mean mostly measures whatever else the machine was doing. The machine is shared with other
+agents, so wall-clock time (``perf_counter``) is shown next to CPU time (``process_time``, this process only): judge
+by CPU time under load, by both when the machine is idle. The "markdown" columns are markdown-it-py's block parse plus
+our flattening; the rest is the runbook model (incidents, steps, commands, effects).
 """
 
 from __future__ import annotations
@@ -23,36 +24,45 @@ SEEDS = ("azora", "zephyr-voting", "architect-api", "phase5-todo", "chat-rooms")
 TARGET_MS = 50.0
 
 
-def _median_ms(work: Callable[[], object], rounds: int) -> float:
-    times = []
+def _medians_ms(work: Callable[[], object], rounds: int) -> tuple[float, float]:
+    """Median wall-clock and median CPU milliseconds of ``rounds`` calls."""
+    wall: list[float] = []
+    cpu: list[float] = []
     for _ in range(rounds):
-        start = time.perf_counter()
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
         work()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+        cpu.append(time.process_time() - start_cpu)
+        wall.append(time.perf_counter() - start_wall)
+    return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
 
 
 def main() -> None:
-    """Time the parser on each seed and print a small table."""
+    """Time the parser on each seed and print a small table with the totals against the goal."""
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 40
     for name in SEEDS:  # warm imports and regex caches outside the timing
         parse_runbook(SCENARIOS / name / "runbook.md")
     gc.collect()
-    print(f"{'runbook':<16}{'lines':>7}{'incidents':>11}{'ms/parse':>10}{'markdown ms':>13}")
-    total = markdown_total = 0.0
+    print(f"{rounds} parses each; medians in ms per parse")
+    print(f"{'runbook':<16}{'lines':>6}{'incidents':>10}{'wall':>8}{'cpu':>8}{'markdown wall':>15}{'markdown cpu':>14}")
+    totals = [0.0, 0.0, 0.0, 0.0]
     for name in SEEDS:
         path = SCENARIOS / name / "runbook.md"
         text = path.read_text(encoding="utf-8")
         runbook = parse_runbook(path)
-        per_parse = _median_ms(lambda path=path: parse_runbook(path), rounds)
-        markdown = _median_ms(lambda text=text: parse_blocks(text), rounds)
-        total += per_parse
-        markdown_total += markdown
-        print(f"{name:<16}{text.count(chr(10)):>7}{len(runbook.incidents):>11}{per_parse:>10.2f}{markdown:>13.2f}")
-    print(f"{'total':<16}{'':>18}{total:>10.2f}{markdown_total:>13.2f}")
+        figures = (
+            *_medians_ms(lambda path=path: parse_runbook(path), rounds),
+            *_medians_ms(lambda text=text: parse_blocks(text), rounds),
+        )
+        totals = [total + figure for total, figure in zip(totals, figures, strict=True)]
+        wall, cpu, md_wall, md_cpu = figures
+        lines, incidents = text.count("\n"), len(runbook.incidents)
+        print(f"{name:<16}{lines:>6}{incidents:>10}{wall:>8.2f}{cpu:>8.2f}{md_wall:>15.2f}{md_cpu:>14.2f}")
+    wall, cpu, md_wall, md_cpu = totals
+    print(f"{'total':<16}{'':>16}{wall:>8.2f}{cpu:>8.2f}{md_wall:>15.2f}{md_cpu:>14.2f}")
+    verdict = "ok" if cpu < TARGET_MS else "OVER GOAL"
+    print(f"CPU total is {cpu / TARGET_MS:.2f}x the {TARGET_MS:.0f} ms goal ({verdict}); wall {wall / TARGET_MS:.2f}x")
     print(
-        f"total is {total / TARGET_MS:.2f}x the {TARGET_MS:.0f} ms target; "
-        f"markdown parsing is {markdown_total / total:.0%} of it"
+        f"wall/cpu {wall / cpu:.2f} (above 1: the machine was busy); markdown parsing is {md_cpu / cpu:.0%} of the CPU"
     )
 
 

@@ -40,20 +40,21 @@ _OR = re.compile(r"^(?:or|alternatively)\b", re.IGNORECASE)
 
 def block_branches(lines: Sequence[tuple[int, str]], commands: Sequence[Command]) -> dict[int, str]:
     """Line → the branch label of the alternative it sits under, for the lines of a block that offers some."""
-    if not any(text.lstrip().startswith(_COMMENT) for _, text in lines):
+    comments = [(at, stripped) for at, text in lines if (stripped := text.strip()).startswith(_COMMENT)]
+    if not comments:
         return {}  # most blocks have no comment at all
-    return _labelled(lines) or _or_groups(lines, commands)
+    found = _labelled(lines, comments)
+    if found or not any(_OR.match(text.lstrip("#-/ ")) for _, text in comments):
+        return found
+    return _or_groups(comments, commands)
 
 
-def _labelled(lines: Sequence[tuple[int, str]]) -> dict[int, str]:
+def _labelled(lines: Sequence[tuple[int, str]], comments: list[tuple[int, str]]) -> dict[int, str]:
     """``# Option 2`` heads, and platform heads when there are two platforms or more."""
     found: dict[int, str] = {}
     heads: dict[int, str] = {}
     platforms: set[str] = set()
-    for at, text in lines:
-        stripped = text.strip()
-        if not stripped.startswith(_COMMENT):
-            continue
+    for at, stripped in comments:
         if match := _OPTION.match(stripped):
             heads[at] = f"{match.group(1).capitalize()} {match.group(2).upper()}"
         elif match := _PLATFORM.match(stripped):
@@ -62,6 +63,8 @@ def _labelled(lines: Sequence[tuple[int, str]]) -> dict[int, str]:
             platforms.add(label.casefold())
     if len(platforms) == 1:
         heads = {at: label for at, label in heads.items() if label.casefold() not in platforms}
+    if not heads:
+        return found
     current: str | None = None
     for at, _ in lines:
         if at in heads:
@@ -80,9 +83,9 @@ class _Group:
     lines: list[int] = field(default_factory=list)
 
 
-def _or_groups(lines: Sequence[tuple[int, str]], commands: Sequence[Command]) -> dict[int, str]:
+def _or_groups(comments: list[tuple[int, str]], commands: Sequence[Command]) -> dict[int, str]:
     """Groups of commands joined by an ``# Or …`` heading, labelled by their headings."""
-    groups = _groups(lines, commands)
+    groups = _groups(comments, commands)
     found: dict[int, str] = {}
     index = 1
     while index < len(groups):
@@ -101,16 +104,17 @@ def _or_groups(lines: Sequence[tuple[int, str]], commands: Sequence[Command]) ->
     return found
 
 
-def _groups(lines: Sequence[tuple[int, str]], commands: Sequence[Command]) -> list[_Group]:
-    starts = {command.line for command in commands}
+def _groups(comments: list[tuple[int, str]], commands: Sequence[Command]) -> list[_Group]:
+    """The block's commands and heading comments in line order, grouped under their headings."""
     inside = {at for c in commands if "\n" in c.text for at in range(c.line + 1, c.line + c.text.count("\n") + 1)}
+    starts = {command.line for command in commands}
+    events = sorted([(c.line, "") for c in commands] + [(at, text) for at, text in comments if at not in starts])
     groups = [_Group(None, False)]
-    for at, text in lines:
-        if at in starts:
+    for at, stripped in events:
+        if not stripped:
             groups[-1].lines.append(at)
             continue
-        stripped = text.strip()
-        if at in inside or not stripped.startswith(_COMMENT):
+        if at in inside:
             continue
         heading = stripped.lstrip("#-/ ").rstrip(":").strip()
         alternative = bool(_OR.match(heading))

@@ -66,6 +66,16 @@ _PROMPT = re.compile(
     r"|\$|%|PS[^>\n]{0,40}>"
     r")\s"
 )
+
+
+def _prompt(line: str) -> re.Match[str] | None:
+    """``_PROMPT`` at the start of ``line``; every prompt ends in ``$ # % >`` or starts with ``➜``, so a line with
+    none of them (most command lines) is passed without running the pattern's many alternatives."""
+    if "$" in line or "#" in line or ">" in line or "%" in line or "➜" in line:
+        return _PROMPT.match(line)
+    return None
+
+
 _CONTINUATION_PROMPT = re.compile(r"^\s*(?:[\w-]+[-(\'\"][#>]|->|\.\.\.|>)\s")
 _OUTPUT_LINE = re.compile(
     r"^(?:[\w.-]+/[\w.@:-]+\s+(?:restarted|patched|created|configured|deleted|scaled|rolled back|unchanged|labeled|"
@@ -79,8 +89,11 @@ _REPLS = {"psql": "sql", "mysql": "sql", "mariadb": "sql", "sqlite3": "sql", "cq
 _REPLS.update({"mongo": "mongo", "mongosh": "mongo"})
 _SHELLS = frozenset({"bash", "sh", "ash", "zsh", "dash", "/bin/bash", "/bin/sh"})
 _LEAVES_SESSION = KNOWN_TOOLS | {"sudo"}
+_MAY_OPEN = frozenset({*_REPLS, *_SHELLS, "oc", "chroot", "ssh", "sudo"})
+"""First words of a command that can open a session without ``--`` (``kubectl exec -it pod -- bash`` has one)."""
 """A line starting with one of these is the next shell command, typed after leaving a REPL without showing it."""
 _COMPOUND = {"for": "done", "while": "done", "until": "done", "if": "fi", "case": "esac"}
+_CLOSERS = {closer: re.compile(rf"(?:^|[;&|\s]){closer}\b") for closer in set(_COMPOUND.values())}
 _COMMAND_START = re.compile(r"^(?:[A-Za-z_]\w*=|[a-z./_~$\[({!][^\s:]*(?:\s|$))")
 """A shell line starts with a lower-case command word, a path, ``VAR=value`` or a test; prose starts Capitalised."""
 _NOTIFY_WORDS = re.compile(r"^(slack|page|notify|email|e-mail|post|announce|message|tell|inform)\b", re.I)
@@ -138,6 +151,8 @@ def placeholders(text: str) -> tuple[str, ...]:
 
 _NOT_SHELL_LINE = re.compile(r"^\s*(?:[-*]\s*)?\[[ xX]\]|^\s*[├└│┌┐┘┤┬┴┼─╰╭]|^\s*\|")
 """Checklist items (``[ ] Status page updated``), ASCII decision trees (``├─ Error rate > 5%?``) and tables."""
+_NOT_A_COMMAND = re.compile(f"{_OUTPUT_LINE.pattern}|{_NOT_SHELL_LINE.pattern}")
+"""Console output or a line that is no shell at all: one scan instead of two for each line of a block."""
 
 
 def has_commands(code: str, language: str) -> bool:
@@ -158,7 +173,7 @@ def _looks_like_shell(code: str) -> bool:
         text = raw.strip()
         if not text or (text.startswith("#") and not text.startswith("# ")):
             continue
-        if _PROMPT.match(raw) and not _NOT_SHELL_LINE.match(raw):
+        if _prompt(raw) and not _NOT_SHELL_LINE.match(raw):
             return True
         first = text.split(maxsplit=1)[0]
         if first in KNOWN_TOOLS or first.startswith(("./", "/usr/", "/opt/", "~/")) or first.endswith(".sh"):
@@ -242,7 +257,7 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
     ``mongosh``, ``kubectl exec -it … -- bash``, ``oc debug node/…``) the lines typed next run inside that session
     until ``exit``/``\\q``.
     """
-    prompted = any(_PROMPT.match(text) for _, text in lines)
+    prompted = any(_prompt(text) for _, text in lines)
     root = _root_prompted(lines) if not prompted else False
     prompted = prompted or root
     session: str = "bash"
@@ -253,7 +268,7 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
         index += 1
         text = raw.strip()
         if prompted:
-            match = _ROOT_PROMPT.match(raw) if root else _PROMPT.match(raw)
+            match = _ROOT_PROMPT.match(raw) if root else _prompt(raw)
             if match is None:
                 words = text.split()
                 if seen_prompt or not words or words[0] not in KNOWN_TOOLS:
@@ -268,7 +283,7 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
         if _SESSION_END.match(text):
             session = "bash"
             continue
-        if not prompted and (_OUTPUT_LINE.match(text) or _NOT_SHELL_LINE.match(text)):
+        if not prompted and _NOT_A_COMMAND.match(text):
             continue
         if session != "bash" and not _SQL_START.match(text) and text.split()[0] in _LEAVES_SESSION:
             session = "bash"  # the next shell command: the writer left the session without showing its exit
@@ -301,12 +316,12 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
             index += 1
         first = text.split(maxsplit=1)[0] if text.split() else ""
         closer = _COMPOUND.get(first)
-        if closer is not None and not re.search(rf"(?:^|[;&|\s]){closer}\b", text):
+        if closer is not None and not _CLOSERS[closer].search(text):
             body = [text]
             while index < len(lines) and len(body) < 200:
                 body.append(lines[index][1].strip())
                 index += 1
-                if re.search(rf"(?:^|[;&|\s]){closer}\b", body[-1]):
+                if _CLOSERS[closer].search(body[-1]):
                     break
             text = "\n".join(body)
         joined = 0
@@ -364,7 +379,9 @@ def opened_session(text: str) -> str | None:
     if "\n" in text:
         return None
     words = text.split()
-    if words and (words[0] == "sudo" or "=" in words[0]):
+    if not words or (words[0].rsplit("/", 1)[-1] not in _MAY_OPEN and "=" not in words[0] and "--" not in words):
+        return None  # most commands: no client, shell, debug pod or wrapper that could open a session
+    if words[0] == "sudo" or "=" in words[0]:
         words = shell_tokens(text)  # "sudo -u postgres psql", "PGPASSWORD=… psql -h db"
     inner = words[words.index("--") + 1 :] if "--" in words else words
     if not inner:
@@ -441,7 +458,10 @@ def _command(text: str, line: int, language: str) -> Command:
     tokens = tokenised[0][0] if tokenised else []
     tool = tool_name(tokens)
     verb, resource = kubectl_verb(tokens) if tool == "kubectl" else (None, None)
-    effect = worst(part_effect(words, part) for words, part in tokenised)
+    if len(tokenised) == 1:
+        effect = part_effect(*tokenised[0])
+    else:
+        effect = worst(part_effect(words, part) for words, part in tokenised)
     if "\n" in text and SQL_DANGER.search(text):
         effect = worst([effect, sql_effect(text)])
     return Command(text, line, language, tool, effect, found, verb, resource)

@@ -54,7 +54,6 @@ _WITHIN_TARGET = re.compile(
     r"[^.;]{0,60}?\bwithin\s+(\d+(?:\s*[-–]\s*\d+)?\s*(?:minutes?|mins?|hours?|hrs?|h|m))\b",
     re.IGNORECASE,
 )
-_DOC_TARGET = re.compile(r"RTO|MTTR|[Dd]efault time to", re.IGNORECASE)
 _TIMED = re.compile(r"\d\s*(?:-|–|to)?\s*\d*\s*(?:min|m\b|h\b|hour|hr|s\b|sec)", re.IGNORECASE)
 _BOXED = re.compile(
     r"\((?:first|within|by|until|up to|in the first|next)\s+(\d+\s*(?:minutes?|mins?|hours?|hrs?|h|m))\b[^)]*\)|"
@@ -74,8 +73,12 @@ _PHASE_BOX = re.compile(
 _STEP_DURATION = re.compile(r"\((?:~|about\s+)?(\d+)\s*(min(?:utes?)?|m|s(?:ec(?:onds?)?)?|h(?:ours?)?)\)\s*:?$", re.I)
 
 
+_PARENTHESISED = re.compile(r"\s*\([^)]*\)")
+_SLO_SECTION = re.compile(r"\bSLOs?\b|service level|objectives", re.IGNORECASE)
+
+
 def _target_kind(label: str) -> TimeTargetKind | None:
-    match = _TARGET_LABEL.match(re.sub(r"\s*\([^)]*\)", "", label).strip().rstrip(":").strip())
+    match = _TARGET_LABEL.match(_PARENTHESISED.sub("", label).strip().rstrip(":").strip())
     if match is None:
         return None
     if match.group("response"):
@@ -238,11 +241,11 @@ def _document_facts(
     alerts: list[AlertTrigger] = []
     severity_slas: dict[str, TimeTarget] = {}
     for section in sections:
-        is_slo_section = bool(re.search(r"\bSLOs?\b|service level|objectives", section.title, re.IGNORECASE))
+        is_slo_section = bool(_SLO_SECTION.search(section.title))
         for block in section.blocks:
             if block.kind == "row":
                 _table_row(block, targets, alerts, severity_slas)
-            elif block.kind == "paragraph" and not is_slo_section and _DOC_TARGET.search(block.text):
+            elif block.kind == "paragraph" and not is_slo_section and _names_document_target(block.text):
                 for label, raw, line in labels(block):
                     kind = _target_kind(label)
                     seconds = duration_seconds(clean_inline(raw))
@@ -255,6 +258,12 @@ def _document_facts(
                     if slo.metric == "mttr":
                         targets.append(TimeTarget(TimeTargetKind.MTTR, slo.text, slo.threshold, slo.line))
     return slos, targets, alerts, severity_slas
+
+
+def _names_document_target(text: str) -> bool:
+    """Whether a paragraph may state a document-wide RTO, MTTR or default time to resolve (most do not)."""
+    lowered = text.lower()
+    return "rto" in lowered or "mttr" in lowered or "default time to" in lowered
 
 
 def _slo_sentences(text: str, line: int) -> list[Slo]:

@@ -15,14 +15,29 @@ from drillbook.runbook.commands import has_commands, normalise_language
 from drillbook.runbook.markdown import Block, Section
 
 _EXCLUDED = re.compile(
-    r"table of contents|^contents$|overview|contact|escalation|template|related|^summary$|timeline|root cause|"
-    r"^objectives$|^targets$|^goals$|how to use|announc|^communicat|"
-    r"^resolution$|prevention|action items|lessons|purpose|quick reference|reference|resources|prerequisites|"
-    r"appendix|glossary|changelog|^version|critical endpoints|service level|\bslos?\b|post-incident|"
-    r"incident lifecycle|incident commands|communication|key metrics|dashboard quer|"
-    r"^metrics$|^logs$|^redis$|^database$",
-    re.IGNORECASE,
+    r"table of contents|overview|contact|escalation|template|related|timeline|root cause|how to use|announc|"
+    r"prevention|action items|lessons|purpose|quick reference|reference|resources|prerequisites|appendix|glossary|"
+    r"changelog|critical endpoints|service level|post-incident|incident lifecycle|incident commands|communication|"
+    r"key metrics|dashboard quer|(?P<slo>slo)"
 )
+"""Words of a heading that is no incident (matched on the lower-cased title: one case-sensitive scan is many times
+faster than an IGNORECASE one, and branches that start with a literal let the engine skip ahead)."""
+_EXCLUDED_TITLES = frozenset(
+    {"contents", "summary", "objectives", "targets", "goals", "resolution", "metrics", "logs", "redis", "database"}
+)
+_EXCLUDED_STARTS = ("communicat", "version")
+_SLO_WORD = re.compile(r"\bslos?\b")
+
+
+def _excluded(title: str) -> bool:
+    """A heading that is no incident: Overview, Contacts, Escalation, SLOs, a lone "Metrics" or "Redis"…"""
+    lowered = title.lower()
+    if lowered in _EXCLUDED_TITLES or lowered.startswith(_EXCLUDED_STARTS):
+        return True
+    # "slo" counts only as a word: "SLOs", not "Slow queries".
+    return any(found.group("slo") is None or _SLO_WORD.search(lowered) for found in _EXCLUDED.finditer(lowered))
+
+
 _INCIDENT_WORDS = re.compile(
     r"alert|incident|issue|fail|outage|down\b|exhaust|leak|crash|slow|high|error|lag\b|attack|loss|breach|"
     r"not starting|dropping|disconnect|timeout|unavailable|degrad|procedure|recovery|rollback|emergency|"
@@ -42,10 +57,25 @@ _FIELD_LABELS = (
 
 _CONTAINER = re.compile(
     r"(?:procedures|incidents|alerts|issues|problems|scenarios|playbooks|runbooks|troubleshooting|tasks|operations|"
-    r"faqs?|recipes|emergencies|failures|responses|guides?)\s*$|^(?:common|known|frequent|other)\b|"
-    r"common tasks|maintenance|useful commands|cheat ?sheet|how-?tos?$|\brunbook\b|handbook|\boperations\b|\bops\b",
-    re.IGNORECASE,
+    r"faqs?|recipes|emergencies|failures|responses|guides?)\s*$|how-?tos?$|"
+    r"common tasks|maintenance|useful commands|cheat ?sheet|handbook|(?P<word>runbook|operations|ops)"
 )
+"""A chapter heading whose sub-sections are the incidents ("Deployment Procedures", "Common issues"); matched on the
+lower-cased title. Whole words where the words need it: see :func:`_container`."""
+_CONTAINER_STARTS = re.compile(r"^(?:common|known|frequent|other)\b")
+_CONTAINER_WORDS = re.compile(r"\b(?:runbook|operations|ops)\b")
+
+
+def _container(title: str) -> bool:
+    lowered = title.lower()
+    if _CONTAINER_STARTS.match(lowered):
+        return True
+    # "ops" and "runbook" count only as words: "Ops runbook", not "Stops".
+    return any(
+        found.group("word") is None or _CONTAINER_WORDS.search(lowered) for found in _CONTAINER.finditer(lowered)
+    )
+
+
 _PHASE = re.compile(
     r"^(?:\d+[.)]\s*)?(?:step\s*\d+|option\s*\w+|alternative\s*\w+|scenario\s*\w+|case\s*\w+|resolution|solution|"
     r"mitigat|remedia|diagnos|investigat|triage|symptoms?|signs|impact|meaning|description|summary|context|"
@@ -81,6 +111,18 @@ _NOT_A_RUNBOOK = re.compile(
 )
 
 
+_NUMBERED = re.compile(r"^\d+[.)]\s*")
+_PHASE_WORD = re.compile(r"^(?:procedure|part|phase|stage|resolution|option|scenario|step)\s*#?\w{1,3}\b", re.I)
+_PROCEDURE_TITLE = re.compile(r"^(?:the\s+)?(?:procedure|steps|runbook|playbook|instructions)\s*:?$", re.IGNORECASE)
+_PROCEDURE_WORD = re.compile(r"procedure|runbook|playbook", re.IGNORECASE)
+_ALERT_NAME = re.compile(r"^[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+$")
+_ALERT_TITLE = re.compile(r"^([A-Z][a-z]+(?:[A-Z][a-z0-9]*)+)\s*(?:\([^)]*\))?$")
+_SEVERITY = re.compile(r"\b(P[0-5]|SEV-?[0-5])\b")
+_SEVERITY_ID = re.compile(r"^(P[0-5]|SEV-?[0-5])\b")
+_TICKET_ID = re.compile(r"^(RB|INC|IR|SOP)[-_ ]?(\d+)\b", re.IGNORECASE)
+_NUMBERED_ID = re.compile(r"^(Incident|Alert|Issue|Scenario)\s+#?(\d+)\b", re.IGNORECASE)
+
+
 @dataclass
 class Candidate:
     """A section that reads as an incident, with its blocks (sub-sections merged in for numbered ids)."""
@@ -106,7 +148,8 @@ def labels(block: Block) -> tuple[tuple[str, str, int], ...]:
         return ()
     found: list[tuple[str, str, int]] = []
     for offset, raw in enumerate(block.text.splitlines()):
-        match = _LABEL.match(raw) or _PLAIN_LABEL.match(raw)
+        # "**Fix**: …" needs the stars, "Symptoms: …" the colon: most lines have neither.
+        match = ("**" in raw and _LABEL.match(raw)) or (":" in raw and _PLAIN_LABEL.match(raw)) or None
         if match:
             label = match.group(1).strip().rstrip(":").casefold()
             found.append((label, match.group(2).strip(), block.line + offset))
@@ -145,7 +188,7 @@ def find_incidents(sections: list[Section]) -> list[Candidate]:
         found.append(candidate)
         owner, owner_level = candidate, section.level
     tops = [s for s in sections if s.level == 1]
-    single = len(tops) == 1 and not _CONTAINER.search(clean_inline(tops[0].title))
+    single = len(tops) == 1 and not _container(clean_inline(tops[0].title))
     if found and single and not any(_situation_title(c.title) for c in found):
         return []  # "## Diagnose", "## Fix" under "# Edge proxy returns 502": one incident, the document's
     if found and all(is_phase(c.title) and not _identify(c.title)[2] for c in found):
@@ -161,12 +204,10 @@ def find_incidents(sections: list[Section]) -> list[Candidate]:
 
 def is_phase(title: str) -> bool:
     """Whether a heading names a phase of an incident (Diagnosis, Option 2, Step 3, "Check the pods")."""
-    bare = re.sub(r"^\d+[.)]\s*", "", clean_inline(title))
-    if re.match(r"^(?:procedure|part|phase|stage|resolution|option|scenario|step)\s*#?\w{1,3}\b", bare, re.I):
+    bare = _NUMBERED.sub("", clean_inline(title))
+    if _PHASE_WORD.match(bare) or _PROCEDURE_TITLE.match(bare):
         return True
-    if re.match(r"^(?:the\s+)?(?:procedure|steps|runbook|playbook|instructions)\s*:?$", bare, re.IGNORECASE):
-        return True
-    if _identify(bare)[2] or re.search(r"procedure|runbook|playbook", bare, re.IGNORECASE):
+    if _identify(bare)[2] or _PROCEDURE_WORD.search(bare):
         return False
     return bool(_PHASE.match(bare))
 
@@ -174,7 +215,7 @@ def is_phase(title: str) -> bool:
 def _situation_title(title: str) -> bool:
     """A heading that names a situation of its own: an id, an alert rule name, or words such as "down", "lag"."""
     ident, _, strong = _identify(clean_inline(title))
-    if strong or re.match(r"^[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+$", ident):
+    if strong or _ALERT_NAME.match(ident):
         return True
     return not is_phase(title) and bool(_SITUATION.search(clean_inline(title)))
 
@@ -202,7 +243,7 @@ def _phase_blocks(sections: list[Section], position: int) -> list[Block]:
     """The blocks of the phase sub-sections right under ``sections[position]`` (its Diagnose, Remedy, …)."""
     level = sections[position].level
     found: list[Block] = []
-    if _CONTAINER.search(clean_inline(sections[position].title)):
+    if _container(clean_inline(sections[position].title)):
         return found  # "Deployment Procedures" is a chapter: its sub-sections are the procedures
     for section in sections[position + 1 :]:
         if section.level <= level or _situation_title(section.title):
@@ -217,7 +258,7 @@ def _runs(block: Block) -> bool:
 
 def _candidate(section: Section, below: list[Block] | None = None) -> Candidate | None:
     title = clean_inline(section.title)
-    if not title or _EXCLUDED.search(title) or (section.level == 1 and _NOT_A_RUNBOOK.search(title)):
+    if not title or _excluded(title) or (section.level == 1 and _NOT_A_RUNBOOK.search(title)):
         return None
     ident, severity, strong = _identify(title)
     has_fields = any(
@@ -226,23 +267,23 @@ def _candidate(section: Section, below: list[Block] | None = None) -> Candidate 
     every = [b for b in [*section.blocks, *(below or [])] if b.kind != "fence" or _runs(b)]
     has_steps = any(b.kind == "fence" and (b.items or numbered_comments(b.text)) for b in every)
     has_code = any(b.kind == "fence" for b in every)
-    alert_name = bool(re.match(r"^[A-Z][a-z]+(?:[A-Z][a-z0-9]*)+$", ident))
+    alert_name = bool(_ALERT_NAME.match(ident))
     if not (strong or has_fields or has_steps or (has_code and (alert_name or _INCIDENT_WORDS.search(title)))):
         return None
     return Candidate(ident, title, section.line, severity, list(section.blocks), strong)
 
 
 def _identify(title: str) -> tuple[str, str | None, bool]:
-    severity_match = re.search(r"\b(P[0-5]|SEV-?[0-5])\b", title)
+    severity_match = _SEVERITY.search(title)
     severity = severity_match.group(1) if severity_match else None
-    if match := re.match(r"^(RB|INC|IR|SOP)[-_ ]?(\d+)\b", title, re.IGNORECASE):
+    if match := _TICKET_ID.match(title):
         return f"{match.group(1).upper()}-{match.group(2)}", severity, True
-    if match := re.match(r"^(P[0-5]|SEV-?[0-5])\b", title):
+    if match := _SEVERITY_ID.match(title):
         return match.group(1), match.group(1), True
-    if match := re.match(r"^(Incident|Alert|Issue|Scenario)\s+#?(\d+)\b", title, re.IGNORECASE):
+    if match := _NUMBERED_ID.match(title):
         return f"{match.group(1).capitalize()}-{match.group(2)}", severity, True
-    bare = re.sub(r"^\d+[.)]\s*", "", title)
-    if match := re.match(r"^([A-Z][a-z]+(?:[A-Z][a-z0-9]*)+)\s*(?:\([^)]*\))?$", bare):
+    bare = _NUMBERED.sub("", title)
+    if match := _ALERT_TITLE.match(bare):
         return match.group(1), severity, False  # an alert rule name such as HighErrorRate
     return slug(bare) or "incident", severity, False
 
