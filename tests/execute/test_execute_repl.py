@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from drillbook.execute import StepExecutor
 from drillbook.execute.executor import Outcome
+from drillbook.execute.repl import Sessions
 from drillbook.runbook import parse_text
 from drillbook.runbook.model import Command, Effect, Step
 
@@ -80,3 +84,23 @@ def test_a_typed_line_whose_opener_the_step_does_not_show_goes_to_the_bare_clien
     executor = StepExecutor(view=view, workdir=tmp_path)  # type: ignore[arg-type]
     [outcome] = executor.run_step(Step(1, "Check memory", "", 10, (typed,)), dry_run=True)
     assert (outcome.as_written, outcome.as_run) == ("INFO memory", "redis-cli INFO memory")
+
+
+_WORDS = st.sampled_from(["redis-cli", "psql", "mongosh", "kubectl", "exec", "-it", "--", "sudo", "-u", "x=1", "'", '"',
+                          "<DB_HOST>", "<", "|", "-c", "INFO", "SELECT 1;", "\\dt", " ", "\n"])  # fmt: skip
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(_WORDS | st.text(max_size=6), max_size=8), st.sampled_from(["bash", "sql", "redis", "mongo"])
+        ),
+        max_size=6,
+    )
+)
+def test_any_command_line_gives_a_session_check_a_typed_line_or_nothing(lines: list[tuple[list[str], str]]) -> None:
+    sessions = Sessions()
+    for words, language in lines:
+        command = Command(" ".join(words) or "x", 1, language, "", Effect.UNKNOWN)
+        for result in (sessions.open(command), sessions.feed(command)):
+            assert result is None or result.strip()

@@ -153,6 +153,16 @@ MARKDOWNISH = st.lists(
             "0–5 min: ",
             "| Resolution | 4 hours |\n",
             "\udcff",
+            "# Or restart\n",
+            "# Alternatively, ",
+            "-- Or terminate it\n",
+            "# Optional: ",
+            "redis-cli -p 6379\n",
+            "INFO clients\n",
+            "mongosh\n",
+            "sudo -u postgres psql\n",
+            "PGPASSWORD=x psql -h db\n",
+            "\\q\n",
         ]
     )
     | st.text(max_size=20),
