@@ -98,8 +98,9 @@ _COMMAND_START = re.compile(r"^(?:[A-Za-z_]\w*=|[a-z./_~$\[({!][^\s:]*(?:\s|$))"
 """A shell line starts with a lower-case command word, a path, ``VAR=value`` or a test; prose starts Capitalised."""
 _NOTIFY_WORDS = re.compile(r"^(slack|page|notify|email|e-mail|post|announce|message|tell|inform)\b", re.I)
 _ASSIGNED = re.compile(r"(?:^|[;&|]\s*|\bexport\s+)([A-Za-z_]\w*)=", re.MULTILINE)
-_QUOTE_SCAN = re.compile(r"""\\.|'[^']*'|"(?:[^"\\]|\\.)*"|(?:^|(?<=\s))#|['"]""", re.DOTALL)
-"""Escapes, closed quotes, a comment's ``#``, or a lone quote: the first lone quote leaves a string open."""
+_OPEN_QUOTE = re.compile(r"""(?:[^\\'"#]+|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|(?<=\S)#)*+['"]""", re.DOTALL)
+"""Escapes, closed quotes and a ``#`` inside a word, taken whole and never given back (``*+``), then a quote that
+nothing closed: the line leaves a string open. A comment's ``#`` (at the start or after a space) stops the scan."""
 _LOOP_VARIABLE = re.compile(r"\b(?:for|read(?:\s+-\w+)*)\s+([A-Za-z_]\w*)")
 _HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_]\w*)['\"]?")
 _PLACEHOLDERS = (  # each with a substring it cannot match without, to skip the scan cheaply
@@ -428,13 +429,7 @@ def _open_quote(text: str) -> bool:
     """Whether ``text`` ends inside a quoted string (a comment's quotes do not count)."""
     if "'" not in text and '"' not in text:
         return False
-    for match in _QUOTE_SCAN.finditer(text):
-        token = match.group(0)
-        if token == "#":
-            return False
-        if token in ("'", '"'):
-            return True  # a quote that no closing quote matches
-    return False
+    return _OPEN_QUOTE.match(text) is not None
 
 
 def _command(text: str, line: int, language: str) -> Command:

@@ -83,8 +83,8 @@ def split_parts(text: str) -> list[str]:
     return [part.strip() for part in _PART.findall(text) if part.strip()]
 
 
-_PART = re.compile(r"""(?:[^|&;'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|(?<!&)&(?!&)|['"])+""")
-_WORD = re.compile(r"""(?:[^\s'"\\]|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+""")
+_PART = re.compile(r"""(?:[^|&;'"\\]+|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|(?<!&)&(?!&)|['"])+""")
+_WORD = re.compile(r"""(?:[^\s'"\\]+|\\.|'[^']*'|"(?:[^"\\]|\\.)*")+""")
 _QUOTED = re.compile(r"""'([^']*)'|"((?:[^"\\]|\\.)*)"|\\(.)""")
 _ASSIGNMENT = re.compile(r"[A-Za-z_]\w*=")
 
