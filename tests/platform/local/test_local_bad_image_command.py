@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -51,3 +53,25 @@ def test_an_app_image_mapped_to_a_missing_command_fails_provision_with_its_cause
     # The failed bring-up took its state dir (and with it every pod process) away.
     [record] = (tmp_path / "run" / "sandboxes").glob("*/sandbox.json")
     assert not Path(json.loads(record.read_text())["state_dir"]).exists()
+
+
+def test_a_game_day_on_that_scenario_is_an_error_verdict_with_the_cause_not_a_failed_runbook(tmp_path: Path) -> None:
+    # A project of one seed system: its steps and one feature file, its broken scenario; the game day as a user
+    # runs it. drillbook's sandbox not starting is drillbook's error, never the runbook's failure.
+    repo = Path(__file__).resolve().parents[3]
+    shutil.copytree(repo / "steps", tmp_path / "steps")
+    (tmp_path / "features").mkdir()
+    for name in ("conftest.py", "test_gameday.py", "phase5_todo.feature"):
+        shutil.copy(repo / "features" / name, tmp_path / "features" / name)
+    (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\npythonpath = ["."]\n', encoding="utf-8")
+    broken_scenario(tmp_path / "scenarios")
+    argv = [sys.executable, "-m", "drillbook", "gameday", "features", "-k", "PodCrashLooping", "--control", "off"]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    [drill] = json.loads((tmp_path / "reports" / "latest" / "summary.json").read_text(encoding="utf-8"))["drills"]
+    assert drill["verdict"] == "error"
+    assert drill["reason"].startswith("the sandbox failed, so nothing was proven: the phase5-todo system cannot start")
+    assert 'exec: "todo-backend-server": executable file not found in $PATH' in drill["reason"]
+    assert "Warning Failed: Error: failed to create containerd task" in drill["reason"]
+    html = (tmp_path / "reports" / "latest" / "index.html").read_text(encoding="utf-8")
+    assert "executable file not found in $PATH" in html
