@@ -154,7 +154,8 @@ def test_a_killed_run_leaves_nothing_after_cleanup(tmp_path: Path, when: str) ->
     # Counted: every process of the run's tree at the kill (localkube, pods, datastores, proxy, step) and every
     # port they listened on.
     assert [p.pid for p in run_processes if _same_process_alive(p)] == []
-    assert len(run_ports) >= 2, f"expected the run's listeners (API server, proxy, datastores), saw {run_ports}"
+    # At provision only the API server may listen yet; later also the fault proxy, datastores and pods.
+    assert len(run_ports) >= (1 if when == "provision" else 3), f"expected more of the run's listeners: {run_ports}"
     assert [port for port in run_ports if _open(*port)] == []
     markers = [str(e.spec.get("marker")) for e in read_journal(run_dir / "journal.jsonl") if hasattr(e, "spec")]
     assert [m for m in markers if m and _processes_touching(m, "\0never")] == []  # the fault's helpers too

@@ -93,3 +93,11 @@ def test_replicas_that_fail_alike_are_named_once_with_the_other_pods() -> None:
     assert [len(g) for g in groups] == [3, 1]
     assert describe_group(groups[0]).endswith(f"{MISSING} (the same in pods production/api-1, production/api-2)")
     assert "(the same" not in describe_group(groups[1])
+
+
+def test_a_crash_loop_of_liveness_kills_is_slowness_not_a_broken_image() -> None:
+    # A loaded machine: the probe timed out and the kubelet killed the container; it is not the image's fault.
+    killed = _waiting("CrashLoopBackOff", "back-off 80s", restarts=8, last={"exitCode": 137, "reason": "Error"})
+    assert stuck_containers([_pod(killed)]) == []
+    oom = _waiting("CrashLoopBackOff", "back-off 80s", restarts=8, last={"exitCode": 137, "reason": "OOMKilled"})
+    assert [s.message for s in stuck_containers([_pod(oom)])] == ["last exit code 137"]

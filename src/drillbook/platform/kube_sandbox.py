@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import yaml
 from kubernetes import client, config
 
+from drillbook.drill.clock import Clock, SystemClock
 from drillbook.errors import ClusterError, SandboxError
 from drillbook.faults.target import FaultTarget, TrafficControl, Workload
 from drillbook.gherkin.run import PLATFORM_LABELS, tool_versions
@@ -73,6 +74,9 @@ def _read_service(core: Any, namespace: str, name: str) -> Any:
 
 class KubeSandbox:
     """A scenario deployed on a Kubernetes API; the drill's :class:`~drillbook.drill.ports.Sandbox`."""
+
+    clock: Clock = SystemClock()
+    """What :meth:`wait_available` polls by (a test hands in a fake one, so it never sleeps)."""
 
     def __init__(
         self,
@@ -252,18 +256,21 @@ class KubeSandbox:
         return done.stdout
 
     def wait_available(self) -> None:
-        """Wait until every Deployment in the sandbox's namespaces has all replicas available.
+        """Wait until every Deployment of the scenario has all replicas available.
 
+        Looks only at the sandbox's own namespaces, and there only at the Deployments its manifests name (on a
+        shared cluster, an unrelated unhealthy one never blocks; one the provider did not deploy is not awaited).
         Fails at once, naming the pod, container and cause, when a pod of a Deployment still waited on cannot
         start by waiting (its command is missing, its image cannot be pulled, it crash-loops): the generous
         timeout is for slow starts, not for broken ones.
         """
         apps, core = client.AppsV1Api(self.api_client), client.CoreV1Api(self.api_client)
-        namespaces = self.namespaces()
-        deadline = time.monotonic() + self.ready_timeout_s
+        namespaces, named = self.namespaces(), set(self._named_deployments())
+        deadline = self.clock.monotonic() + self.ready_timeout_s
         pending: list[str] = []
-        while time.monotonic() < deadline:
+        while self.clock.monotonic() < deadline:
             deployments = [d for ns in namespaces for d in self._items(apps.list_namespaced_deployment(ns))]
+            deployments = [d for d in deployments if not named or _key(d) in named]
             waited = [d for d in deployments if _available(d) < int(d.get("spec", {}).get("replicas", 1))]
             pending = [f"{_ref(d)} ({_available(d)}/{d.get('spec', {}).get('replicas', 1)})" for d in waited]
             if deployments and not pending:
@@ -271,7 +278,7 @@ class KubeSandbox:
             stuck = stuck_containers(self._pods_of(core, waited))
             if stuck:
                 raise self._cannot_start(core, stuck)
-            time.sleep(0.25)
+            self.clock.sleep(0.25)
         error = SandboxError(
             f"the {self.scenario.name} system did not become available within {self.ready_timeout_s:.0f} s; "
             f"still waiting for: {', '.join(pending) or f'any deployment in {namespaces}'}"
@@ -286,16 +293,25 @@ class KubeSandbox:
     def namespaces(self) -> list[str]:
         """The sandbox's own namespaces: those its manifests create or put objects in, and the scenario's."""
         found: list[str] = []
-        with contextlib.suppress(OSError, yaml.YAMLError):
-            for doc in yaml.safe_load_all(self.scenario.manifests.read_text(encoding="utf-8")):
-                if not isinstance(doc, dict):
-                    continue
-                meta = doc.get("metadata") or {}
-                name = meta.get("name") if doc.get("kind") == "Namespace" else meta.get("namespace")
-                found.append(str(name or "default"))
+        for doc in self._manifest_documents():
+            meta = doc.get("metadata") or {}
+            name = meta.get("name") if doc.get("kind") == "Namespace" else meta.get("namespace")
+            found.append(str(name or "default"))
         specs = [self.scenario.app, self.scenario.postgres, self.scenario.redis]
         found += [spec.namespace for spec in specs if spec is not None]
         return sorted(set(found))
+
+    def _named_deployments(self) -> list[tuple[str, str]]:
+        """(namespace, name) of each Deployment the scenario's manifests name."""
+        docs = [d for d in self._manifest_documents() if d.get("kind") == "Deployment"]
+        return [_key(d) for d in docs if (d.get("metadata") or {}).get("name")]
+
+    def _manifest_documents(self) -> list[dict[str, Any]]:
+        """The scenario's manifests (none when unreadable: deploy has already said why)."""
+        with contextlib.suppress(OSError, yaml.YAMLError):
+            text = self.scenario.manifests.read_text(encoding="utf-8")
+            return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+        return []
 
     def _items(self, listing: Any) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = self.api_client.sanitize_for_serialization(listing).get("items", [])
@@ -330,6 +346,11 @@ class KubeSandbox:
 
 def _available(deployment: dict[str, Any]) -> int:
     return int(deployment.get("status", {}).get("availableReplicas", 0) or 0)
+
+
+def _key(obj: dict[str, Any]) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace") or "default"), str(meta.get("name"))
 
 
 def _ref(obj: dict[str, Any]) -> str:

@@ -23,6 +23,9 @@ UNHEALABLE_WAITS = frozenset(
 #: is merely late to have come up; fewer would fail a healthy start on a loaded machine.
 CRASH_LOOP_RESTARTS = 5
 
+#: Exit codes of a container the kubelet stopped (SIGKILL, SIGTERM), as after a failed liveness probe.
+KILLED_BY_KUBELET = frozenset({137, 143})
+
 #: A start the runtime refused (the command is not there): containerd reports it as this termination reason, the
 #: kubelet then as CrashLoopBackOff. Another attempt runs the same missing command.
 START_ERROR = "StartError"
@@ -91,8 +94,10 @@ def _stuck(entry: Mapping[str, Any]) -> tuple[str, str] | None:
     last = (entry.get("lastState") or {}).get("terminated") or {}
     if last.get("reason") == START_ERROR:
         return f"CrashLoopBackOff ({START_ERROR})", str(last.get("message") or message)
+    exit_code = last.get("exitCode")
+    if last.get("reason") == "Error" and exit_code in KILLED_BY_KUBELET:
+        return None  # killed (a liveness probe that timed out): on a loaded machine that is slowness, not a bug
     if int(entry.get("restartCount") or 0) >= CRASH_LOOP_RESTARTS:
-        exit_code = last.get("exitCode")
         cause = f"last exit code {exit_code}" if exit_code is not None else message
         return reason, cause
     return None
