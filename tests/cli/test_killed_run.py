@@ -3,6 +3,7 @@ ports or state dirs is left. Live: a real local sandbox in a child process."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psutil
 import pytest
 
 from drillbook.cli import main
@@ -75,11 +77,35 @@ def _processes_touching(path: str, token: str) -> list[int]:
     return found
 
 
+def _process_tree(pid: int) -> tuple[list[psutil.Process], list[tuple[str, int]]]:
+    """The processes below ``pid`` (and it) and the TCP ports they listen on, read before the kill."""
+    root = psutil.Process(pid)
+    processes = [root, *root.children(recursive=True)]
+    ports: set[tuple[str, int]] = set()
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            ports |= {(c.laddr.ip, c.laddr.port) for c in process.net_connections("tcp") if c.status == "LISTEN"}
+    return processes, sorted(ports)
+
+
+def _same_process_alive(process: psutil.Process) -> bool:
+    """Alive and still that process (``is_running`` compares the start time, so a reused PID is not it)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def _listening(url: str) -> bool:
     parts = urlsplit(url)
-    with socket.socket() as probe:
+    return _open(parts.hostname or "127.0.0.1", parts.port or 80)
+
+
+def _open(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
         probe.settimeout(1)
-        return probe.connect_ex((parts.hostname or "127.0.0.1", parts.port or 80)) == 0
+        return probe.connect_ex((host, port)) == 0
 
 
 @pytest.mark.parametrize("when", ["provision", "inject", "long-step"])
@@ -112,6 +138,7 @@ def test_a_killed_run_leaves_nothing_after_cleanup(tmp_path: Path, when: str) ->
         [record] = _records(run_dir)
         assert record["server"], "killed before localkube answered"
         assert Path(str(record["state_dir"])).is_dir()
+        run_processes, run_ports = _process_tree(child.pid)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
@@ -124,5 +151,11 @@ def test_a_killed_run_leaves_nothing_after_cleanup(tmp_path: Path, when: str) ->
     assert _processes_touching(state, f"sleep {token}") == []
     assert not _listening(server)
     assert not Path(state).exists()
+    # Counted: every process of the run's tree at the kill (localkube, pods, datastores, proxy, step) and every
+    # port they listened on.
+    assert [p.pid for p in run_processes if _same_process_alive(p)] == []
+    # At provision only the API server may listen yet; later also the fault proxy, datastores and pods.
+    assert len(run_ports) >= (1 if when == "provision" else 3), f"expected more of the run's listeners: {run_ports}"
+    assert [port for port in run_ports if _open(*port)] == []
     markers = [str(e.spec.get("marker")) for e in read_journal(run_dir / "journal.jsonl") if hasattr(e, "spec")]
     assert [m for m in markers if m and _processes_touching(m, "\0never")] == []  # the fault's helpers too

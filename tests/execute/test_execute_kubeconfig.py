@@ -82,3 +82,15 @@ def test_a_context_repointed_during_the_run_is_refused_before_the_next_provision
     kubeconfig.write_text(yaml.safe_dump(changed))
     with pytest.raises(UsageError, match=r"changed during the run: it pointed at http://127\.0\.0\.1:1 and now"):
         check_unchanged(kubeconfig, "sandbox", pinned)
+
+
+def test_a_context_whose_ca_changed_during_the_run_is_refused_though_its_server_is_the_same(
+    kubeconfig: Path, tmp_path: Path
+) -> None:
+    # Same URL, another cluster behind it: only its CA tells them apart.
+    pinned = pin(kubeconfig, tmp_path / "pinned")
+    other_ca = {"server": "http://127.0.0.1:1", "certificate-authority-data": "T1RIRVI="}
+    changed = {**MULTI, "clusters": [{"name": "sbx", "cluster": other_ca}]}
+    kubeconfig.write_text(yaml.safe_dump(changed))
+    with pytest.raises(UsageError, match=r"changed during the run: .* \(or its CA changed\); refusing to provision"):
+        check_unchanged(kubeconfig, "sandbox", pinned)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import yaml
 from kubernetes import client, config
 
+from drillbook.drill.clock import Clock, SystemClock
 from drillbook.errors import ClusterError, SandboxError
 from drillbook.faults.target import FaultTarget, TrafficControl, Workload
 from drillbook.gherkin.run import PLATFORM_LABELS, tool_versions
@@ -29,6 +30,7 @@ from drillbook.platform.fault_proxy import (
     fronted_manifests,
     upstream_manifests,
 )
+from drillbook.platform.pod_health import StuckContainer, by_cause, describe_group, selects, stuck_containers
 from drillbook.scenario import Scenario
 from drillbook.slo.promql import PromQuery
 from drillbook.slo.stats import RequestRecord, WindowStats
@@ -72,6 +74,9 @@ def _read_service(core: Any, namespace: str, name: str) -> Any:
 
 class KubeSandbox:
     """A scenario deployed on a Kubernetes API; the drill's :class:`~drillbook.drill.ports.Sandbox`."""
+
+    clock: Clock = SystemClock()
+    """What :meth:`wait_available` polls by (a test hands in a fake one, so it never sleeps)."""
 
     def __init__(
         self,
@@ -251,31 +256,131 @@ class KubeSandbox:
         return done.stdout
 
     def wait_available(self) -> None:
-        """Wait until every Deployment in the sandbox has all replicas available."""
-        apps = client.AppsV1Api(self.api_client)
-        deadline = time.monotonic() + self.ready_timeout_s
+        """Wait until every Deployment of the scenario has all replicas available.
+
+        Looks only at the sandbox's own namespaces, and there only at the Deployments its manifests name (on a
+        shared cluster, an unrelated unhealthy one never blocks; one the provider did not deploy is not awaited).
+        Fails at once, naming the pod, container and cause, when a pod of a Deployment still waited on cannot
+        start by waiting (its command is missing, its image cannot be pulled, it crash-loops): the generous
+        timeout is for slow starts, not for broken ones.
+        """
+        apps, core = client.AppsV1Api(self.api_client), client.CoreV1Api(self.api_client)
+        namespaces, named = self.namespaces(), set(self._named_deployments())
+        deadline = self.clock.monotonic() + self.ready_timeout_s
         pending: list[str] = []
-        while time.monotonic() < deadline:
-            listing = self.api_client.sanitize_for_serialization(apps.list_deployment_for_all_namespaces())
-            deployments: list[dict[str, Any]] = listing.get("items", [])
-            pending = []
-            for d in deployments:
-                want = int(d.get("spec", {}).get("replicas", 1))
-                have = int(d.get("status", {}).get("availableReplicas", 0) or 0)
-                if have < want:
-                    pending.append(f"{d['metadata']['namespace']}/{d['metadata']['name']} ({have}/{want})")
+        while self.clock.monotonic() < deadline:
+            deployments = [d for ns in namespaces for d in self._items(apps.list_namespaced_deployment(ns))]
+            deployments = [d for d in deployments if not named or _key(d) in named]
+            waited = [d for d in deployments if _available(d) < int(d.get("spec", {}).get("replicas", 1))]
+            pending = [f"{_ref(d)} ({_available(d)}/{d.get('spec', {}).get('replicas', 1)})" for d in waited]
             if deployments and not pending:
                 return
-            time.sleep(0.25)
+            stuck = stuck_containers(self._pods_of(core, waited))
+            if stuck:
+                raise self._cannot_start(core, stuck)
+            self.clock.sleep(0.25)
         error = SandboxError(
             f"the {self.scenario.name} system did not become available within {self.ready_timeout_s:.0f} s; "
-            f"still waiting for: {', '.join(pending) or 'any deployment'}"
+            f"still waiting for: {', '.join(pending) or f'any deployment in {namespaces}'}"
         )
-        with contextlib.suppress(Exception):
-            error.add_note(self.kubectl("get", "pods", "-A", "-o", "wide"))
-            error.add_note(self.kubectl("get", "events", "-A"))
+        for namespace in namespaces:
+            with contextlib.suppress(Exception):
+                error.add_note(self.kubectl("get", "pods", "-n", namespace, "-o", "wide"))
+                error.add_note(self.kubectl("get", "events", "-n", namespace))
         error.add_note("Hint: run `drillbook localkube` with the scenario's images and `kubectl describe` the pods")
         raise error
+
+    def namespaces(self) -> list[str]:
+        """The sandbox's own namespaces: those its manifests create or put objects in, and the scenario's."""
+        found: list[str] = []
+        for doc in self._manifest_documents():
+            meta = doc.get("metadata") or {}
+            name = meta.get("name") if doc.get("kind") == "Namespace" else meta.get("namespace")
+            found.append(str(name or "default"))
+        specs = [self.scenario.app, self.scenario.postgres, self.scenario.redis]
+        found += [spec.namespace for spec in specs if spec is not None]
+        return sorted(set(found))
+
+    def _named_deployments(self) -> list[tuple[str, str]]:
+        """(namespace, name) of each Deployment the scenario's manifests name."""
+        docs = [d for d in self._manifest_documents() if d.get("kind") == "Deployment"]
+        return [_key(d) for d in docs if (d.get("metadata") or {}).get("name")]
+
+    def _manifest_documents(self) -> list[dict[str, Any]]:
+        """The scenario's manifests (none when unreadable: deploy has already said why)."""
+        with contextlib.suppress(OSError, yaml.YAMLError):
+            text = self.scenario.manifests.read_text(encoding="utf-8")
+            return [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+        return []
+
+    def _items(self, listing: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = self.api_client.sanitize_for_serialization(listing).get("items", [])
+        return items
+
+    def _pods_of(self, core: Any, deployments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The pods the given Deployments select (what their availability waits on)."""
+        pods: list[dict[str, Any]] = []
+        for namespace in sorted({d["metadata"].get("namespace", "default") for d in deployments}):
+            mine = [d for d in deployments if d["metadata"].get("namespace", "default") == namespace]
+            for pod in self._items(core.list_namespaced_pod(namespace)):
+                labels = (pod.get("metadata") or {}).get("labels")
+                if any(selects(d.get("spec", {}).get("selector"), labels) for d in mine):
+                    pods.append(pod)
+        return pods
+
+    def _cannot_start(self, core: Any, stuck: list[StuckContainer]) -> SandboxError:
+        """The error for pods that cannot start: each cause once, then the first pod's events and last log lines."""
+        groups = by_cause(stuck)
+        first = groups[0][0]
+        evidence = " ".join(_pod_evidence(core, group[0]) for group in groups[:2])
+        error = SandboxError(
+            f"the {self.scenario.name} system cannot start: {'; '.join(describe_group(g) for g in groups)}. "
+            f"Waiting cannot fix this: the container's image or command must change. {evidence}"
+        )
+        error.add_note(
+            f"Hint: check what {first.image} maps to ({self.scenario.images} or `drillbook images`), "
+            f"then `kubectl -n {first.namespace} describe pod {first.pod}`"
+        )
+        return error
+
+
+def _available(deployment: dict[str, Any]) -> int:
+    return int(deployment.get("status", {}).get("availableReplicas", 0) or 0)
+
+
+def _key(obj: dict[str, Any]) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace") or "default"), str(meta.get("name"))
+
+
+def _ref(obj: dict[str, Any]) -> str:
+    return f"{obj['metadata'].get('namespace', 'default')}/{obj['metadata']['name']}"
+
+
+#: How much of a stuck pod's evidence goes into the error (and so into the report's verdict reason).
+_EVIDENCE_EVENTS = 6
+_EVIDENCE_LOG_LINES = 10
+
+
+def _pod_evidence(core: Any, stuck: StuckContainer) -> str:
+    """``Events of pod ns/p: Warning Failed: …; … Last log lines of container c: …`` (what describe shows)."""
+    try:
+        listing = core.list_namespaced_event(stuck.namespace, field_selector=f"involvedObject.name={stuck.pod}")
+        events = [f"{e.type} {e.reason}: {e.message}" for e in listing.items or []]
+    except Exception as exc:  # evidence is best effort: the cause is already in the message
+        events = [f"(events could not be read: {type(exc).__name__})"]
+    try:
+        text = core.read_namespaced_pod_log(
+            stuck.pod, stuck.namespace, container=stuck.container, tail_lines=_EVIDENCE_LOG_LINES
+        )
+        lines = [line for line in str(text or "").splitlines() if line.strip()]
+    except Exception:  # a container that never started has no log: that is evidence too
+        lines = []
+    logs = " | ".join(lines[-_EVIDENCE_LOG_LINES:]) or "(none: the container never wrote a line)"
+    shown = "; ".join(events[-_EVIDENCE_EVENTS:]) or "(none)"
+    return (
+        f"Events of pod {stuck.namespace}/{stuck.pod}: {shown}. Last log lines of container {stuck.container}: {logs}."
+    )
 
 
 class PortForwardAccess:

@@ -10,6 +10,7 @@ import pytest
 from kubelet_fakes import Env, container_status, env_fixture, make_pod, python_container
 
 from drillbook.platform.local.kube.kubelet import Kubelet, KubeletError
+from drillbook.platform.local.kube.kubelet.images import ImageMap, ImageSpec
 
 pytestmark = pytest.mark.slow
 __all__ = ["env_fixture"]  # imported so pytest finds the `env` fixture (no conftest.py here)
@@ -130,6 +131,27 @@ def test_unknown_image_fails_to_pull_then_backs_off(env: Env) -> None:
         assert failed[0].endswith("docker.io/zephyr/backend:typo: not found")
         assert "Error: ImagePullBackOff" in failed
         assert 'Back-off pulling image "zephyr/backend:typo"' in [m for *_, r, m in env.sink.events if r == "BackOff"]
+
+    env.run(body)
+
+
+def test_an_image_mapped_to_a_missing_command_is_a_run_container_error_with_runcs_words(env: Env) -> None:
+    env.images = env.images.merged(ImageMap({"broken:1": ImageSpec(entrypoint=("drillbook-no-such-server",))}))
+    pod = make_pod("nocmd", [{"name": "app", "image": "broken:1"}])
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        status = await env.sink.wait_for("nocmd", lambda s: _waiting_reason(s) == "RunContainerError")
+        waiting = container_status(status)["state"]["waiting"]
+        assert waiting["message"].endswith(
+            'exec: "drillbook-no-such-server": executable file not found in $PATH: unknown'
+        )
+        assert ("nocmd", "Warning", "Failed", f"Error: {waiting['message']}") in env.sink.events
+        assert status["phase"] == "Pending"
+        # It retries with the crash-loop back-off, as upstream does, and never gets further.
+        back_off = await env.sink.wait_event("nocmd", "BackOff")
+        assert back_off.startswith("Back-off restarting failed container app in pod nocmd_default(")
+        assert "Started" not in env.sink.reasons("nocmd")
 
     env.run(body)
 

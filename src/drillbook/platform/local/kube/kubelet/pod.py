@@ -14,6 +14,7 @@ from typing import Any
 from drillbook.platform.local.kube.kubelet import volumes
 from drillbook.platform.local.kube.kubelet.env import EnvContext, build_env, expand_argv
 from drillbook.platform.local.kube.kubelet.errors import ContainerConfigError
+from drillbook.platform.local.kube.kubelet.executable import start_error
 from drillbook.platform.local.kube.kubelet.images import ImageSpec
 from drillbook.platform.local.kube.kubelet.metrics import GroupMeter
 from drillbook.platform.local.kube.kubelet.probes import ProbeTarget, ProbeWorker
@@ -293,6 +294,10 @@ class PodWorker:
         rt.cwd = working_dir if working_dir and Path(working_dir).is_dir() else str(home)
         argv = expand_argv(image.argv(rt.spec.get("command"), rt.spec.get("args")), env)
         argv = volumes.rewrite_argv(argv, rt.mounts)
+        problem = start_error(argv, env, rt.cwd)
+        if problem is not None:
+            await self._start_failed(rt, problem)
+            return False
         rt.run_index += 1
         log_path = rt.log_path()
         log_path.write_bytes(b"")
@@ -322,6 +327,21 @@ class PodWorker:
             self._start_probes(rt)
         self.mark()
         return True
+
+    async def _start_failed(self, rt: ContainerRuntime, message: str) -> None:
+        """The runtime cannot start the command (it is not there): say so as upstream does, then back off.
+
+        Waiting an image out cannot fix this, so the reason stays ``RunContainerError`` with runc's message through
+        the back-off: whoever waits for the pod sees the cause, not a container that seems to be starting.
+        """
+        rt.record.waiting("RunContainerError", message)
+        self.mark()
+        await self.event("Warning", "Failed", f"Error: {message}")
+        delay = rt.backoff.failed()
+        if delay > 0:
+            pod_ref = f"{self.name}_{self.namespace}({self.uid})"
+            await self.event("Warning", "BackOff", f"Back-off restarting failed container {rt.name} in pod {pod_ref}")
+        await rt.sleep(max(rt.backoff.real(delay), self.node.real(1.0)))
 
     def _user(self, rt: ContainerRuntime) -> tuple[int, int] | None:
         pod_ctx = (self.pod.get("spec") or {}).get("securityContext") or {}
