@@ -185,7 +185,10 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
         pytest.fail('a drill must name its system (the "x" system) and its incident (incident "ID")', pytrace=False)
     journal = run.open()
     runbook = parse_runbook(run.scenarios_dir / seen.system / "runbook.md")
-    incident = runbook.incident(seen.incident)
+    try:
+        incident, overrides = _with_overrides(runbook, seen.incident, run.scenarios_dir / seen.system)
+    except DrillbookError as exc:
+        pytest.fail(f"drillbook: {exc}", pytrace=False)
     plan = _plan(checks_for_incident(incident, runbook), seen.slos, run.scenarios_dir / seen.system)
     run.drills += 1
     feature = request.node.stash.get(_FEATURE, None)
@@ -198,7 +201,14 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
     )
     drill = Drill(
         drill_id=f"{seen.system}/{incident.id}#{run.drills}",
-        spec=DrillSpec(system=seen.system, incident_id=incident.id, fault=seen.fault),
+        spec=DrillSpec(
+            system=seen.system,
+            incident_id=incident.id,
+            fault=seen.fault,
+            supplied=dict(overrides.supplied) if overrides else {},
+            follow_up_steps=_follow_up(runbook, incident, overrides),
+            overrides=tuple(overrides.notes()) if overrides else (),
+        ),
         runbook=runbook,
         incident=incident,
         plan=plan,
@@ -222,6 +232,28 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
         for verdict_event in _last_verdict(run, drill.drill_id):
             for name, value in junit_properties(verdict_event):
                 record_property(name, value)
+
+
+def _with_overrides(runbook: Any, wanted: str, scenario_dir: Path) -> tuple[Any, Any]:
+    """The incident as the drill rehearses it, after ``drills.yaml`` (its section range, its time target)."""
+    from drillbook.overrides import load_overrides
+
+    overrides = load_overrides(scenario_dir).for_incident(wanted)
+    try:
+        incident = runbook.incident(wanted)
+    except KeyError:
+        if overrides is None:
+            raise
+        incident = None
+    return (overrides.apply(runbook, incident) if overrides else incident), overrides
+
+
+def _follow_up(runbook: Any, incident: Any, overrides: Any) -> frozenset[int]:
+    """Steps never counted toward MTTR: Prevention and Post-Incident sections, and what drills.yaml adds."""
+    from drillbook.runbook.ranges import follow_up_steps
+
+    by_section = follow_up_steps(runbook, incident)
+    return overrides.follow_up(incident, by_section) if overrides else by_section
 
 
 def _plan(runbook_plan: Any, drill_slos: tuple[str, ...], scenario_dir: Path) -> Any:
