@@ -175,6 +175,7 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
     from drillbook.drill.session import Drill
     from drillbook.drill.spec import DrillSpec
     from drillbook.gherkin.validate import hints
+    from drillbook.overrides import incident_for_drill
     from drillbook.report.junit import junit_properties
     from drillbook.runbook import parse_runbook
     from drillbook.slo.checks import checks_for_incident
@@ -186,7 +187,7 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
     journal = run.open()
     runbook = parse_runbook(run.scenarios_dir / seen.system / "runbook.md")
     try:
-        incident, overrides = _with_overrides(runbook, seen.incident, run.scenarios_dir / seen.system)
+        incident, overrides = incident_for_drill(runbook, seen.incident, run.scenarios_dir / seen.system)
     except DrillbookError as exc:
         pytest.fail(f"drillbook: {exc}", pytrace=False)
     plan = _plan(checks_for_incident(incident, runbook), seen.slos, run.scenarios_dir / seen.system)
@@ -232,20 +233,6 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
         for verdict_event in _last_verdict(run, drill.drill_id):
             for name, value in junit_properties(verdict_event):
                 record_property(name, value)
-
-
-def _with_overrides(runbook: Any, wanted: str, scenario_dir: Path) -> tuple[Any, Any]:
-    """The incident as the drill rehearses it, after ``drills.yaml`` (its section range, its time target)."""
-    from drillbook.overrides import load_overrides
-
-    overrides = load_overrides(scenario_dir).for_incident(wanted)
-    try:
-        incident = runbook.incident(wanted)
-    except KeyError:
-        if overrides is None:
-            raise
-        incident = None
-    return (overrides.apply(runbook, incident) if overrides else incident), overrides
 
 
 def _follow_up(runbook: Any, incident: Any, overrides: Any) -> frozenset[int]:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from drillbook.errors import ScenarioError
-from drillbook.overrides import check_overrides, load_overrides
+from drillbook.gherkin.validate import problems
+from drillbook.overrides import check_overrides, incident_for_drill, load_overrides
 from drillbook.runbook import parse_runbook
 from drillbook.runbook.ranges import follow_up_steps
 
@@ -133,3 +134,28 @@ def test_a_step_cannot_be_both_response_and_follow_up(tmp_path: Path) -> None:
     assert [p.message for p in problems] == [
         "incidents.pool-exhausted: steps [3] are both response_steps and follow_up_steps; keep one"
     ]
+
+
+def test_a_drill_may_name_an_incident_that_only_drills_yaml_defines(tmp_path: Path) -> None:
+    system = tmp_path / "orders"
+    system.mkdir()
+    _scenario(system, DRILLS)
+    steps = [
+        (3, 'Given the "orders" system is running on the local platform'),
+        (4, "Given the drill supplies `kubectl get pods -n shop` for step 3"),
+        (5, 'When the operator follows incident "pool-exhausted"'),
+    ]
+    assert problems("orders.feature", steps, tmp_path) == []
+    unknown = [*steps[:1], (5, 'When the operator follows incident "RB-404"')]
+    assert [p.split(": ", 1)[0] for p in problems("orders.feature", unknown, tmp_path)] == ["orders.feature:5"]
+
+
+def test_the_drill_rehearses_the_range_not_the_parsers_reading(tmp_path: Path) -> None:
+    directory = _scenario(tmp_path, DRILLS)
+    runbook = parse_runbook(directory / "runbook.md")
+    assert [i.id for i in runbook.incidents] != ["pool-exhausted"]
+    incident, override = incident_for_drill(runbook, "pool-exhausted", directory)
+    assert override is not None
+    assert incident.id == "pool-exhausted"
+    assert incident.time_target is not None
+    assert incident.time_target.text.endswith("(set by the drill, drills.yaml:2)")
