@@ -138,7 +138,7 @@ def check_overrides(path: Path) -> list[Problem]:
     """Every problem of one ``drills.yaml`` (empty when it is valid)."""
     file = YamlFile.read(path)
     _decode(file)
-    return file.problems
+    return file.in_order()
 
 
 def _decode(file: YamlFile) -> DrillOverrides:

@@ -121,7 +121,7 @@ def _manifests(path: Path, problems: list[Problem]) -> _Manifests | None:
                 found.deployments.setdefault((namespace, name), []).append(container)
         if kind == "Deployment" and (namespace, name) not in found.deployments:
             file.error(document, f"Deployment {name!r} runs no containers (spec.template.spec.containers)")
-    problems.extend(file.problems)
+    problems.extend(file.in_order())
     return found
 
 
@@ -230,7 +230,7 @@ def _images(
                         "images.yaml nor built in; map it to the stand-in (see docs/scenario-files.md)",
                     )
                 )
-    problems.extend(file.problems)
+    problems.extend(file.in_order())
 
 
 def _standin_image(
