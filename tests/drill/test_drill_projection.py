@@ -112,3 +112,13 @@ def test_the_projected_mttr_counts_only_response_steps_not_18_minutes_of_prevent
     assert everything.operator_s - response.operator_s == 18 * 60, "six prose steps of Prevention: 18 minutes"
     assert response.operator_s == 30.0 + 60.0, "kubectl get (a read) and a rollout restart (a change)"
     assert response.total_s < 900, "the response fits the 15 minute target; the retrospective is not response time"
+
+
+def test_a_response_step_that_mentions_prevention_still_counts(tmp_path: Path) -> None:
+    runbook_path = tmp_path / "runbook.md"
+    text = POOL_RUNBOOK.replace("1. Restart the app:", "1. Prevent a cascade: restart the app:")
+    runbook_path.write_text(text, encoding="utf-8")
+    runbook = parse_runbook(runbook_path)
+    incident = runbook.incidents[0]
+    restart = next(s for s in incident.steps if s.title.startswith("Prevent a cascade"))
+    assert restart.number not in follow_up_steps(runbook, incident)
