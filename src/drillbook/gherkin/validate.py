@@ -57,6 +57,7 @@ def available_systems(scenarios_dir: Path) -> list[str]:
 def problems(feature: str, steps: list[tuple[int, str]], scenarios_dir: Path) -> list[str]:
     """Everything wrong with one scenario's names, as ``file:line: message`` lines."""
     from drillbook.faults.base import available_faults
+    from drillbook.overrides import incident_for_drill
     from drillbook.runbook import parse_runbook
 
     found: list[str] = []
@@ -82,7 +83,10 @@ def problems(feature: str, steps: list[tuple[int, str]], scenarios_dir: Path) ->
                 found.append(f"{feature}:{line}: the runbook of {system!r} cannot be read: {exc}")
                 continue
             try:
-                incident = runbook.incident(match["incident"])
+                incident, _ = incident_for_drill(runbook, match["incident"], scenarios_dir / system)
+            except DrillbookError as exc:
+                found.append(f"{feature}:{line}: {exc}")
+                continue
             except KeyError:
                 ids = ", ".join(i.id for i in runbook.incidents)
                 found.append(
