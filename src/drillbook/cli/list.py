@@ -11,7 +11,7 @@ import importlib
 import inspect
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from drillbook.cli.parse import emit
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     """Print the chosen sections (all when none is chosen)."""
     chosen = [s for s in _SECTIONS if getattr(args, s)] or list(_SECTIONS)
-    writers = {
+    writers: dict[str, Callable[[], Iterator[str]]] = {
         "systems": lambda: systems(Path(args.scenarios)),
         "drills": lambda: drills(Path(args.features)),
         "faults": faults,
