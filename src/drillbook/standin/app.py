@@ -90,7 +90,7 @@ def build_app(state: Standin) -> web.Application:
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
-    add_routes(app, state.profile.resource)
+    add_routes(app, state.profile)
     return app
 
 

@@ -34,6 +34,8 @@ Opt-in failure modes (all off by default):
 ``STANDIN_CPU_MS_PER_REQUEST=20``         each business request burns that much CPU time (not wall time)
 ``STANDIN_SLOW_QUERIES=1``                do not create the runbook's index at start (searches scan)
 ``STANDIN_STARTUP_DELAY_MS=3000``         sleep before listening (slow boot)
+``STANDIN_FAILURE_MODE=name``             apply that failure mode of the profile's ``standin.yaml`` (its
+                                          variables, unless the pod's env sets them)
 ========================================  ===============================================================
 """
 
@@ -96,6 +98,7 @@ class StandinConfig:
             MissingConfigError: a required variable is unset (the caller logs it fatally and exits 1).
             UsageError: a variable is set to something unparsable.
         """
+        env = _with_failure_mode(profile, env)
         extra = tuple(v.strip() for v in env.get("STANDIN_REQUIRED_ENV", "").split(",") if v.strip())
         for name in (*profile.required_env, *extra):
             if name == "DATABASE_URL" and _has_parts(env, "DB_HOST"):
@@ -188,6 +191,21 @@ class _Reader:
 
     def flag(self, name: str) -> bool:
         return self._env.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _with_failure_mode(profile: Profile, env: Mapping[str, str]) -> Mapping[str, str]:
+    """``env`` over the defaults of the failure mode ``STANDIN_FAILURE_MODE`` names (none: ``env`` itself)."""
+    name = env.get("STANDIN_FAILURE_MODE", "").strip()
+    if not name:
+        return env
+    mode = profile.failure_modes.get(name)
+    if mode is None:
+        known = ", ".join(sorted(profile.failure_modes)) or "none"
+        raise UsageError(
+            f"STANDIN_FAILURE_MODE={name!r} is not a failure mode of {profile.name}; its standin.yaml declares: "
+            f"{known}. Add it under failure_modes or fix the image map's env"
+        )
+    return {**mode.env, **env}
 
 
 def _has_parts(env: Mapping[str, str], host_var: str) -> bool:

@@ -113,6 +113,20 @@ class Histogram(_Metric):
             yield f"{self.name}_count{_labels(key)} {counts[-1]}"
 
 
+class _Alias(_Metric):
+    """Another metric exported again under the name a runbook queries (``orders_db_pool_max``)."""
+
+    def __init__(self, name: str, of: _Metric) -> None:
+        super().__init__(name, of.help)
+        self.kind = of.kind
+        self._of = of
+
+    def samples(self) -> Iterable[str]:
+        cut = len(self._of.name)
+        for sample in self._of.samples():
+            yield self.name + sample[cut:]
+
+
 _M = TypeVar("_M", bound=_Metric)
 
 
@@ -135,6 +149,14 @@ class Registry:
     def histogram(self, name: str, help_text: str, buckets: tuple[float, ...] = SECONDS_BUCKETS) -> Histogram:
         """Register and return a histogram."""
         return self._add(Histogram(name, help_text, buckets))
+
+    def alias(self, name: str, of: str) -> bool:
+        """Also export the metric called ``of`` as ``name``; False when no metric is called ``of``."""
+        for metric in self._metrics:
+            if metric.name == of:
+                self._add(_Alias(name, metric))
+                return True
+        return False
 
     def _add(self, metric: _M) -> _M:
         self._metrics.append(metric)

@@ -1,18 +1,26 @@
-"""One profile per seed system: the names, variables, messages and data model its runbook expects.
+"""A system's stand-in profile: the names, variables, messages and data model its runbook expects.
 
-A profile is data only. Everything a runbook greps for, curls or sets (pool size variable, log level spelling,
-the index its slow-query step creates) is written here, so the stand-in's behaviour is the same for every
-system and only the vocabulary changes.
+A profile is data, read from ``scenarios/<system>/standin.yaml`` (see ``docs/scenario-files.md``). Everything a
+runbook greps for, curls or sets (pool size variable, log level spelling, the index its slow-query step creates,
+its metric names) is written there, so the stand-in's behaviour is the same for every system and only the
+vocabulary changes. No Python is needed to describe a new system.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
 from typing import Literal
 
 from drillbook.errors import UsageError
 
 LevelCase = Literal["lower", "upper"]
+IdFormat = Literal["hex", "room-code"]
+Datastore = Literal["postgres", "redis"]
+
+PROFILE_FILE = "standin.yaml"
 
 
 @dataclass(frozen=True)
@@ -21,9 +29,10 @@ class Child:
 
     Attributes:
         path: URL segment after the parent id.
-        table: Table the rows go to; it has a ``parent_id`` column.
+        table: Table the rows go to; it has a ``parent_column`` column.
         fields: Text columns filled from the JSON body.
         cache_counter: When set, each insert also increments this field of a Redis hash (vote tallies).
+        parent_column: Column holding the parent's id.
     """
 
     path: str
@@ -45,6 +54,7 @@ class Resource:
         slow_table: Table the search reads and the seed fills (the resource's own table or a child's).
         index_sql: The ``CREATE INDEX`` that makes the search fast (the runbook's own where it names one).
         id_alias: Extra response key carrying the id (zephyr returns ``roomCode``).
+        id_format: ``hex`` (16 hex digits) or ``room-code`` (6 upper-case letters and digits).
         child: Optional nested resource.
     """
 
@@ -55,7 +65,44 @@ class Resource:
     slow_table: str
     index_sql: str
     id_alias: str | None = None
+    id_format: IdFormat = "hex"
     child: Child | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A plain endpoint beyond the resource: a fixed answer after some work on the datastores.
+
+    Attributes:
+        method: HTTP method.
+        path: URL path (aiohttp route syntax: ``/api/orders/{id}``).
+        status: Status code answered when the work succeeds.
+        latency_ms: Work per request, spent holding a pool connection when ``uses`` names postgres.
+        uses: Datastores each request needs: ``postgres`` (one pool connection and a query), ``redis`` (one GET).
+        body: JSON body answered.
+    """
+
+    method: str
+    path: str
+    status: int = 200
+    latency_ms: float = 0.0
+    uses: tuple[Datastore, ...] = ()
+    body: object = None
+
+
+@dataclass(frozen=True)
+class FailureMode:
+    """A named misbehaviour: environment defaults the stand-in applies when ``STANDIN_FAILURE_MODE`` names it.
+
+    Attributes:
+        name: What image maps and docs call it (``crash-on-start``).
+        description: What the system does wrong, in the runbook's terms.
+        env: Variables (``STANDIN_ERROR_RATE`` …) set unless the pod's env sets them.
+    """
+
+    name: str
+    description: str
+    env: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -67,17 +114,22 @@ class Profile:
         service: Service name used in logs and metrics (the Deployment name).
         port: Default ``$PORT``.
         database: Default database name when only ``DB_HOST``-style variables are given.
-        pool_vars: Variables whose sum sizes the pool, first one required-ish (``DB_POOL_MAX``).
+        pool_vars: Variables whose sum sizes the pool (``DB_POOL_MAX``).
         default_pool: Pool size when none of ``pool_vars`` is set.
         required_env: Variables the real app refuses to start without (checked at start).
         level_case: ``"upper"`` prints ``"level":"ERROR"`` (NestJS, Go slog) so ``grep ERROR`` finds errors.
         correlation_key: Log field carrying the correlation id (``correlationId`` for the Node services).
         pool_timeout_message: Logged when the pool has no free connection within the acquire timeout;
             ``{size}`` and ``{timeout}`` are filled in.
-        ms_histograms: Also export ``http_request_duration_ms`` and ``db_query_duration_ms`` (azora's alerts).
         resource: The business resource.
+        ms_histograms: Also export ``http_request_duration_ms`` and ``db_query_duration_ms`` (azora's alerts).
         audit: Write an ``audit_logs`` row per change (zephyr's runbook reads that table).
         schema_sql: Extra DDL run once at start (tables the runbook queries, e.g. ``audit_logs``).
+        metric_names: Standard metric name → the extra name the runbook queries it by
+            (``db_pool_max: orders_db_pool_max``); see ``docs/scenario-files.md`` for the standard names.
+        endpoints: Plain endpoints beyond the resource.
+        failure_modes: Named misbehaviours (``STANDIN_FAILURE_MODE``).
+        source: The file the profile was read from.
     """
 
     name: str
@@ -93,144 +145,44 @@ class Profile:
     resource: Resource
     ms_histograms: bool = False
     audit: bool = False
-    schema_sql: tuple[str, ...] = field(default=())
+    schema_sql: tuple[str, ...] = ()
+    metric_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    endpoints: tuple[Endpoint, ...] = ()
+    failure_modes: Mapping[str, FailureMode] = field(default_factory=lambda: MappingProxyType({}))
+    source: Path | None = None
 
 
-ZEPHYR = Profile(
-    name="zephyr-voting",
-    service="zephyr-backend",
-    port=3000,
-    database="zephyr",
-    pool_vars=("DB_POOL_MAX",),
-    default_pool=10,
-    required_env=("DATABASE_URL", "REDIS_URL"),
-    level_case="lower",
-    correlation_key="correlationId",
-    pool_timeout_message="Error: timeout acquiring connection from pool (DB_POOL_MAX={size}, waited {timeout}ms)",
-    resource=Resource(
-        path="polls",
-        table="polls",
-        fields=("question", "options", "host_id"),
-        search=("host_id",),
-        # The hot list query tallies votes per poll; without this index every list scans the votes table.
-        slow_table="votes",
-        index_sql="CREATE INDEX IF NOT EXISTS idx_votes_poll_id ON votes(poll_id)",
-        id_alias="roomCode",
-        child=Child(path="vote", table="votes", fields=("option",), cache_counter="option", parent_column="poll_id"),
-    ),
-    audit=True,
-    schema_sql=(
-        "ALTER TABLE polls ADD COLUMN IF NOT EXISTS is_active boolean NOT NULL DEFAULT true",
-        "ALTER TABLE polls ADD COLUMN IF NOT EXISTS expires_at timestamptz NOT NULL DEFAULT now() + interval '1 day'",
-        "CREATE TABLE IF NOT EXISTS audit_logs (id bigserial PRIMARY KEY, action text NOT NULL,"
-        " detail jsonb NOT NULL DEFAULT '{}', created_at timestamptz NOT NULL DEFAULT now())",
-    ),
-)
-
-AZORA = Profile(
-    name="azora",
-    service="api-gateway",
-    port=8080,
-    database="azora",
-    pool_vars=("DATABASE_POOL_SIZE",),
-    default_pool=10,
-    required_env=("DATABASE_URL", "REDIS_URL", "JWT_SECRET"),
-    level_case="lower",
-    correlation_key="correlationId",
-    pool_timeout_message="Connection pool exhausted: timeout acquiring connection after {timeout}ms"
-    " (DATABASE_POOL_SIZE={size}); too many connections in use",
-    ms_histograms=True,
-    resource=Resource(
-        path="users",
-        table="users",
-        fields=("email", "name"),
-        search=("email",),
-        slow_table="users",
-        index_sql="CREATE INDEX IF NOT EXISTS idx_users_email ON users(email)",
-    ),
-)
-
-CHAT_ROOMS = Profile(
-    name="chat-rooms",
-    service="chat-rooms-api",
-    port=3000,
-    database="chat_rooms",
-    pool_vars=("DATABASE_POOL_SIZE",),
-    default_pool=10,
-    required_env=("DATABASE_URL", "REDIS_URL"),
-    level_case="upper",
-    correlation_key="correlationId",
-    pool_timeout_message="Database connection pool exhausted: timeout acquiring connection after {timeout}ms"
-    " (pool size {size})",
-    resource=Resource(
-        path="rooms",
-        table="rooms",
-        fields=("name", "owner_id"),
-        search=("owner_id",),
-        slow_table="messages",
-        index_sql="CREATE INDEX IF NOT EXISTS idx_messages_room_id_created_at ON messages(room_id, created_at DESC)",
-        child=Child(path="messages", table="messages", fields=("user_id", "body"), parent_column="room_id"),
-    ),
-)
-
-PHASE5_TODO = Profile(
-    name="phase5-todo",
-    service="backend",
-    port=8000,
-    database="todo",
-    pool_vars=("DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW"),
-    default_pool=20,
-    required_env=("DATABASE_URL", "REDIS_URL"),
-    level_case="lower",
-    correlation_key="correlation_id",
-    pool_timeout_message="sqlalchemy.exc.TimeoutError: QueuePool limit of size {size} reached,"
-    " connection timed out, timeout {timeout}ms (timeout acquiring connection)",
-    resource=Resource(
-        path="tasks",
-        table="tasks",
-        fields=("user_id", "status", "title"),
-        search=("user_id", "status"),
-        slow_table="tasks",
-        index_sql="CREATE INDEX IF NOT EXISTS idx_tasks_user_id_status ON tasks(user_id, status)",
-    ),
-    schema_sql=("ALTER TABLE tasks ADD COLUMN IF NOT EXISTS due_date timestamptz",),
-)
-
-ARCHITECT_API = Profile(
-    name="architect-api",
-    service="architect-api",
-    port=8080,
-    database="architect",
-    pool_vars=("DB_MAX_OPEN_CONNS",),
-    default_pool=10,
-    required_env=("DATABASE_URL", "REDIS_URL"),
-    level_case="upper",
-    correlation_key="request_id",
-    pool_timeout_message="connection limit exceeded: timeout acquiring connection after {timeout}ms"
-    " (DB_MAX_OPEN_CONNS={size})",
-    resource=Resource(
-        path="projects",
-        table="projects",
-        fields=("name", "owner_id"),
-        search=("owner_id",),
-        slow_table="projects",
-        index_sql="CREATE INDEX IF NOT EXISTS idx_projects_owner_id ON projects(owner_id)",
-    ),
-)
-
-PROFILES: dict[str, Profile] = {p.name: p for p in (ZEPHYR, AZORA, CHAT_ROOMS, PHASE5_TODO, ARCHITECT_API)}
+def default_scenarios_dir() -> Path:
+    """The repository's ``scenarios/`` (this package sits in ``src/drillbook/standin/``)."""
+    return Path(__file__).resolve().parents[3] / "scenarios"
 
 
-def get_profile(name: str) -> Profile:
-    """Return the profile called ``name``.
+def known_profiles(scenarios_dir: Path | None = None) -> list[str]:
+    """The systems under ``scenarios_dir`` that have a ``standin.yaml``."""
+    root = scenarios_dir or default_scenarios_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / PROFILE_FILE).is_file())
+
+
+def get_profile(name: str, scenarios_dir: Path | None = None) -> Profile:
+    """The profile called ``name`` (a system under ``scenarios_dir``), or the one in a ``standin.yaml`` path.
 
     Raises:
         UsageError: no such profile; the message lists the known ones.
+        ScenarioError: the profile's file is malformed (file:line).
     """
-    try:
-        return PROFILES[name]
-    except KeyError:
-        known = ", ".join(sorted(PROFILES))
-        raise UsageError(
-            f"unknown stand-in profile {name!r}; expected one of: {known}. Pass --profile with a scenario folder name."
-        ) from None
+    from drillbook.standin.profile_file import load_profile
+
+    given = Path(name)
+    if given.suffix in (".yaml", ".yml") and given.is_file():
+        return load_profile(given)
+    root = scenarios_dir or default_scenarios_dir()
+    path = root / name / PROFILE_FILE
+    if "/" not in name and path.is_file():
+        return load_profile(path)
+    known = ", ".join(known_profiles(root)) or "none"
+    raise UsageError(
+        f"unknown stand-in profile {name!r}; expected one of: {known} (systems in {root} with a {PROFILE_FILE}). "
+        "Pass --profile with a scenario folder name or the path of a standin.yaml."
+    )

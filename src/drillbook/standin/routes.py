@@ -1,7 +1,9 @@
-"""HTTP handlers: health, metrics and the profile's business resource (create, read, search, nested)."""
+"""HTTP handlers: health, metrics, the profile's business resource (create, read, search, nested) and its
+plain endpoints."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import string
@@ -13,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from drillbook.standin.profiles import Resource
+from drillbook.standin.profiles import Endpoint, Profile, Resource
 from drillbook.standin.service import DepStatus, Standin
 
 STATE: web.AppKey[Standin] = web.AppKey("standin", Standin)
@@ -169,7 +171,7 @@ def _text(value: Any) -> str | None:
 
 
 def _new_id(res: Resource) -> str:
-    if res.id_alias == "roomCode":
+    if res.id_format == "room-code":
         return "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(6))
     return secrets.token_hex(8)
 
@@ -318,14 +320,41 @@ async def child_list(state: Standin, request: web.Request) -> web.Response:
     return web.json_response({"items": items, "count": len(items)})
 
 
+def endpoint_handler(endpoint: Endpoint) -> Handler:
+    """A plain endpoint of the profile: its latency spent on the datastores it uses, then its fixed answer.
+
+    With ``postgres`` in ``uses`` the latency is spent holding a pool connection (a query that takes that long),
+    so pool exhaustion, a leak or a slow database network hurt this endpoint as they would the real one.
+    """
+
+    async def handle(state: Standin, request: web.Request) -> web.Response:
+        if "redis" in endpoint.uses:
+            try:
+                await state.cache.client.get(f"{state.profile.service}:endpoint:{endpoint.path}")
+            except (RedisError, OSError) as exc:
+                raise state.cache.error(exc) from exc
+        if "postgres" in endpoint.uses:
+            async with state.db.connection(leak=state.leaks_next()) as conn:
+                await state.db.execute(conn, "SELECT 1")
+                if endpoint.latency_ms > 0:
+                    await asyncio.sleep(endpoint.latency_ms / 1000)
+        elif endpoint.latency_ms > 0:
+            await asyncio.sleep(endpoint.latency_ms / 1000)
+        return web.json_response(endpoint.body, status=endpoint.status)
+
+    handle.__doc__ = f"``{endpoint.method} {endpoint.path}`` (from the profile's standin.yaml)."
+    return business(handle)
+
+
 HEALTH_PATHS = ("/api/health", "/health", "/healthz")
 READY_PATHS = ("/api/health/ready", "/health/ready", "/ready", "/readyz")
 LIVE_PATHS = ("/api/health/live", "/health/live", "/live", "/livez")
 QUIET_PATHS = frozenset((*HEALTH_PATHS, *READY_PATHS, *LIVE_PATHS, "/metrics"))
 
 
-def add_routes(app: web.Application, res: Resource) -> None:
-    """Register health aliases, metrics and the resource's routes."""
+def add_routes(app: web.Application, profile: Profile) -> None:
+    """Register health aliases, metrics, the resource's routes and the profile's plain endpoints."""
+    res = profile.resource
     for path in HEALTH_PATHS:
         app.router.add_get(path, health)
     for path in READY_PATHS:
@@ -341,3 +370,5 @@ def add_routes(app: web.Application, res: Resource) -> None:
     if res.child is not None:
         app.router.add_post(f"{base}/{{id}}/{res.child.path}", child_create)
         app.router.add_get(f"{base}/{{id}}/{res.child.path}", child_list)
+    for endpoint in profile.endpoints:
+        app.router.add_route(endpoint.method, endpoint.path, endpoint_handler(endpoint))

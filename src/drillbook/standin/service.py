@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +91,19 @@ class Standin:
         m.gauge("standin_requests_queued", "Requests waiting for a capacity slot.", self._queued)
         m.gauge("standin_requests_rejected_total", "Requests refused because the queue was full.", self._rejected)
         m.gauge("standin_max_concurrency", "Capacity slots of this replica.", self._max_concurrency)
+        self._runbook_metric_names()
+
+    def _runbook_metric_names(self) -> None:
+        """The names the runbook queries (``metrics.names`` of standin.yaml), beside the standard ones."""
+        for standard, exported in self.profile.metric_names.items():
+            if self.metrics.alias(exported, standard):
+                continue
+            state = standard.removeprefix("db_pool_")
+            if state in ("active", "idle", "waiting"):
+                self.metrics.gauge(exported, f"Database pool connections {state}.", self._pool_state(state))
+
+    def _pool_state(self, state: str) -> Callable[[], dict[tuple[tuple[str, str], ...], float]]:
+        return lambda: single(self.db.stats()[state])
 
     def _up(self, dep: str) -> dict[tuple[tuple[str, str], ...], float]:
         return single(1.0 if self.status[dep].up else 0.0)
