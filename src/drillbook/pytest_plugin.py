@@ -248,7 +248,7 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
     from drillbook.drill.control import ControlSettings, FileControlCache
     from drillbook.drill.session import Drill
     from drillbook.drill.spec import DrillSpec
-    from drillbook.gherkin.validate import hints
+    from drillbook.gherkin.validate import hints, resolve_incident
     from drillbook.report.junit import junit_properties
     from drillbook.runbook import parse_runbook
     from drillbook.slo.checks import checks_for_incident
@@ -259,7 +259,7 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
         pytest.fail('a drill must name its system (the "x" system) and its incident (incident "ID")', pytrace=False)
     journal = run.open()
     runbook = parse_runbook(run.scenarios_dir / seen.system / "runbook.md")
-    incident = runbook.incident(seen.incident)
+    incident, override = resolve_incident(runbook, seen.incident, run.scenarios_dir / seen.system)
     plan = _plan(checks_for_incident(incident, runbook), seen.slos, run.scenarios_dir / seen.system)
     run.drills += 1
     feature = request.node.stash.get(_FEATURE, None)
@@ -272,7 +272,12 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
     )
     drill = Drill(
         drill_id=f"{seen.system}/{incident.id}#{run.drills}",
-        spec=DrillSpec(system=seen.system, incident_id=incident.id, fault=seen.fault),
+        spec=DrillSpec(
+            system=seen.system,
+            incident_id=incident.id,
+            fault=seen.fault,
+            supplied=dict(override.supplied) if override else {},  # a Gherkin "supplies" sentence wins
+        ),
         runbook=runbook,
         incident=incident,
         plan=plan,

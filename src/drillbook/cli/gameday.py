@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="feature directory, .feature file or test module (default: features)",
     )
     parser.add_argument("--reports", default="reports", help="where run directories go (default: reports)")
+    parser.add_argument("--scenarios", default="scenarios", help="scenario directory (default: scenarios)")
     parser.add_argument(
         "--platform", default="local", choices=["local", "docker", "kind", "k3s", "existing"], help="where drills run"
     )
@@ -89,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         "-v",
         "-p",
         "no:cacheprovider",
-        f"--drillbook-reports={args.reports}",
+        f"--drillbook-reports={Path(args.reports).resolve()}",
+        f"--drillbook-scenarios={Path(args.scenarios).resolve()}",
         f"--drillbook-run-id={run_id}",
         f"--drillbook-platform={args.platform}",
         f"--junitxml={run_dir / 'junit.xml'}",
