@@ -43,7 +43,7 @@ _RULES: tuple[tuple[str, str, tuple[tuple[str, str], ...], int], ...] = (
     (r"pg_terminate_backend|idle in transaction|batch job|long[- ]running quer", "pool-exhaustion",
      (("mode", "idle"),), 30),
     (r"connection pool|pool (?:is )?exhaust|too many connections|db_pool|pool size|acquiring connection",
-     "connection-leak", (("share", "0.1"),), 30),
+     "connection-leak", (("share", "0.02"),), 60),  # a slow leak: a restart buys time, as it does in production
     (r"crashloop|crash(?:es|ing)? (?:loop|on start|after)|oomkill", "crashloop",
      (("mode", "release"), ("tag", CRASH_TAG)), 30),
     (r"redis", "redis-outage", (("mode", "stop"),), 30),
@@ -51,8 +51,8 @@ _RULES: tuple[tuple[str, str, tuple[tuple[str, str], ...], int], ...] = (
     (r"slow (?:database )?quer|missing index|sequential scan", "slow-query", (("index", "idx_items_name"),), 30),
     (r"error rate|5xx|\b50[03]\b|bad (?:release|deploy)|rollout undo|roll(?:ed|ing)? back|after (?:a|the) deploy",
      "bad-release", (("tag", BAD_TAG),), 30),
-    (r"latenc|slow|timeout|p9[59]", "latency", (("dependency", "postgres"), ("latency_ms", "1000")), 30),
-    (r"cpu|traffic spike|load spike|surge", "load-spike", (("factor", "5"),), 30),
+    (r"latenc|slow|timeout|p9[59]", "latency", (("dependency", "postgres"), ("latency_ms", "2500")), 30),
+    (r"cpu|traffic spike|load spike|surge", "load-spike", (("factor", "8"),), 30),
 )  # fmt: skip
 """(words in the incident, fault, parameters, seconds to breach), first match wins."""
 
@@ -127,7 +127,14 @@ def _postgres_env(f: SystemFacts) -> str:
         - name: POSTGRES_NON_ROOT_PASSWORD
           valueFrom: {{secretKeyRef: {{name: {f.app}-secrets, key: DATABASE_PASSWORD}}}}
         - {{name: POSTGRES_DB, value: {_database(f)}}}
-        - {{name: POSTGRES_MAX_CONNECTIONS, value: '100'}}"""
+        - {{name: POSTGRES_MAX_CONNECTIONS, value: '100'}}
+        # `kubectl exec deployment/postgres -- psql -U postgres` reaches this server as the operator would: the
+        # embedded platform has no local socket in the pod, so psql is pointed at the pod's own address.
+        - name: POD_IP
+          valueFrom: {{fieldRef: {{fieldPath: status.podIP}}}}
+        - {{name: PGHOST, value: $(POD_IP)}}
+        - name: PGPASSWORD
+          valueFrom: {{secretKeyRef: {{name: {f.app}-secrets, key: POSTGRES_SUPERUSER_PASSWORD}}}}"""
 
 
 def _datastore(name: str, port: int, ns: str, part_of: str, env: str) -> str:
@@ -232,12 +239,13 @@ spec:
           periodSeconds: 5
           timeoutSeconds: 2
           failureThreshold: 2
+        # Generous: a liveness probe that kills a replica still starting on a busy machine is a drill artefact.
         livenessProbe:
           httpGet: {{path: /api/health/live, port: http}}
-          initialDelaySeconds: 5
+          initialDelaySeconds: 30
           periodSeconds: 10
-          timeoutSeconds: 2
-          failureThreshold: 3
+          timeoutSeconds: 5
+          failureThreshold: 6
         resources:
           requests: {{cpu: 100m, memory: 128Mi}}
           limits: {{cpu: 500m, memory: 512Mi}}"""
@@ -345,7 +353,9 @@ traffic:
   - {{name: health, method: GET, path: /api/health, weight: 1}}
   - {{name: "search items", method: GET, path: "/api/items?name=item-1", weight: 4}}
   - {{name: "create items", method: POST, path: /api/items, weight: 1, json: {{name: drill}}}}
-slos: ["error rate < 1%", "p95 latency < 500ms"]
+# The embedded platform answers in 100-400 ms on a loaded machine: the latency objective leaves room for that
+# (an incident that states its own objective is measured by it instead).
+slos: ["error rate < 1%", "p95 latency < 1000ms"]
 """
 
 
@@ -390,7 +400,7 @@ def feature(f: SystemFacts, runbook_rel: str, drills: list[tuple[Incident, Fault
         "",
         "  Background:",
         f'    Given the "{f.system}" system is running on the local platform',
-        "    And steady traffic of 10 users",
+        "    And steady traffic of 5 users",
     ]
     for incident, choice in drills:
         out += [
