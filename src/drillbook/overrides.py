@@ -105,6 +105,20 @@ class DrillOverrides:
         return next((o for o in self.incidents.values() if _key(o.incident) == wanted), None)
 
 
+def incident_for_drill(runbook: Runbook, wanted: str, scenario_dir: Path) -> tuple[Incident, IncidentOverride | None]:
+    """The incident a drill of ``wanted`` rehearses, after ``drills.yaml`` (its section range, its time target).
+
+    Raises:
+        KeyError: no such incident in the runbook and no override defining it (the message lists the ids).
+        ScenarioError: ``drills.yaml`` is malformed.
+    """
+    override = load_overrides(scenario_dir).for_incident(wanted)
+    if override is not None and override.lines is not None:
+        return override.apply(runbook, None), override  # the range is the incident, whatever the parser read
+    incident = runbook.incident(wanted)
+    return (override.apply(runbook, incident) if override else incident), override
+
+
 def load_overrides(scenario_dir: Path) -> DrillOverrides:
     """Read ``scenario_dir/drills.yaml``; no file means no overrides.
 
@@ -124,7 +138,7 @@ def check_overrides(path: Path) -> list[Problem]:
     """Every problem of one ``drills.yaml`` (empty when it is valid)."""
     file = YamlFile.read(path)
     _decode(file)
-    return file.problems
+    return file.in_order()
 
 
 def _decode(file: YamlFile) -> DrillOverrides:

@@ -248,7 +248,8 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
     from drillbook.drill.control import ControlSettings, FileControlCache
     from drillbook.drill.session import Drill
     from drillbook.drill.spec import DrillSpec
-    from drillbook.gherkin.validate import hints, resolve_incident
+    from drillbook.gherkin.validate import hints
+    from drillbook.overrides import incident_for_drill
     from drillbook.report.junit import junit_properties
     from drillbook.runbook import parse_runbook
     from drillbook.slo.checks import checks_for_incident
@@ -259,7 +260,10 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
         pytest.fail('a drill must name its system (the "x" system) and its incident (incident "ID")', pytrace=False)
     journal = run.open()
     runbook = parse_runbook(run.scenarios_dir / seen.system / "runbook.md")
-    incident, override = resolve_incident(runbook, seen.incident, run.scenarios_dir / seen.system)
+    try:
+        incident, overrides = incident_for_drill(runbook, seen.incident, run.scenarios_dir / seen.system)
+    except DrillbookError as exc:
+        pytest.fail(f"drillbook: {exc}", pytrace=False)
     plan = _plan(checks_for_incident(incident, runbook), seen.slos, run.scenarios_dir / seen.system)
     run.drills += 1
     feature = request.node.stash.get(_FEATURE, None)
@@ -276,7 +280,9 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
             system=seen.system,
             incident_id=incident.id,
             fault=seen.fault,
-            supplied=dict(override.supplied) if override else {},  # a Gherkin "supplies" sentence wins
+            supplied=dict(overrides.supplied) if overrides else {},
+            follow_up_steps=_follow_up(runbook, incident, overrides),
+            overrides=tuple(overrides.notes()) if overrides else (),
         ),
         runbook=runbook,
         incident=incident,
@@ -301,6 +307,14 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
         for verdict_event in _last_verdict(run, drill.drill_id):
             for name, value in junit_properties(verdict_event):
                 record_property(name, value)
+
+
+def _follow_up(runbook: Any, incident: Any, overrides: Any) -> frozenset[int]:
+    """Steps never counted toward MTTR: Prevention and Post-Incident sections, and what drills.yaml adds."""
+    from drillbook.runbook.ranges import follow_up_steps
+
+    by_section = follow_up_steps(runbook, incident)
+    return overrides.follow_up(incident, by_section) if overrides else by_section
 
 
 def _plan(runbook_plan: Any, drill_slos: tuple[str, ...], scenario_dir: Path) -> Any:

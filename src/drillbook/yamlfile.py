@@ -68,12 +68,16 @@ class YamlFile:
         """Record a problem at ``node`` (the top of the file when None)."""
         self.problems.append(Problem(self.path, line_of(node) if node is not None else 1, message))
 
+    def in_order(self) -> list[Problem]:
+        """The problems by line, as an editor walks the file."""
+        return sorted(self.problems, key=lambda p: p.line or 0)
+
     def raise_problems(self) -> None:
         """Raise one :class:`ScenarioError` located at the first problem and listing all of them."""
         if not self.problems:
             return
-        first = self.problems[0]
-        rest = "".join(f"\n  {p}" for p in self.problems[1:])
+        first, *others = self.in_order()
+        rest = "".join(f"\n  {p}" for p in others)
         raise ScenarioError(first.message + rest, path=first.path, line=first.line)
 
     # -- decoders: each records a problem and returns None (or a default) on a bad value ------------------

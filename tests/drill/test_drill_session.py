@@ -25,6 +25,7 @@ from drillbook.journal import (
     EventType,
     FindingKind,
     JournalWriter,
+    Note,
     Phase,
     PhaseChanged,
     PhaseStatus,
@@ -265,6 +266,7 @@ def _run(
     cache: FileControlCache | None = None,
     name: str = "d1",
     settings: DrillSettings = FAST,
+    spec: DrillSpec | None = None,
 ) -> _Result:
     clock = FakeClock()
     the_world = world(clock) if world else _World(clock)
@@ -276,7 +278,7 @@ def _run(
     with JournalWriter(path) as journal:
         drill = Drill(
             drill_id=name,
-            spec=DrillSpec(system="fake"),
+            spec=spec or DrillSpec(system="fake"),
             runbook=runbook,
             incident=incident,
             plan=checks_for_incident(incident, runbook),
@@ -488,3 +490,24 @@ def test_traffic_that_never_flows_is_drillbooks_error_not_an_invalid_scenario(tm
     result = _run(tmp_path, world=lambda clock: _World(clock, traffic_delay_s=None))
     assert result.verdict is Verdict.ERROR
     assert "traffic never reached the app" in result.reason
+
+
+def test_follow_up_steps_and_drills_yaml_overrides_are_the_drills_and_stay_out_of_the_projected_mttr(
+    tmp_path: Path,
+) -> None:
+    review = Command("Review the pool size with the team.", 13, "prose", "", Effect.MANUAL)
+    prevention = Step(3, "Prevention", "Review the pool size with the team.", 12, (review,))
+    plain = _run(tmp_path, steps=(prevention,), name="plain")
+    spec = DrillSpec(
+        system="fake",
+        follow_up_steps=frozenset({3}),
+        overrides=("the time target 10 minutes is the drill's, not the runbook's (drills.yaml:3)",),
+    )
+    judged = _run(tmp_path, steps=(prevention,), name="judged", spec=spec)
+    assert judged.verdict is Verdict.PASSED, judged.reason
+    assert plain.event.projected_mttr_s is not None
+    assert judged.event.projected_mttr_s is not None
+    assert plain.event.projected_mttr_s - judged.event.projected_mttr_s == pytest.approx(180.0, abs=5.0)
+    notes = [e.message for e in judged.journal if isinstance(e, Note)]
+    assert "override: the time target 10 minutes is the drill's, not the runbook's (drills.yaml:3)" in notes
+    assert "steps 3 are follow-up work: not counted in the projected MTTR" in notes

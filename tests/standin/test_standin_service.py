@@ -6,6 +6,7 @@ import concurrent.futures
 import signal
 import subprocess
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -301,3 +302,48 @@ def test_chat_rooms_lists_rooms_with_message_counts_and_reads_messages(
     status, messages = replica.json(f"/api/rooms/{room['id']}/messages")
     assert (status, [m["body"] for m in messages["items"]]) == (200, ["again", "hello"])
     assert replica.request("/api/rooms/nope/messages", method="POST", body={"body": "x"})[0] == 404
+
+
+ORDERS_STANDIN = """\
+service: orders-api
+port: 8080
+database: orders
+required_env: [DATABASE_URL, REDIS_URL]
+pool:
+  size_vars: [ORDERS_DB_POOL_SIZE]
+  timeout_message: "orders pool exhausted (ORDERS_DB_POOL_SIZE={size}, waited {timeout}ms)"
+metrics:
+  names: {db_pool_max: orders_db_pool_max, db_pool_active: orders_db_pool_active}
+resource:
+  path: orders
+  table: orders
+  fields: [customer_id]
+  search: [customer_id]
+  index_sql: CREATE INDEX IF NOT EXISTS idx_orders_customer ON orders(customer_id)
+endpoints:
+  - {method: GET, path: /api/orders/summary, status: 200, latency_ms: 50, uses: [postgres], body: {open: 3}}
+"""
+
+
+@pytest.mark.live
+def test_a_system_described_only_by_its_standin_yaml_serves_its_endpoints_pool_and_metric_names(
+    standin: StandinFactory, database: str, redis_server: Redis, tmp_path: Path
+) -> None:
+    profile = tmp_path / "orders" / "standin.yaml"
+    profile.parent.mkdir()
+    profile.write_text(ORDERS_STANDIN, encoding="utf-8")
+    env = {"DATABASE_URL": database, "REDIS_URL": redis_server.url, "ORDERS_DB_POOL_SIZE": "1"}
+    replica = standin(str(profile), env | {"DB_ACQUIRE_TIMEOUT_MS": "200", "STANDIN_SEED_ROWS": "10"})
+    replica.wait_for(lambda: replica.request("/api/health/ready")[0] == 200, "readiness")
+    assert replica.json("/api/orders/summary") == (200, {"open": 3})
+    assert replica.json("/api/orders", method="POST", body={"customer_id": "c-1"})[0] == 201
+    # One pool connection, held 50 ms per summary request: concurrent requests past the acquire timeout fail.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: replica.request("/api/orders/summary")[0], range(16)))
+    assert 200 in statuses
+    assert any(s >= 500 for s in statuses), f"a pool of 1 cannot serve 16 concurrent requests: {statuses}"
+    assert any("orders pool exhausted (ORDERS_DB_POOL_SIZE=1" in m for m in _messages(replica))
+    _, samples = parse(replica.request("/metrics")[1])
+    assert value(samples, "orders_db_pool_max") == 1
+    assert value(samples, "orders_db_pool_active") == value(samples, "db_pool_connections", state="active")
+    assert value(samples, "db_pool_max") == 1, "the standard names stay"

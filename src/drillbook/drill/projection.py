@@ -2,13 +2,14 @@
 
 Sandbox time alone would make every target trivially met. The projection adds what a real response
 costs: waiting for the alert to fire (the runbook's own "for 2 minutes"), acknowledging it, an
-operator's time per step by what the step does, and the waits the runbook prescribes.
+operator's time per step by what the step does, and the waits the runbook prescribes. Follow-up steps
+(Prevention, Post-Incident, or as ``drills.yaml`` says) are work after service is back: they never count.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from drillbook.runbook.model import Effect, Incident, Step, TimeTarget, TimeTargetKind
@@ -97,12 +98,18 @@ def project(
     steps: Iterable[Step],
     measured_s: float,
     settings: ProjectionSettings | None = None,
+    follow_up: Collection[int] = (),
 ) -> Projection:
-    """Project the MTTR of following ``steps`` of ``incident``, given the sandbox's measured restore time."""
+    """Project the MTTR of following ``steps`` of ``incident``, given the sandbox's measured restore time.
+
+    Steps whose number is in ``follow_up`` are left out: a retrospective is not response time.
+    """
     settings = settings or ProjectionSettings()
     operator = 0.0
     waits = 0.0
     for step in steps:
+        if step.number in follow_up:
+            continue
         waits += prescribed_wait_seconds(step.prose) + prescribed_wait_seconds(step.title)
         if not step.commands:
             operator += settings.operator_seconds.get(Effect.MANUAL, 0.0)

@@ -186,6 +186,13 @@ class Drill:
         self.journal.write(events.drill_started(self, _sha256(self.runbook)))
         for skipped in self.plan.not_measurable:
             self.journal.write(events.note(self, f"not checked: {skipped.text} ({skipped.reason})"))
+        for override in self.spec.overrides:
+            self.journal.write(events.note(self, f"override: {override}"))
+        if self.spec.follow_up_steps:
+            numbers = ", ".join(str(n) for n in sorted(self.spec.follow_up_steps))
+            self.journal.write(
+                events.note(self, f"steps {numbers} are follow-up work: not counted in the projected MTTR")
+            )
         target = self.incident.time_target
         if target is not None and resolution_target(self.incident) is None:
             self.journal.write(
@@ -459,7 +466,11 @@ class Drill:
             measured = max(0.0, restore_t - self.state.t_inject)
             respond_start = self.state.t_respond if self.state.t_respond is not None else self.state.t_inject
             self.state.projection = project(
-                self.incident, self._executed_steps(), max(0.0, restore_t - respond_start), self.projection_settings
+                self.incident,
+                self._executed_steps(),
+                max(0.0, restore_t - respond_start),
+                self.projection_settings,
+                follow_up=self.spec.follow_up_steps,
             )
             projected = self.state.projection.total_s
         commands = tuple(self._command_results())

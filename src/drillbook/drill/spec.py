@@ -59,3 +59,7 @@ class DrillSpec:
     """Steps whose failure does not fail the drill (still shown in the report)."""
     slo_texts: list[str] = field(default_factory=list)
     """SLOs the drill states itself, in addition to or instead of the runbook's."""
+    follow_up_steps: frozenset[int] = frozenset()
+    """Steps that are follow-up work (Prevention, Post-Incident, ``drills.yaml``): never counted toward MTTR."""
+    overrides: tuple[str, ...] = ()
+    """What ``drills.yaml`` decided for this drill, one sentence each with its line (shown as the drill's)."""

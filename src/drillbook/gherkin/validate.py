@@ -7,14 +7,11 @@ import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from drillbook.errors import DrillbookError
 from drillbook.runbook.lint import lint_runbook
 from drillbook.runbook.model import Effect, Incident, Runbook
-
-if TYPE_CHECKING:
-    from drillbook.overrides import IncidentOverride
 
 _SYSTEM = re.compile(r'the "(?P<system>[^"]+)" system')
 _INCIDENT = re.compile(r'incident "(?P<incident>[^"]+)"')
@@ -62,28 +59,6 @@ def available_systems(scenarios_dir: Path) -> list[str]:
     return sorted(p.name for p in scenarios_dir.iterdir() if (p / "runbook.md").is_file())
 
 
-def resolve_incident(runbook: Runbook, name: str, scenario_dir: Path) -> tuple[Incident, IncidentOverride | None]:
-    """The incident a drill names, as ``drills.yaml`` reads it (its lines, its time target) when it says so.
-
-    Raises:
-        KeyError: neither the runbook nor ``drills.yaml`` has it.
-        ScenarioError: ``drills.yaml`` is malformed (file:line).
-    """
-    from drillbook.overrides import load_overrides
-
-    override = load_overrides(scenario_dir).for_incident(name)
-    try:
-        incident: Incident | None = runbook.incident(name)
-    except KeyError:
-        if override is None or override.lines is None:
-            raise
-        incident = None
-    if override is None:
-        assert incident is not None
-        return incident, None
-    return override.apply(runbook, incident), override
-
-
 def runbook_text(runbook: Runbook) -> str:
     """The runbook's markdown as the parser read it (bad bytes replaced)."""
     try:
@@ -95,6 +70,7 @@ def runbook_text(runbook: Runbook) -> str:
 def problems(feature: str, steps: list[tuple[int, str]], scenarios_dir: Path) -> list[str]:
     """Everything wrong with one scenario's names, as ``file:line: message`` lines."""
     from drillbook.faults.base import available_faults
+    from drillbook.overrides import incident_for_drill
     from drillbook.runbook import parse_runbook
 
     found: list[str] = []
@@ -120,7 +96,7 @@ def problems(feature: str, steps: list[tuple[int, str]], scenarios_dir: Path) ->
                 found.append(f"{feature}:{line}: the runbook of {system!r} cannot be read: {exc}")
                 continue
             try:
-                incident, override = resolve_incident(runbook, match["incident"], scenarios_dir / system)
+                incident, override = incident_for_drill(runbook, match["incident"], scenarios_dir / system)
             except KeyError:
                 ids = ", ".join(i.id for i in runbook.incidents)
                 found.append(

@@ -17,8 +17,9 @@ from drillbook.runbook.parser import _document_facts, _incident  # the parser's 
 from drillbook.runbook.sections import Candidate, clean_inline
 
 FOLLOW_UP = re.compile(
-    r"prevent|post[- ]?incident|post[- ]?mortem|retrospective|lessons?(?: learned)?\b|action items|follow[- ]?up|"
-    r"long[- ]term|after the incident|root cause analysis",
+    r"^(?:\d+[.)]\s*|step\s+\d+\s*[:.]\s*)?(?:prevention|preventing|preventive|post[- ]?incident|post[- ]?mortem|"
+    r"retrospective|lessons?(?: learned)?|action items|follow[- ]?ups?|long[- ]term|after the incident|"
+    r"root cause analysis)\b",
     re.IGNORECASE,
 )
 """Headings and step labels of follow-up work (never response time)."""
@@ -33,7 +34,7 @@ def follow_up_ranges(sections: list[Section]) -> list[tuple[int, int]]:
     """``(first, last)`` lines of every follow-up section, sub-sections included (``last`` may be huge)."""
     ranges: list[tuple[int, int]] = []
     for position, section in enumerate(sections):
-        if section.level == 0 or not FOLLOW_UP.search(clean_inline(section.title)):
+        if section.level == 0 or not FOLLOW_UP.match(clean_inline(section.title)):
             continue
         end = next((s.line - 1 for s in sections[position + 1 :] if s.level <= section.level), 10**9)
         ranges.append((section.line, end))
@@ -43,13 +44,16 @@ def follow_up_ranges(sections: list[Section]) -> list[tuple[int, int]]:
 def follow_up_steps(runbook: Runbook, incident: Incident) -> frozenset[int]:
     """Numbers of the incident's steps that are follow-up: under a follow-up heading, or labelled as one.
 
+    Only a heading or label that *names* follow-up work counts ("Prevention", "Post-Incident Review", "Long-term
+    fix"); a response step that mentions it ("Prevent a cascade: scale down") does not.
+
     Reads the runbook file again for its headings; a runbook that cannot be read has no follow-up steps.
     """
     try:
         ranges = follow_up_ranges(_sections(runbook))
     except OSError:
         ranges = []
-    return frozenset(step.number for step in incident.steps if _in(step, ranges) or FOLLOW_UP.search(step.title))
+    return frozenset(step.number for step in incident.steps if _in(step, ranges) or FOLLOW_UP.match(step.title))
 
 
 def _in(step: Step, ranges: list[tuple[int, int]]) -> bool:

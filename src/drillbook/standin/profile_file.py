@@ -75,7 +75,7 @@ def check_profile(path: Path) -> list[Problem]:
     """Every problem of one ``standin.yaml`` (empty when it is valid)."""
     file = YamlFile.read(path)
     _decode(file)
-    return file.problems
+    return file.in_order()
 
 
 def _decode(file: YamlFile) -> Profile | None:
