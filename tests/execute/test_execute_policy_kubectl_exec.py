@@ -71,3 +71,14 @@ def test_a_commands_own_timeout_is_capped_at_the_drills_maximum_and_says_so() ->
     assert "7200 s" in why
     assert "maximum" in why
     assert command_deadline("kubectl rollout status deploy/x --timeout=5m", 60.0, max_s=120.0)[0] == 120.0
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8080/api/health", "http://127.0.0.1:9090/-/ready"])
+def test_localhost_inside_an_execd_pod_runs_and_the_report_says_it_is_not_the_pods(url: str) -> None:
+    judgement = judge(f"kubectl exec deploy/orders-api -n shop -- curl -s {url}", [], TOOLS)
+    assert judgement.decision is Decision.RUNS
+    assert "localhost is this machine's loopback, not the pod's own address" in judgement.reason
+
+
+def test_localhost_on_the_host_needs_no_such_note() -> None:
+    assert judge("curl -s http://127.0.0.1:8080/api/health", [], TOOLS).reason == ""

@@ -98,12 +98,26 @@ def judge(text: str, unresolved: Sequence[str], tool_dirs: Sequence[Path]) -> Ju
             moved_out = moved_out or (not target.startswith("~") and _outside_workdir(target.rstrip("/") + "/"))
     judgements = judgements or [Judgement(Decision.RUNS)]
     worst = _worst(judgements)
+    if worst.decision is Decision.RUNS and (note := _pod_loopback_note(parts)):
+        worst = Judgement(Decision.RUNS, note)
     if unresolved:
         unbound = f"{', '.join(unresolved)}: not bound to anything in the sandbox (see the scenario's bindings.yaml)"
         if worst.decision is Decision.CAPTURED:  # never sent anyway: the placeholder only stays in the payload
             return Judgement(Decision.CAPTURED, f"{worst.reason} ({unbound})", worst.payload)
         return Judgement(Decision.BLOCKED, unbound)
     return worst
+
+
+def _pod_loopback_note(parts: Sequence[Part]) -> str:
+    """What the report must say when a command run inside a pod contacts ``localhost``: on the embedded platform
+    the pod's loopback is this machine's, so it reaches the host, not the pod (a real cluster differs)."""
+    for part in parts:
+        if part.via == "kubectl exec" and any(is_loopback(host) for host in hosts(part)):
+            return (
+                "runs, but differs from a real cluster: inside `kubectl exec` on the embedded platform, localhost is "
+                "this machine's loopback, not the pod's own address (see docs/platform-differences.md)"
+            )
+    return ""
 
 
 def judge_notification(text: str) -> Judgement:
