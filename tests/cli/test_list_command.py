@@ -51,3 +51,17 @@ def test_list_shows_the_library_and_project_step_sentences(capsys: pytest.Captur
     out = capsys.readouterr().out
     assert "Given steady traffic of <N> users" in out
     assert "When a leaking worker exhausts the database connections" in out
+
+
+def test_list_shows_an_incident_only_drills_yaml_defines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    page = tmp_path / "catalog"
+    page.mkdir()
+    (page / "runbook.md").write_text(
+        "# Alert: CatalogHighErrorRate\n\n## Mitigation\n\nRoll back with "
+        "`kubectl rollout undo deployment/catalog-web -n catalog`.\n"
+    )
+    (page / "drills.yaml").write_text("incidents:\n  CatalogHighErrorRate:\n    lines: 1-5\n")
+    assert main(["list", "--systems", "--scenarios", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "CatalogHighErrorRate" in out
+    assert "(defined by drills.yaml:2)" in out

@@ -7,12 +7,14 @@ answer is the one a drill's collection would give.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import inspect
 import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from drillbook.cli.parse import emit
 from drillbook.errors import DrillbookError
@@ -68,15 +70,32 @@ def systems(scenarios: Path) -> Iterator[str]:
         except DrillbookError as exc:
             yield f"  {name}: the runbook cannot be read: {exc}"
             continue
-        yield f"  {name}  ({path}, {len(runbook.incidents)} incidents)"
-        for incident in runbook.incidents:
+        incidents = [(i, "") for i in runbook.incidents] + list(_defined_by_overrides(runbook, scenarios / name))
+        yield f"  {name}  ({path}, {len(incidents)} incidents)"
+        for incident, where in incidents:
             runnable = sum(c.effect is not Effect.MANUAL for s in incident.steps for c in s.commands)
             target = f", target {incident.time_target.seconds / 60:g} min" if incident.time_target else ", no target"
             warn = "  <- nothing to run: drillbook lint" if not runnable else ""
+            warn += f"  (defined by {where})" if where else ""
             yield (
                 f"    {incident.id:<28} {incident.title[:50]!r} ({path}:{incident.line}): {len(incident.steps)} "
                 f"steps, {runnable} commands{target}{warn}"
             )
+
+
+def _defined_by_overrides(runbook: Any, scenario_dir: Path) -> Iterator[tuple[Any, str]]:
+    """Incidents only ``drills.yaml`` defines (by their lines), with where it does."""
+    from drillbook.overrides import incident_for_drill, load_overrides
+
+    known = {i.id.casefold() for i in runbook.incidents}
+    try:
+        overrides = load_overrides(scenario_dir)
+    except DrillbookError:
+        return  # drillbook check reports it
+    for override in overrides.incidents.values():
+        if override.lines is not None and override.incident.casefold() not in known:
+            with contextlib.suppress(DrillbookError, KeyError):
+                yield incident_for_drill(runbook, override.incident, scenario_dir)[0], override.where
 
 
 def drills(features: Path) -> Iterator[str]:
