@@ -129,3 +129,23 @@ def test_bad_input_is_an_error_naming_what_to_do_not_a_traceback(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+def test_the_real_systems_yaml_names_the_namespace_app_port_and_pool_variable(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "rb.md").write_text(ALERT.replace(" -n catalog", ""))  # the runbook names no namespace
+    dump = project / "dump"
+    dump.mkdir()
+    (dump / "all.yaml").write_text(
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: catalog-web, namespace: shop-catalog}\n"
+        "  spec:\n    template:\n      spec:\n        containers:\n        - name: web\n          image: x\n"
+        "          ports: [{containerPort: 3000}]\n          env: [{name: PG_POOL_MAX, value: '20'}]\n"
+        "- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: postgres, namespace: shop-catalog}\n"
+    )
+    assert main(["init", "catalog", "--runbook", "rb.md", "--manifests", str(dump)]) == 0
+    scenario = load_scenario(project / "scenarios" / "catalog")
+    assert (scenario.app.namespace, scenario.app.deployment, scenario.app.port) == ("shop-catalog", "catalog-web", 3000)
+    assert get_profile("catalog", project / "scenarios").pool_vars == ("PG_POOL_MAX",)
+    assert "namespace 'catalog' is a guess" not in capsys.readouterr().out  # the dump decided it
