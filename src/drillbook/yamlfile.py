@@ -56,7 +56,8 @@ class YamlFile:
             found.problems.append(Problem(path, None, f"not UTF-8 text ({exc.reason}); save the file as UTF-8"))
             return found
         try:
-            found.root = yaml.compose(text)
+            # libyaml's parser when PyYAML has it: the stand-in reads its profile at every (re)start.
+            found.root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = None if mark is None else int(mark.line) + 1
