@@ -6,6 +6,7 @@ directory, no journal) until a drill actually runs.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_bdd.scenario import find_fixturedefs_for_step
 
 from drillbook.errors import DrillbookError
 from drillbook.gherkin.run import RUN_KEY, RunContext
@@ -37,6 +39,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--drillbook-scenarios", default=None, help="scenario directory (default: <rootdir>/scenarios)")
     group.addoption("--drillbook-run-id", default="", help="name of this run's directory (default: timestamp)")
+    group.addoption(
+        "--drillbook-feature",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="run only the drills of this .feature file (repeatable); drillbook gameday PATH.feature passes it",
+    )
     parser.addini(
         "drillbook_control",
         "do-nothing control run per (system, fault): off, once (cached for the run, default) or always",
@@ -118,26 +127,91 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore:record_xml_attribute is an experimental feature")
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k deselects: the incident ids are keywords
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Check every drill's system, incident and fault names before anything runs."""
+    """Check every drill before anything runs: its names, its sentences, that its incident can be judged.
+
+    Also keeps only the drills of ``--drillbook-feature`` files and makes each drill's incident id (as the
+    runbook writes it, ``RB-007``) and system keywords, so ``-k RB-007`` selects that drill.
+    """
     from pytest_bdd.scenario import scenario_wrapper_template_registry
 
     from drillbook.gherkin.validate import problems
 
     run = config.stash[RUN_KEY]
+    wanted = {Path(f).resolve() for f in config.getoption("--drillbook-feature")}
     found: list[str] = []
+    kept: list[pytest.Item] = []
     for item in items:
         template = scenario_wrapper_template_registry.get(getattr(item, "function", None))  # type: ignore[arg-type]
         if template is None:
+            kept.append(item)
             continue
+        if wanted and Path(template.feature.filename).resolve() not in wanted:
+            continue
+        kept.append(item)
         steps = [(step.line_number, step.name) for step in template.steps]
         item.stash[_HINTS] = [text for _, text in steps]
         item.stash[_FEATURE] = (_relative(template.feature.filename, config), template.line_number)
-        for problem in problems(template.feature.rel_filename, steps, run.scenarios_dir):
+        feature = template.feature.rel_filename
+        for problem in [*_unknown_steps(item, feature, template.steps), *problems(feature, steps, run.scenarios_dir)]:
             if problem not in found:
                 found.append(problem)
+        item.extra_keyword_matches.update(_keywords(item.stash[_HINTS], run.scenarios_dir))
+    if wanted:
+        deselected = [item for item in items if item not in kept]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+        if not items:
+            names = ", ".join(sorted(str(f) for f in wanted))
+            raise pytest.UsageError(
+                f"drillbook: no drill of {names} was collected: is there a test module beside it that calls "
+                "pytest_bdd.scenarios(...) (as features/test_gameday.py does)?"
+            )
     if found:
-        raise pytest.UsageError("drillbook: these drills name things that do not exist:\n" + "\n".join(found))
+        raise pytest.UsageError("drillbook: these drills cannot be run as written:\n" + "\n".join(found))
+
+
+def _unknown_steps(item: pytest.Item, feature: str, steps: list[Any]) -> list[str]:
+    """Sentences no step definition visible to this drill matches, each with the closest known ones."""
+    from drillbook.gherkin.validate import known_sentences, unknown_step_problem
+
+    fixtures = item.session._fixturemanager
+    missing = [step for step in steps if not any(find_fixturedefs_for_step(step, fixtures, item))]
+    if not missing:
+        return []
+    known = known_sentences(_visible_sentences(fixtures, item))
+    return [unknown_step_problem(feature, step, known) for step in missing]
+
+
+def _visible_sentences(fixtures: Any, item: pytest.Item) -> list[str]:
+    """Plain (string) step sentences this drill can see: the repository's own steps and fault phrases."""
+    from pytest_bdd import parsers
+    from pytest_bdd.compat import get_fixture_names, getfixturedefs
+    from pytest_bdd.steps import step_function_context_registry
+
+    found: list[str] = []
+    for name in get_fixture_names(fixturemanager=fixtures):
+        for fixturedef in getfixturedefs(fixtures, name, item) or []:
+            context = step_function_context_registry.get(fixturedef.func)
+            if context is not None and isinstance(context.parser, parsers.string):
+                kind = (context.type or "given").capitalize()
+                found.append(f"{kind} {context.parser.name}")
+    return found
+
+
+def _keywords(step_texts: list[str], scenarios_dir: Path) -> set[str]:
+    """The drill's system and incident, as the feature names them and as the runbook writes the id."""
+    from drillbook.gherkin.validate import hints
+    from drillbook.runbook import parse_runbook
+
+    seen = hints(step_texts)
+    found = {k for k in (seen.system, seen.incident) if k}
+    if seen.system and seen.incident:
+        with contextlib.suppress(DrillbookError, KeyError, OSError):  # the name check reports it
+            found.add(parse_runbook(scenarios_dir / seen.system / "runbook.md").incident(seen.incident).id)
+    return found
 
 
 def pytest_bdd_step_error(request: pytest.FixtureRequest, exception: BaseException, **_: Any) -> None:

@@ -29,12 +29,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Run every drill under FEATURES with pytest and write reports/<run-id>/ "
         "(index.html, summary.json, summary.md, junit.xml, journal.jsonl).",
     )
-    parser.add_argument("features", nargs="?", default="features", help="feature directory or file (default: features)")
+    parser.add_argument(
+        "features",
+        nargs="?",
+        default="features",
+        help="feature directory, .feature file or test module (default: features)",
+    )
     parser.add_argument("--reports", default="reports", help="where run directories go (default: reports)")
+    parser.add_argument("--scenarios", default="scenarios", help="scenario directory (default: scenarios)")
     parser.add_argument(
         "--platform", default="local", choices=["local", "docker", "kind", "k3s", "existing"], help="where drills run"
     )
-    parser.add_argument("-k", dest="keyword", default=None, help="only drills matching this pytest -k expression")
+    parser.add_argument(
+        "-k",
+        dest="keyword",
+        default=None,
+        help="only drills matching this pytest -k expression; an incident id as the runbook writes it (RB-007) "
+        "or a system name selects its drills",
+    )
     parser.add_argument(
         "--shard",
         metavar="I/N",
@@ -60,6 +72,11 @@ def run(args: argparse.Namespace) -> int:
     features = Path(args.features)
     if not features.exists():
         raise UsageError(f"no feature directory or file at {features}; run from the project root or pass FEATURES")
+    selected: list[str] = []
+    if features.is_file() and features.suffix == ".feature":
+        # pytest collects test modules, not .feature files: collect the directory, keep this file's drills
+        selected = [f"--drillbook-feature={features.resolve()}"]
+        features = features.parent
     shard = parse_shard(args.shard) if args.shard else None
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
     if shard is not None:
@@ -73,12 +90,14 @@ def run(args: argparse.Namespace) -> int:
         "-v",
         "-p",
         "no:cacheprovider",
-        f"--drillbook-reports={args.reports}",
+        f"--drillbook-reports={Path(args.reports).resolve()}",
+        f"--drillbook-scenarios={Path(args.scenarios).resolve()}",
         f"--drillbook-run-id={run_id}",
         f"--drillbook-platform={args.platform}",
         f"--junitxml={run_dir / 'junit.xml'}",
         "-o",
         "junit_family=xunit1",
+        *selected,
     ]
     if args.keyword:
         command += ["-k", args.keyword]

@@ -9,6 +9,8 @@ from typing import Any
 
 from drillbook.cli.parse import emit
 from drillbook.errors import RunbookParseError
+from drillbook.gherkin.unattached import unattached_commands
+from drillbook.gherkin.validate import runbook_text
 from drillbook.runbook import parse_runbook
 from drillbook.runbook.lint import RULES, lint_runbook
 
@@ -31,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     """Lint every runbook given; unreadable ones are reported and make the exit code 2."""
     unreadable = 0
     findings: list[Any] = []
+    warnings: list[str] = []
     for name in args.runbooks:
         try:
             runbook = parse_runbook(name)
@@ -39,11 +42,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"drillbook lint: error: {exc}", file=sys.stderr)
             continue
         findings.extend(lint_runbook(runbook))
+        warnings.extend(u.format(runbook.path) for u in unattached_commands(runbook, runbook_text(runbook)))
     if args.json:
         print(json.dumps([f.to_json() for f in findings], indent=2))
     else:
         for finding in findings:
             emit(finding.format())
+        for warning in warnings:  # a warning, not a finding: the exit code stays the findings'
+            emit(f"warning: {warning}")
         checked = len(args.runbooks) - unreadable
         print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in {checked} runbook(s)", file=sys.stderr)
     if unreadable:

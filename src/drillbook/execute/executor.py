@@ -16,7 +16,8 @@ from drillbook.journal import Decision
 from drillbook.runbook.model import Command, Effect, Step
 
 DEFAULT_DEADLINE_S = 60.0
-"""No single runbook command may take longer in a drill (``rollout status`` and ``wait`` included)."""
+"""A runbook command's deadline in a drill, unless its own ``--timeout`` asks for longer (see
+:func:`drillbook.execute.policy.command_deadline`)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class StepExecutor:
         bindings: Bindings | None = None,
         deadline_s: float = DEFAULT_DEADLINE_S,
         bounded_s: float = policy.BOUNDED_DEADLINE_S,
+        max_deadline_s: float = policy.MAX_COMMAND_DEADLINE_S,
     ) -> None:
         self.view = view
         self.bindings = bindings or Bindings()
@@ -58,6 +60,8 @@ class StepExecutor:
         self.workdir = workdir
         self.deadline_s = deadline_s
         self.bounded_s = bounded_s
+        self.max_deadline_s = max_deadline_s
+        """A command's own ``--timeout`` extends its deadline up to this (the drill's maximum per command)."""
         self.tool_dirs = view.tool_dirs()
         self._containment: containment.Containment | None = None
         self.shims = runner.make_shims(workdir / "shims", self.tool_dirs)
@@ -201,19 +205,20 @@ class StepExecutor:
                 as_written, rewrite.as_run, decision, None, output, now, now, reason, supplied_by_drill, line
             )
         bounded = judgement.decision is Decision.BOUNDED
+        deadline_s, why = policy.command_deadline(rewrite.as_run, self.deadline_s, self.max_deadline_s)
         self._prepare()
         done = runner.run(
             rewrite.as_run,
             env=self.environment(),
             cwd=self.workdir / "cwd",
-            deadline_s=self.bounded_s if bounded else self.deadline_s,
+            deadline_s=self.bounded_s if bounded else deadline_s,
             containment=self.containment,
             workdir=self.workdir,
         )
         exit_code = done.exit_code
         if done.timed_out and not bounded:
             exit_code = 124
-            reason = f"did not finish within {self.deadline_s:.0f} s"
+            reason = f"did not finish within {deadline_s:.0f} s" + (f" ({why})" if why else "")
         return Outcome(
             as_written, rewrite.as_run, decision, exit_code, done.output, done.started, done.ended, reason,
             supplied_by_drill, line,

@@ -98,12 +98,26 @@ def judge(text: str, unresolved: Sequence[str], tool_dirs: Sequence[Path]) -> Ju
             moved_out = moved_out or (not target.startswith("~") and _outside_workdir(target.rstrip("/") + "/"))
     judgements = judgements or [Judgement(Decision.RUNS)]
     worst = _worst(judgements)
+    if worst.decision is Decision.RUNS and (note := _pod_loopback_note(parts)):
+        worst = Judgement(Decision.RUNS, note)
     if unresolved:
         unbound = f"{', '.join(unresolved)}: not bound to anything in the sandbox (see the scenario's bindings.yaml)"
         if worst.decision is Decision.CAPTURED:  # never sent anyway: the placeholder only stays in the payload
             return Judgement(Decision.CAPTURED, f"{worst.reason} ({unbound})", worst.payload)
         return Judgement(Decision.BLOCKED, unbound)
     return worst
+
+
+def _pod_loopback_note(parts: Sequence[Part]) -> str:
+    """What the report must say when a command run inside a pod contacts ``localhost``: on the embedded platform
+    the pod's loopback is this machine's, so it reaches the host, not the pod (a real cluster differs)."""
+    for part in parts:
+        if part.via == "kubectl exec" and any(is_loopback(host) for host in hosts(part)):
+            return (
+                "runs, but differs from a real cluster: inside `kubectl exec` on the embedded platform, localhost is "
+                "this machine's loopback, not the pod's own address (see docs/platform-differences.md)"
+            )
+    return ""
 
 
 def judge_notification(text: str) -> Judgement:
@@ -329,3 +343,55 @@ def _captured(part: Part) -> Judgement:
     message = re.sub(r"\s+", " ", part.text)
     payload = f"{message} (to {targets[0]})" if targets else message
     return Judgement(Decision.CAPTURED, "notification: captured, never sent", payload)
+
+
+MAX_COMMAND_DEADLINE_S = 600.0
+"""The longest a command may run in a drill, whatever its own ``--timeout`` asks for (a per-drill maximum)."""
+_OWN_TIMEOUT_GRACE_S = 5.0
+"""A command given ``--timeout=5m`` is allowed a little longer, so that its own timeout, not ours, ends it."""
+_GO_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$")
+_TIMEOUT_FLAGS = frozenset({"--timeout", "--request-timeout", "--wait-timeout"})
+
+
+def command_deadline(text: str, default_s: float, max_s: float = MAX_COMMAND_DEADLINE_S) -> tuple[float, str]:
+    """How long a command may run: its own timeout (``kubectl rollout status --timeout=5m``, ``timeout 90 …``)
+    plus a grace, at least ``default_s``, at most ``max_s``; and why, when its own timeout decided it."""
+    own = max((seconds for part in split_parts(text) if (seconds := _own_timeout(part)) is not None), default=None)
+    if own is None or own + _OWN_TIMEOUT_GRACE_S <= default_s:
+        return default_s, ""
+    if own + _OWN_TIMEOUT_GRACE_S > max_s:
+        return max_s, f"its own timeout ({own:.0f} s) is longer than the drill's maximum of {max_s:.0f} s a command"
+    return own + _OWN_TIMEOUT_GRACE_S, f"its own timeout of {own:.0f} s"
+
+
+def _own_timeout(part: Part) -> float | None:
+    """The timeout a part sets itself, in seconds (``None``: it sets none)."""
+    args = list(part.args)
+    before = list(part.words[: max(part.index, 0)])
+    if "timeout" in before:  # ``timeout 90 cmd``: the wrapper's first positional word is the duration
+        value = next((a for a in before[before.index("timeout") + 1 :] if not a.startswith("-")), None)
+        return _duration(value)
+    for index, arg in enumerate(args):
+        flag, _, value = arg.partition("=")
+        if flag in _TIMEOUT_FLAGS:
+            value = value or (args[index + 1] if index + 1 < len(args) else "")
+            if part.program == "kubectl" or value[-1:].isalpha():
+                return _duration(value)
+    return None
+
+
+def _duration(value: str | None) -> float | None:
+    """``5m`` / ``300s`` / ``1h30m`` / ``90`` (seconds) → seconds; ``0`` (kubectl: wait forever) → ``None``."""
+    if not value:
+        return None
+    if re.fullmatch(r"\d+(?:\.\d+)?[smhd]", value) and value[-1] in "hd":
+        return float(value[:-1]) * (3600 if value[-1] == "h" else 86400)
+    if value.isdigit():
+        seconds = float(value)
+        return seconds if seconds > 0 else None
+    match = _GO_DURATION.match(value)
+    if match is None or not any(match.groups()):
+        return None
+    hours, minutes, seconds, millis = (float(g) if g else 0.0 for g in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds + millis / 1000
+    return total if total > 0 else None

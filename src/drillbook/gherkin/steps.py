@@ -88,9 +88,25 @@ def system_is_running(drillbook_drill: Drill, drillbook_sandbox_factory: Any, sy
 
 @given(parsers.re(r"steady traffic of (?P<users>\d+) users?"), converters={"users": int})
 @verdict_step
-def steady_traffic(drillbook_drill: Drill, users: int) -> None:
-    """Start user traffic that feeds the SLO monitor."""
+def steady_traffic(drillbook_drill: Drill, users: int, request: pytest.FixtureRequest) -> None:
+    """Warm the app with the scenario's own read requests, then start user traffic that feeds the SLO monitor."""
+    _warm_up(drillbook_drill, request)
     drillbook_drill.start_traffic(users)
+
+
+def _warm_up(drill: Drill, request: pytest.FixtureRequest) -> None:
+    from drillbook.errors import DrillbookError
+    from drillbook.gherkin.run import RUN_KEY
+    from drillbook.gherkin.warmup import warm_up
+    from drillbook.scenario import load_scenario
+
+    if drill.state.sandbox is None:
+        return  # provisioning failed: the drill is decided already
+    try:
+        scenario = load_scenario(request.config.stash[RUN_KEY].scenarios_dir / drill.spec.system)
+    except DrillbookError:
+        return  # provisioning read it: a scenario that cannot be read now is not the warm-up's to report
+    warm_up(drill.state.sandbox.app_url, [e.path for e in scenario.traffic if e.method == "GET"])
 
 
 @given(parsers.re(r'the drill measures "(?P<slo>[^"]+)"'))
