@@ -82,8 +82,16 @@ class _World:
     reverts: int = 0
     traffic_delay_s: float | None = 0.0
     """How long the load generator takes to get requests through; None: they never arrive."""
+    cold_s: float = 0.0
+    """Seconds from the start during which the system fails requests before any fault (a cold start);
+    ``inf``: it never works."""
+
+    def __post_init__(self) -> None:
+        self.started_at = self.clock.now
 
     def rate(self, t: float) -> float:
+        if t < self.started_at + self.cold_s:
+            return self.error_rate
         if self.broken_at is None or (self.fixed_at is not None and t >= self.fixed_at):
             return 0.0
         age = t - self.broken_at
@@ -511,3 +519,16 @@ def test_follow_up_steps_and_drills_yaml_overrides_are_the_drills_and_stay_out_o
     notes = [e.message for e in judged.journal if isinstance(e, Note)]
     assert "override: the time target 10 minutes is the drill's, not the runbook's (drills.yaml:3)" in notes
     assert "steps 3 are follow-up work: not counted in the projected MTTR" in notes
+
+
+def test_a_cold_start_that_settles_in_the_baseline_is_not_an_invalid_scenario(tmp_path: Path) -> None:
+    result = _run(tmp_path, world=lambda clock: _World(clock, cold_s=FAST.baseline_s * 0.8))
+    assert result.verdict is Verdict.PASSED, result.reason
+    notes = [e.message for e in result.journal if getattr(e, "type", None) is EventType.NOTE]  # type: ignore[attr-defined]
+    assert any("settled after" in note for note in notes), notes
+
+
+def test_a_system_that_never_settles_before_the_fault_is_invalid_and_says_how_long_it_waited(tmp_path: Path) -> None:
+    result = _run(tmp_path, world=lambda clock: _World(clock, cold_s=float("inf")))
+    assert result.verdict is Verdict.INVALID, result.reason
+    assert "still not settled" in result.reason

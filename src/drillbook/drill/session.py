@@ -95,6 +95,8 @@ class _State:
     steps: list[StepRecord] = field(default_factory=list)
     baseline_held: bool = True
     baseline_detail: str = ""
+    events_at_baseline_end: int = 0
+    """Monitor events before this index belong to the baseline (a settled cold start), not to the fault."""
     sandbox_error: str | None = None
     judgement: Judgement | None = None
     projection: Projection | None = None
@@ -236,17 +238,38 @@ class Drill:
             self._require_traffic()
             self._await_traffic()
             self.say(f"baseline: {self.settings.baseline_s:.0f}s of traffic must meet {self._checks_text()}")
-            end = self.clock.monotonic() + self.settings.baseline_s
+            start = self.clock.monotonic()
+            end = start + self.settings.baseline_s
+            settle_end = end + self.settings.baseline_settle_s
             saw_data = False
-            while self.clock.monotonic() < end:
+            while True:
                 self._sleep()
                 saw_data = saw_data or any(s.requests > 0 for s in self.monitor.history)
-            failing = [s for s in self.monitor.states() if s.breached or s.status is None]
-            if not saw_data or failing or self.monitor.breached:
+                now = self.clock.monotonic()
+                if now < end:
+                    continue
+                settled = saw_data and not self.monitor.breached and not self._baseline_failing()
+                if settled or now >= settle_end:
+                    break
+            if not saw_data or self._baseline_failing() or self.monitor.breached:
                 detail = "no requests completed" if not saw_data else _describe_states(self.monitor)
+                if saw_data:
+                    detail += f"; still not settled {self.clock.monotonic() - start:.0f} s into the baseline"
                 self.state.baseline_held = False
                 self.state.baseline_detail = detail
                 self._decide()
+            elif self.clock.monotonic() > end + self.settings.poll_s:
+                self.journal.write(
+                    events.note(
+                        self,
+                        f"baseline: an early window breached and the system settled after "
+                        f"{self.clock.monotonic() - start:.1f} s (the SLOs then held for their hold time)",
+                    )
+                )
+            self.state.events_at_baseline_end = len(self.monitor.events)
+
+    def _baseline_failing(self) -> bool:
+        return any(s.breached or s.status is None for s in self.monitor.states())
 
     def _await_traffic(self) -> None:
         """Wait until a monitor window holds real traffic, so the baseline judges the system, not the load
@@ -407,7 +430,8 @@ class Drill:
         """Restored and held: every breached check is back and all checks held for the required hold."""
         if self.state.breach is None or self.monitor.breached:
             return False
-        breached = {id(event.check) for event in self.monitor.events if isinstance(event, Breach)}
+        since_fault = self.monitor.events[self.state.events_at_baseline_end :]
+        breached = {id(event.check) for event in since_fault if isinstance(event, Breach)}
         restored = {id(event.check) for event in self.state.restores}
         if not breached or not breached <= restored:
             return False

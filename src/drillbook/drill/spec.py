@@ -11,6 +11,10 @@ class DrillSettings:
 
     baseline_s: float = 4.0
     """Traffic must meet the SLOs for this long before the fault: long enough for one full monitor window."""
+    baseline_settle_s: float = 20.0
+    """A window that breached early in the baseline (a cold connection pool, a JIT warming up) may still settle:
+    the baseline then goes on, up to this many seconds more, until the monitor has seen every check hold again for
+    its hold time. Only a system that does not settle is invalid; the journal says how long settling took."""
     traffic_within_s: float = 30.0
     """How long traffic may take to reach the app before the baseline starts: the load generator's first requests
     can arrive seconds after it starts on a busy machine. Traffic that never flows is drillbook's failure (error),
