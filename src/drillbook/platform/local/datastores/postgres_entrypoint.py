@@ -24,6 +24,7 @@ from typing import Literal
 
 from drillbook.errors import DatastoreError, UsageError
 from drillbook.platform.local.datastores.postgres import PostgresConfig, PostgresInstance
+from drillbook.platform.local.datastores.snapshot import claim_snapshot
 
 AUTH_METHODS: dict[str, Literal["scram-sha-256", "md5", "trust"]] = {
     "scram-sha-256": "scram-sha-256",
@@ -95,6 +96,8 @@ def instance_from_env(env: Mapping[str, str], cwd: Path, extra: Sequence[str] = 
         supervised=True,
         # The image runs `postgres [args]`; pod specs often say args: ["postgres", "-c", "max_connections=50"].
         server_args=list(extra[1:] if extra and extra[0] == "postgres" else extra),
+        # A new data directory starts from the run's snapshot of this system, when its sandbox offers one.
+        template=None if data.exists() or data.is_symlink() else claim_snapshot(env),
     )
 
 
