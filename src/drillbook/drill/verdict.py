@@ -407,6 +407,9 @@ class Observations:
     """Which action the restore is credited to, in words ("step 4 (Create index)"), or why none."""
     no_effect: tuple[Finding, ...] = ()
     """``no-effect`` findings from the attribution (actions after which the SLOs did not move)."""
+    watch_decided: str = ""
+    """Why the recovery watch ended before its deadline with the SLOs still breached, when it did: the outcome was
+    decided (nothing left could restore them); empty when the watch ran to the deadline or to a held restore."""
 
 
 @dataclass(frozen=True)
@@ -516,7 +519,8 @@ def judge(seen: Observations) -> Judgement:
         return done(
             Verdict.FAILED,
             "not attempted: the runbook gives no executable remedy for this incident (its steps are diagnostics "
-            f"or prose), and the SLOs were not restored within {seen.restore_deadline_s:.0f} s.{tail}",
+            f"or prose), and the SLOs were not restored within {seen.restore_deadline_s:.0f} s"
+            f"{f' ({seen.watch_decided})' if seen.watch_decided else ''}.{tail}",
             "not attempted",
         )
     if seen.not_held is not None:
