@@ -3,7 +3,9 @@
 Reads POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB, optional POSTGRES_HOST_AUTH_METHOD (scram-sha-256, md5,
 trust), POSTGRES_MAX_CONNECTIONS, POSTGRES_NON_ROOT_USER/POSTGRES_NON_ROOT_PASSWORD and DRILLBOOK_PG_SETTINGS
 (``name=value`` pairs separated by ``;`` or newlines), keeps data in ``$PGDATA`` (default ``./pgdata``; reused when
-present, so a restarted pod keeps its data) and listens on ``$POD_IP:$PGPORT`` (default 127.0.0.1:5432).
+present, so a restarted pod keeps its data) and listens on ``$POD_IP:$PGPORT`` (default 127.0.0.1:5432). A new
+``$PGDATA`` starts from the run's snapshot of the system when ``DRILLBOOK_PG_SNAPSHOTS`` offers one (``snapshot.py``),
+else from the empty template.
 Runs in the foreground: SIGTERM or SIGINT → fast shutdown; exits with the server's exit code.
 
 POSTGRES_USER is a superuser, as in the official image. POSTGRES_NON_ROOT_USER stands in for the init script teams
