@@ -528,7 +528,8 @@ def test_a_persistent_fault_nothing_acted_on_ends_the_watch_early_with_the_same_
     assert early.phase_seconds(Phase.RECOVER) < 1.0
     assert len(_recover_notes(early)) == 1
     assert "persists until reverted" in early.reason
-    assert "not restored within 30 s" in early.reason
+    assert "nothing could restore the SLOs within 30 s" in early.reason
+    assert "the SLOs were not restored within 30 s" in full.reason
     assert early.world.reverts == 1
 
 
