@@ -23,7 +23,7 @@ def test_a_bad_number_of_jobs_says_what_is_allowed(text: str) -> None:
 
 def test_each_job_runs_its_own_shard_into_its_own_run_directory() -> None:
     args = ["features/", "-k", "azora", "--drillbook-jobs", "2", "--drillbook-run-id=mine", "--junitxml=out.xml"]
-    second = job_args(args, 2, 2, Path("/r/run/shards"))
+    second = job_args(args, 2, 2, Path("/r/run/shards"), junit=True)
     assert second == [
         "features/",
         "-k",
@@ -39,6 +39,10 @@ def test_each_job_runs_its_own_shard_into_its_own_run_directory() -> None:
 def test_the_callers_shard_and_reports_are_never_passed_on() -> None:
     args = ["--drillbook-reports", "elsewhere", "--drillbook-shard=1/3", "--drillbook-jobs=4", "-q"]
     assert job_args(args, 1, 4, Path("/s"))[:1] == ["-q"]
+
+
+def test_a_job_writes_junit_only_when_the_caller_asked_for_it() -> None:
+    assert not any(arg.startswith("--junitxml") for arg in job_args(["features/"], 1, 2, Path("/s")))
 
 
 @pytest.mark.parametrize(

@@ -52,9 +52,9 @@ def parse_jobs(text: str, cores: int | None = None) -> int:
     return int(value)
 
 
-def job_args(args: Sequence[str], index: int, jobs: int, shards_root: Path) -> list[str]:
+def job_args(args: Sequence[str], index: int, jobs: int, shards_root: Path, *, junit: bool = False) -> list[str]:
     """The pytest arguments of job ``index`` (1-based) of ``jobs``: the caller's, minus what the job sets itself
-    (its shard, its run directory, and its own JUnit file there)."""
+    (its shard, its run directory, and, when the caller asked for JUnit, its own JUnit file there)."""
     kept: list[str] = []
     skip = False
     for arg in args:
@@ -73,7 +73,7 @@ def job_args(args: Sequence[str], index: int, jobs: int, shards_root: Path) -> l
         f"--drillbook-shard={index}/{jobs}",
         f"--drillbook-reports={shards_root}",
         f"--drillbook-run-id=shard-{index}",
-        f"--junitxml={shards_root / f'shard-{index}' / JUNIT_NAME}",
+        *([f"--junitxml={shards_root / f'shard-{index}' / JUNIT_NAME}"] if junit else []),
     ]
 
 
@@ -117,7 +117,7 @@ def run_jobs(config: pytest.Config, jobs: int) -> int:
     print(f"drillbook: {jobs} jobs, one shard each; shard runs in {shards_root}", flush=True)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "pytest", *job_args(args, index, jobs, shards_root)],
+            [sys.executable, "-m", "pytest", *job_args(args, index, jobs, shards_root, junit=bool(junit))],
             cwd=config.invocation_params.dir,
         )
         for index in range(1, jobs + 1)
