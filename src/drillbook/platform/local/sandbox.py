@@ -12,8 +12,11 @@ Each drill gets a fresh sandbox, brought up in order, each action's undo stacked
    empty template, so the application does not seed again (``datastores/snapshot.py``).
 
 Closing runs the undos in reverse, also when a bring-up action fails: the proxy stops, localkube stops (its
-kubelet ends every pod's process group), and the logs are kept in the run directory. Every process started
-here dies with the thread that started it (``die_with_parent``), so nothing outlives a killed run.
+kubelet ends every pod's process group), and the logs are kept in the run directory. The state directory (the
+pods' data, azora's copy of 2M users among it) is deleted by a background thread, so the next drill does not wait
+for the disk (6.5 s of a 13 s teardown on a loaded machine); the process waits for that thread before it exits.
+Every process started here dies with the thread that started it (``die_with_parent``), so nothing outlives a
+killed run.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import itertools
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -73,7 +77,7 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
     kube = LocalKubeProcess(state_dir=state / "kube", images=images, time_factor=time_factor)
     proxy = ToxiproxyProcess(log_file=evidence / "toxiproxy.log")
     undos = UndoStack()
-    undos.push(lambda: shutil.rmtree(state, ignore_errors=True))
+    undos.push(lambda: remove_later(state))
 
     prometheus = PrometheusAction()  # the metrics bring-up action (block at the end of provisioning)
 
@@ -132,6 +136,14 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
     sandbox.prometheus_url = prometheus.url
     # -- end of metrics ---------------------------------------------------------------------------------------
     return sandbox
+
+
+def remove_later(path: Path) -> None:
+    """Delete ``path`` in a background thread the interpreter waits for at exit.
+
+    It stays where it is while it goes, so ``drillbook cleanup`` still finds what a killed run left half-deleted.
+    """
+    threading.Thread(target=shutil.rmtree, args=(path,), kwargs={"ignore_errors": True}, daemon=False).start()
 
 
 def _snapshot_images(image_files: list[Path], state: Path) -> Path:
