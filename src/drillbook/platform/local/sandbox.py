@@ -116,7 +116,11 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
         if isinstance(exc, Exception):
             raise SandboxError(f"the {scenario.name} system could not be provisioned: {exc}") from exc
         raise
-    _snapshot(sandbox, snapshots, evidence, offered)
+    try:
+        _snapshot(sandbox, snapshots, evidence, offered)
+    except BaseException:  # Ctrl-C while copying: tear down like any other bring-up action
+        sandbox.close()
+        raise
     # -- metrics (Prometheus): the last bring-up action; its undo runs first on close -------------------------
     undos.push(prometheus.down)
     try:
@@ -150,8 +154,12 @@ def _snapshot_images(image_files: list[Path], state: Path) -> Path:
     """An image map that gives every PostgreSQL image this sandbox's snapshot offers (later files win)."""
     entries: dict[str, Any] = {}
     for path in image_files:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        entries.update((data.get("images") or {}) if isinstance(data, dict) else {})
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue  # localkube reads it too, and reports what is wrong with it (file and entry)
+        images = data.get("images") if isinstance(data, dict) else None
+        entries.update(images if isinstance(images, dict) else {})
     postgres = {
         ref: {**entry, "env": {**(entry.get("env") or {}), SNAPSHOT_ENV: str(state / "pg-snapshots")}}
         for ref, entry in entries.items()
@@ -177,7 +185,7 @@ def _snapshot(sandbox: KubeSandbox, snapshots: Path, evidence: Path, offered: in
         host, port = sandbox.direct_address("postgres", pg.namespace, pg.service, pg.port)
         key = snapshot_key(pg.deployment, pg.database, pg.admin_user, pg.user if pg.user != pg.admin_user else "")
         where = take_snapshot(snapshots, key, host=host, port=port, user=pg.admin_user, password=pg.admin_password)
-    except DrillbookError as exc:
+    except (DrillbookError, OSError) as exc:
         log.write_text(f"no snapshot of {sandbox.scenario.name}'s PostgreSQL; later drills seed it again: {exc}\n")
         return
     log.write_text(f"snapshot of {sandbox.scenario.name}'s PostgreSQL in {time.monotonic() - started:.1f} s: {where}\n")
