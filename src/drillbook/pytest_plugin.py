@@ -20,7 +20,7 @@ from drillbook.errors import DrillbookError
 from drillbook.gherkin.run import RUN_KEY, RunContext
 from drillbook.journal import Platform
 
-pytest_plugins = ("drillbook.gherkin.steps", "drillbook.gherkin.sharding")
+pytest_plugins = ("drillbook.gherkin.steps", "drillbook.gherkin.sharding", "drillbook.gherkin.jobs")
 
 _HINTS = pytest.StashKey[list[str]]()
 _FEATURE = pytest.StashKey[tuple[str, int]]()

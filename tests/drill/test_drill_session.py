@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -223,12 +223,19 @@ class _Break(Fault):
         return
 
 
+@register
+class _Stuck(_Break):
+    name: ClassVar[str] = "test-stuck"
+    summary: ClassVar[str] = "breaks the fake world until reverted (tests only)"
+    persists_until_reverted: ClassVar[bool] = True
+
+
 def _command(text: str, effect: Effect, line: int) -> Command:
     return Command(text, line, "bash", text.split(maxsplit=1)[0], effect)
 
 
-def _incident(*extra: Step) -> tuple[Runbook, Incident]:
-    steps = (
+def _incident(*extra: Step, only: tuple[Step, ...] | None = None) -> tuple[Runbook, Incident]:
+    steps = only or (
         Step(1, "Look", "", 3, (_command("kubectl get pods", Effect.READ_ONLY, 4),)),
         Step(2, "Fix", "", 6, (_command("kubectl rollout undo deployment/app", Effect.MUTATING, 7),)),
         *extra,
@@ -275,12 +282,14 @@ def _run(
     name: str = "d1",
     settings: DrillSettings = FAST,
     spec: DrillSpec | None = None,
+    fault: str = "test-break",
+    only_steps: tuple[Step, ...] | None = None,
 ) -> _Result:
     clock = FakeClock()
     the_world = world(clock) if world else _World(clock)
     the_runner = runner(the_world) if runner else _Runner(the_world)
     sandbox = _Sandbox(the_world, the_runner, tmp_path)
-    runbook, incident = _incident(*steps)
+    runbook, incident = _incident(*steps, only=only_steps)
     path = tmp_path / f"{name}.jsonl"
     wall = time.monotonic()
     with JournalWriter(path) as journal:
@@ -302,7 +311,7 @@ def _run(
         try:
             drill.provision(lambda _name: sandbox)
             drill.start_traffic(5)
-            drill.inject("test-break", {"strength": strength})
+            drill.inject(fault, {"strength": strength})
             drill.await_breach()
             drill.respond()
             drill.await_restore()
@@ -532,3 +541,86 @@ def test_a_system_that_never_settles_before_the_fault_is_invalid_and_says_how_lo
     result = _run(tmp_path, world=lambda clock: _World(clock, cold_s=float("inf")))
     assert result.verdict is Verdict.INVALID, result.reason
     assert "still not settled" in result.reason
+
+
+# -- a watch decided early: nothing left can restore the SLOs -----------------------------------------------------
+
+DIAGNOSE_ONLY = (
+    Step(1, "Look", "", 3, (_command("kubectl get pods", Effect.READ_ONLY, 4),)),
+    Step(2, "Escalate", "Page the database team", 6, ()),
+)
+ONCE = ControlSettings(ControlMode.ONCE, window_s=2.0)
+SLOW = replace(FAST, restore_within_s=30.0)
+
+
+def _idle(world: _World) -> _Runner:
+    return _Runner(world, fixes_at_step=None)
+
+
+def _recover_notes(result: _Result) -> list[str]:
+    return [e.message for e in result.journal if getattr(e, "message", "").startswith("recovery watch ended early")]  # type: ignore[attr-defined]
+
+
+def test_a_persistent_fault_nothing_acted_on_ends_the_watch_early_with_the_same_verdict(tmp_path: Path) -> None:
+    same = {"only_steps": DIAGNOSE_ONLY, "control": ONCE, "settings": SLOW, "runner": _idle}
+    early = _run(tmp_path, fault="test-stuck", name="early", **same)  # type: ignore[arg-type]
+    full = _run(tmp_path, fault="test-break", name="full", **same)  # type: ignore[arg-type]
+    assert early.verdict is full.verdict is Verdict.FAILED, early.reason
+    assert early.event.outcome == full.event.outcome == "not attempted"
+    assert [f.kind for f in early.event.findings] == [f.kind for f in full.event.findings]
+    assert full.phase_seconds(Phase.RECOVER) >= SLOW.restore_within_s  # a fault that may lift: the full watch
+    assert early.phase_seconds(Phase.RECOVER) < 1.0
+    assert len(_recover_notes(early)) == 1
+    assert "persists until reverted" in early.reason
+    assert "nothing could restore the SLOs within 30 s" in early.reason
+    assert "the SLOs were not restored within 30 s" in full.reason
+    assert early.world.reverts == 1
+
+
+def test_an_action_that_ran_keeps_the_watch_open_even_when_it_failed(tmp_path: Path) -> None:
+    # A failed `kubectl apply` may have applied half of its objects: its effect can still show.
+    result = _run(
+        tmp_path,
+        fault="test-stuck",
+        control=ONCE,
+        settings=SLOW,
+        runner=lambda w: _Runner(w, fixes_at_step=None, results={2: (1, "error: one of two objects failed")}),
+    )
+    assert result.phase_seconds(Phase.RECOVER) >= SLOW.restore_within_s
+    assert _recover_notes(result) == []
+
+
+def test_a_late_effect_of_an_action_is_still_seen_by_the_watch(tmp_path: Path) -> None:
+    # The fix takes 10 s to show after its step: a watch cut after the steps would fail a runbook that works.
+    result = _run(
+        tmp_path, fault="test-stuck", control=ONCE, settings=SLOW, runner=lambda w: _Runner(w, fix_delay_s=10.0)
+    )
+    assert result.verdict is Verdict.PASSED, result.reason
+
+
+def test_a_tool_of_unknown_effect_keeps_the_watch_open(tmp_path: Path) -> None:
+    steps = (Step(1, "Run the fix script", "", 3, (_command("./scripts/fix.sh", Effect.UNKNOWN, 4),)),)
+    result = _run(tmp_path, fault="test-stuck", only_steps=steps, control=ONCE, settings=SLOW, runner=_idle)
+    assert result.phase_seconds(Phase.RECOVER) >= SLOW.restore_within_s
+
+
+def test_without_a_control_run_nothing_is_known_and_the_watch_runs_to_the_deadline(tmp_path: Path) -> None:
+    off = ControlSettings(ControlMode.OFF)
+    result = _run(tmp_path, fault="test-stuck", only_steps=DIAGNOSE_ONLY, control=off, runner=_idle)
+    assert result.verdict is Verdict.FAILED
+    assert result.phase_seconds(Phase.RECOVER) >= FAST.restore_within_s
+
+
+def test_a_signal_that_lifted_once_keeps_the_watch_open(tmp_path: Path) -> None:
+    # A flapping fault (bad 1 s, quiet 1.5 s): a quiet spell could grow into a hold, so the outcome stays open.
+    result = _run(
+        tmp_path,
+        world=lambda c: _World(c, flap=(1.0, 1.5)),
+        fault="test-stuck",
+        only_steps=DIAGNOSE_ONLY,
+        control=ONCE,
+        settings=SLOW,
+        runner=_idle,
+    )
+    assert _recover_notes(result) == []
+    assert result.phase_seconds(Phase.RECOVER) >= SLOW.restore_within_s

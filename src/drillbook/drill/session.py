@@ -6,9 +6,14 @@ teardown) and guarantees the fault is reverted, traffic stopped, the sandbox clo
 also when a step failed, the sandbox broke or the run was interrupted.
 
 Recovery is watched until the SLOs are restored and held, or until the recovery deadline, whatever any step
-did: a stale diagnostic never cuts the watch short. "Held" means every breached check has passed on every
-window for ``max(hold_s, relapse_hold_factor × the longest quiet gap seen between failing windows)``, so a
-lull between two crashes of a flapping fault is not taken for recovery.
+did: a stale diagnostic never cuts the watch short. The one other end is a decided outcome: the fault persists
+until reverted (it says so: ``Fault.persists_until_reverted``), no command that ran could have acted on the system,
+the breach never lifted for a moment since it began, and the control run saw no self-healing; then nothing is
+left that could restore the SLOs before the deadline, and waiting it out would only cost time.
+
+"Held" means every breached check has passed on every window for ``max(hold_s, relapse_hold_factor × the longest
+quiet gap seen between failing windows)``, so a lull between two crashes of a flapping fault is not taken for
+recovery.
 """
 
 from __future__ import annotations
@@ -48,10 +53,10 @@ from drillbook.drill.ports import (
 )
 from drillbook.drill.projection import Projection, ProjectionSettings, project, resolution_target
 from drillbook.drill.spec import DrillSettings, DrillSpec
-from drillbook.drill.verdict import CommandResult, Control, Judgement, Observations, Verdict, judge
+from drillbook.drill.verdict import CommandResult, Control, Judgement, Observations, Verdict, is_action, judge
 from drillbook.errors import DrillbookError, FaultInjectionError, SandboxError, ScenarioError
 from drillbook.faults.base import Fault, RevertRecord, fault_class
-from drillbook.journal import Finding, FindingKind, JournalWriter, Phase, PhaseStatus, Whose
+from drillbook.journal import Decision, Finding, FindingKind, JournalWriter, Phase, PhaseStatus, Whose
 from drillbook.runbook.model import Command, Incident, Runbook, Step
 from drillbook.slo.alerts import AlertEvaluation, evaluate_alert
 from drillbook.slo.checks import Check, CheckPlan, CheckStatus
@@ -104,6 +109,8 @@ class _State:
     """Stopwatch time the SLOs came back, once they also held (the drill's decided restore)."""
     held_s: float = 0.0
     not_held: str | None = None
+    watch_decided: str = ""
+    """Why the recovery watch ended before its deadline (see :meth:`Drill._not_restorable`)."""
     control: Control | None = None
     attribution: Attribution | None = None
     alerts: list[AlertEvaluation] = field(default_factory=list)
@@ -378,6 +385,11 @@ class Drill:
         with self.phase(Phase.RECOVER):
             end = self.clock.monotonic() + within
             while self.clock.monotonic() < end and not self._held():
+                if (decided := self._not_restorable(within)) is not None:
+                    self.state.watch_decided = decided
+                    self.journal.write(events.note(self, f"recovery watch ended early: {decided}"))
+                    self.say(f"recovery decided: {decided}")
+                    break
                 self._sleep()
             self.state.t_watch_end = self.t()
             self.settings = replace(self.settings, restore_within_s=within)
@@ -450,6 +462,30 @@ class Drill:
                 )
             )
         return True
+
+    def _not_restorable(self, within_s: float) -> str | None:
+        """Why the SLOs provably cannot come back before the deadline, or ``None`` while the outcome is open.
+
+        Only when every way back is closed: the fault is applied and nothing inside the sandbox lifts it, no
+        command that ran could have changed the system (an action or a tool of unknown effect, even a failed
+        one), the breach never lifted since it began (a flapping signal keeps the watch going), and the control
+        run with no response saw no self-healing (with the control off, nothing is known, so the watch runs on).
+        """
+        fault, control = self.state.fault, self.state.control
+        if fault is None or not fault.injected or fault.reverted or not type(fault).persists_until_reverted:
+            return None
+        if self.state.breach is None or self.state.restores or not self.monitor.breached:
+            return None
+        if control is None or control.self_healed:
+            return None
+        if any(_could_act(result) for result in self._command_results()):
+            return None
+        watched = self.t() - (self.state.t_respond_end if self.state.t_respond_end is not None else self.t())
+        return (
+            f"decided after {watched:.1f} s of the {within_s:.0f} s watch: the {fault.name} fault persists until "
+            "reverted, no command that ran could act on the system, the SLOs never came back since the breach, and "
+            "the control run saw no self-healing"
+        )
 
     def _not_held_detail(self) -> str | None:
         if self.monitor.breached:
@@ -530,6 +566,7 @@ class Drill:
             fault=self.spec.fault,
             attribution=_credit(attribution.action) if attribution.action is not None else "",
             no_effect=tuple(_no_effect_finding(action) for action in attribution.no_effect),
+            watch_decided=self.state.watch_decided,
         )
 
     def _attribute(self, commands: Sequence[CommandResult], restore_t: float | None) -> Attribution:
@@ -731,6 +768,17 @@ def _sample(checks: Sequence[Check], stats: WindowStats, t: float, min_requests:
         if level is not None and (worst is None or level > worst):
             worst = level
     return Sample(t, worst, failing)
+
+
+_RAN = frozenset({Decision.RUNS, Decision.SUPPLIED, Decision.BOUNDED})
+
+
+def _could_act(result: CommandResult) -> bool:
+    """Whether a command that ran may have changed the system: an action or a supplied command (whatever its exit
+    code: a failed apply may have applied half), or a tool whose effect nobody knows."""
+    if result.decision not in _RAN:
+        return False
+    return result.supplied or result.effect == "unknown" or is_action(result.effect, result.as_written)
 
 
 def _credit(action: Action) -> str:

@@ -407,6 +407,9 @@ class Observations:
     """Which action the restore is credited to, in words ("step 4 (Create index)"), or why none."""
     no_effect: tuple[Finding, ...] = ()
     """``no-effect`` findings from the attribution (actions after which the SLOs did not move)."""
+    watch_decided: str = ""
+    """Why the recovery watch ended before its deadline with the SLOs still breached, when it did: the outcome was
+    decided (nothing left could restore them); empty when the watch ran to the deadline or to a held restore."""
 
 
 @dataclass(frozen=True)
@@ -516,7 +519,7 @@ def judge(seen: Observations) -> Judgement:
         return done(
             Verdict.FAILED,
             "not attempted: the runbook gives no executable remedy for this incident (its steps are diagnostics "
-            f"or prose), and the SLOs were not restored within {seen.restore_deadline_s:.0f} s.{tail}",
+            f"or prose), and {_not_restored(seen)}.{tail}",
             "not attempted",
         )
     if seen.not_held is not None:
@@ -535,6 +538,13 @@ def judge(seen: Observations) -> Judgement:
         f"after its steps.{tail}",
         "not restored",
     )
+
+
+def _not_restored(seen: Observations) -> str:
+    """ "the SLOs were not restored within 45 s", or why nothing could restore them when the watch was decided."""
+    if seen.watch_decided:
+        return f"nothing could restore the SLOs within {seen.restore_deadline_s:.0f} s ({seen.watch_decided})"
+    return f"the SLOs were not restored within {seen.restore_deadline_s:.0f} s"
 
 
 def _new_no_effect(no_effect: Sequence[Finding], assessed: Sequence[Assessment]) -> tuple[Finding, ...]:

@@ -47,6 +47,10 @@ class Fault(abc.ABC):
     """SLO metrics this fault should move (``error_rate``, ``latency_p95``): a drill that never sees them is vacuous."""
     summary: ClassVar[str]
     """One line for help text and reports."""
+    persists_until_reverted: ClassVar[bool] = False
+    """Nothing inside the sandbox lifts it while it is applied: only drillbook's revert (or an action aimed at it)
+    does. A recovery watch may then end early once no runbook action ran and the breach has never lifted
+    (``drill/session.py``). Leave ``False`` when the system's own controllers could work around it."""
 
     def __init__(
         self,

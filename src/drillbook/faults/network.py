@@ -34,6 +34,7 @@ class Latency(_ProxyFault):
     """Slow every byte between the app and a dependency."""
 
     name: ClassVar[str] = "latency"
+    persists_until_reverted: ClassVar[bool] = True  # the proxy is outside the cluster: no pod reaches it
     symptoms: ClassVar[tuple[str, ...]] = ("latency_p95",)
     summary: ClassVar[str] = "latency toxic on the proxy in front of a dependency (latency_ms, jitter_ms)"
 
@@ -62,6 +63,7 @@ class Partition(_ProxyFault):
     """Cut the app off from a dependency."""
 
     name: ClassVar[str] = "partition"
+    persists_until_reverted: ClassVar[bool] = True  # the proxy is outside the cluster: no pod reaches it
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate",)
     summary: ClassVar[str] = "disable the proxy in front of a dependency (connections refused and dropped)"
 

@@ -70,6 +70,8 @@ class RunContext:
             return None
         self.journal.write(RunFinished())
         self.journal.close()
+        # The run's snapshots of provisioned databases (platform/local/datastores/snapshot.py) die with the run.
+        shutil.rmtree(self.run_dir / "snapshots", ignore_errors=True)
         from drillbook.report import render_reports, update_latest
 
         summary = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -94,6 +94,7 @@ class PostgresInstance:
         inherit_output: bool = False,
         server_args: Sequence[str] = (),
         supervised: bool = False,
+        template: Path | None = None,
     ) -> None:
         """Describe an instance; nothing starts until ``start()``.
 
@@ -108,6 +109,8 @@ class PostgresInstance:
             server_args: extra ``postgres`` arguments such as ``-c max_connections=50`` (they beat every file).
             supervised: stay in the caller's process group (entrypoints, whose supervisor kills the group);
                 otherwise the server gets its own session. Either way it dies with the thread that started it.
+            template: data directory to copy when ``data_dir`` is new (default: the empty, initdb'd template); a
+                provisioned system's snapshot (``snapshot.py``) makes the copy start with its schema and rows.
         """
         self.config = config
         self.base_dir = Path(base_dir)
@@ -117,6 +120,7 @@ class PostgresInstance:
         self.log_file = None if inherit_output else (log_file or self.base_dir / "postgres.log")
         self.server_args = tuple(server_args)
         self.supervised = supervised
+        self.template = template
         #: A port we picked ourselves may be taken by a racing process before the server binds it: retry then.
         self._port_is_ours = port == 0
         self._proc: subprocess.Popen[bytes] | None = None
@@ -230,7 +234,7 @@ class PostgresInstance:
                     "Hint: point PGDATA/base_dir at an empty or fresh directory."
                 )
             return real
-        template = ensure_template()
+        template = self.template if self.template is not None else ensure_template()
         path.parent.mkdir(parents=True, exist_ok=True)
         if reachable_by(path.parent, account):
             copy_template(template, path, account)

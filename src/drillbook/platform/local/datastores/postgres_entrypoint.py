@@ -3,7 +3,9 @@
 Reads POSTGRES_USER/POSTGRES_PASSWORD/POSTGRES_DB, optional POSTGRES_HOST_AUTH_METHOD (scram-sha-256, md5,
 trust), POSTGRES_MAX_CONNECTIONS, POSTGRES_NON_ROOT_USER/POSTGRES_NON_ROOT_PASSWORD and DRILLBOOK_PG_SETTINGS
 (``name=value`` pairs separated by ``;`` or newlines), keeps data in ``$PGDATA`` (default ``./pgdata``; reused when
-present, so a restarted pod keeps its data) and listens on ``$POD_IP:$PGPORT`` (default 127.0.0.1:5432).
+present, so a restarted pod keeps its data) and listens on ``$POD_IP:$PGPORT`` (default 127.0.0.1:5432). A new
+``$PGDATA`` starts from the run's snapshot of the system when ``DRILLBOOK_PG_SNAPSHOTS`` offers one (``snapshot.py``),
+else from the empty template.
 Runs in the foreground: SIGTERM or SIGINT → fast shutdown; exits with the server's exit code.
 
 POSTGRES_USER is a superuser, as in the official image. POSTGRES_NON_ROOT_USER stands in for the init script teams
@@ -24,6 +26,7 @@ from typing import Literal
 
 from drillbook.errors import DatastoreError, UsageError
 from drillbook.platform.local.datastores.postgres import PostgresConfig, PostgresInstance
+from drillbook.platform.local.datastores.snapshot import claim_snapshot
 
 AUTH_METHODS: dict[str, Literal["scram-sha-256", "md5", "trust"]] = {
     "scram-sha-256": "scram-sha-256",
@@ -95,6 +98,8 @@ def instance_from_env(env: Mapping[str, str], cwd: Path, extra: Sequence[str] = 
         supervised=True,
         # The image runs `postgres [args]`; pod specs often say args: ["postgres", "-c", "max_connections=50"].
         server_args=list(extra[1:] if extra and extra[0] == "postgres" else extra),
+        # A new data directory starts from the run's snapshot of this system, when its sandbox offers one.
+        template=None if data.exists() or data.is_symlink() else claim_snapshot(env),
     )
 
 

@@ -28,6 +28,8 @@ def pg_hba(host_auth: str) -> str:
         "local   all   all                  trust\n"
         f"host    all   all   127.0.0.0/8    {host_auth}\n"
         f"host    all   all   ::1/128        {host_auth}\n"
+        # pg_basebackup's replication connection, for the run's snapshot of a provisioned system (snapshot.py).
+        f"host    replication   all   127.0.0.0/8    {host_auth}\n"
     )
 
 
