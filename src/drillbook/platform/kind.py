@@ -6,8 +6,8 @@ commands, and a unit test holds them together. Each command runs as a journaled 
 (:func:`plan_actions`, :mod:`drillbook.platform.bringup`) whose undo is recorded before it runs, so a failing
 ``kind load`` (or anything later) never leaks the cluster, and ``drillbook cleanup`` deletes it after a kill.
 
-Images are built locally (``drillbook images build``: no registry is reachable in our CI) and loaded with
-``kind load docker-image``.
+Images are built locally (``drillbook images build --seed DIR``, :mod:`drillbook.platform.docker.seed_images`: no
+registry is reachable in our CI) under the names the manifests use, and loaded with ``kind load docker-image``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from drillbook.drill.ports import Sandbox, SandboxFactory
 from drillbook.errors import ClusterError, UsageError
 from drillbook.journal import Platform
 from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec
+from drillbook.platform.docker.seed_images import seed_image_plan
 from drillbook.platform.kube_sandbox import KubeSandbox, PortForwardAccess
 from drillbook.scenario import load_scenario
 
@@ -109,7 +110,7 @@ def kind_plan(
     plan = [
         Step("cluster", ("kind", "create", "cluster", "--name", cluster, "--kubeconfig", kcfg, "--wait", CREATE_WAIT),
              undo=delete),
-        Step("images", ("drillbook", "images", "build")),
+        Step("images", ("drillbook", "images", "build", "--seed", str(manifests.parent))),
     ]  # fmt: skip
     plan += [Step("load", ("kind", "load", "docker-image", image, "--name", cluster)) for image in images]
     plan.append(Step("deploy", ("kubectl", "--kubeconfig", kcfg, "apply", "-f", str(manifests))))
@@ -169,6 +170,7 @@ def provider(scenarios_dir: Path, run_dir: Path, runner: Runner = run_command) -
 
     def provision(system: str) -> Sandbox:
         scenario = load_scenario(scenarios_dir / system)
+        seed_image_plan(scenarios_dir / system)  # an image no cluster can hold is said before a cluster is made
         cluster = cluster_name(system)
         workdir = run_dir / "sandboxes" / cluster
         workdir.mkdir(parents=True, exist_ok=True)
