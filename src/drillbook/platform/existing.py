@@ -25,7 +25,8 @@ from drillbook.errors import UsageError
 from drillbook.execute.kubeconfig import Pinned, pin, read_context
 from drillbook.journal import Platform
 from drillbook.platform.bringup import Action, BringUp, UndoSpec
-from drillbook.platform.kube_sandbox import KubeSandbox, PortForwardAccess
+from drillbook.platform.endpoint_access import EndpointAccess
+from drillbook.platform.kube_sandbox import KubeSandbox
 from drillbook.scenario import load_scenario
 
 _counter = itertools.count(1)
@@ -166,7 +167,7 @@ def provider(scenarios_dir: Path, run_dir: Path, environ: Mapping[str, str] | No
             platform=Platform.EXISTING,
             kube_env=kube_env,
             workdir=workdir,
-            access_factory=lambda api: PortForwardAccess(kube_env, api),
+            access_factory=lambda api: EndpointAccess(kube_env, api),
             on_close=bringup.close,
             bringup=bringup,
         )

@@ -19,8 +19,9 @@ from drillbook.drill.ports import Sandbox, SandboxFactory
 from drillbook.errors import ClusterError
 from drillbook.journal import Platform
 from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec
+from drillbook.platform.endpoint_access import EndpointAccess
 from drillbook.platform.kind import images_to_load
-from drillbook.platform.kube_sandbox import KubeSandbox, PortForwardAccess
+from drillbook.platform.kube_sandbox import KubeSandbox
 from drillbook.scenario import load_scenario
 
 _counter = itertools.count(1)
@@ -96,7 +97,7 @@ def provider(
                 platform=Platform.K3S,
                 kube_env=kube_env,
                 workdir=workdir,
-                access_factory=lambda api: PortForwardAccess(kube_env, api),
+                access_factory=lambda api: EndpointAccess(kube_env, api),
                 on_close=bringup.close,
                 bringup=bringup,
             )

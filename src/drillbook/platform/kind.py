@@ -27,7 +27,8 @@ from drillbook.errors import ClusterError, UsageError
 from drillbook.journal import Platform
 from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec
 from drillbook.platform.docker.seed_images import seed_image_plan
-from drillbook.platform.kube_sandbox import KubeSandbox, PortForwardAccess
+from drillbook.platform.endpoint_access import EndpointAccess
+from drillbook.platform.kube_sandbox import KubeSandbox
 from drillbook.scenario import load_scenario
 
 Runner = Callable[[Sequence[str]], str]
@@ -191,7 +192,7 @@ def provider(scenarios_dir: Path, run_dir: Path, runner: Runner = run_command) -
                 platform=Platform.KIND,
                 kube_env=kube_env,
                 workdir=workdir,
-                access_factory=lambda api: PortForwardAccess(kube_env, api),
+                access_factory=lambda api: EndpointAccess(kube_env, api),
                 on_close=bringup.close,
                 bringup=bringup,
             )
