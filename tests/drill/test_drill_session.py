@@ -265,11 +265,12 @@ def _run(
     cache: FileControlCache | None = None,
     name: str = "d1",
     settings: DrillSettings = FAST,
+    sandbox_type: type[_Sandbox] = _Sandbox,
 ) -> _Result:
     clock = FakeClock()
     the_world = world(clock) if world else _World(clock)
     the_runner = runner(the_world) if runner else _Runner(the_world)
-    sandbox = _Sandbox(the_world, the_runner, tmp_path)
+    sandbox = sandbox_type(the_world, the_runner, tmp_path)
     runbook, incident = _incident(*steps)
     path = tmp_path / f"{name}.jsonl"
     wall = time.monotonic()
@@ -488,3 +489,17 @@ def test_traffic_that_never_flows_is_drillbooks_error_not_an_invalid_scenario(tm
     result = _run(tmp_path, world=lambda clock: _World(clock, traffic_delay_s=None))
     assert result.verdict is Verdict.ERROR
     assert "traffic never reached the app" in result.reason
+
+
+class _JournaledSandbox(_Sandbox):
+    def bringup_summary(self) -> str:
+        return "undone: cluster 0.4 s" if self.closed else "cluster 1.5 s, deploy 0.3 s"
+
+
+def test_the_sandboxs_bring_up_and_teardown_actions_are_noted_in_the_journal(tmp_path: Path) -> None:
+    from drillbook.journal import Note
+
+    result = _run(tmp_path, sandbox_type=_JournaledSandbox)
+    notes = [e.message for e in result.journal if isinstance(e, Note)]
+    assert "bring-up: cluster 1.5 s, deploy 0.3 s" in notes
+    assert "teardown: undone: cluster 0.4 s" in notes
