@@ -433,3 +433,10 @@ def test_a_datastore_start_that_fails_in_the_background_removes_the_containers_b
         bringup.run_all(docker_actions(ctx, bringup))
     assert log[-3:] == ["stop proxy", "stop localkube", "remove containers run.label"]
     assert ("failed", "datastores ready") in _events(tmp_path)
+
+
+def test_the_process_replay_leaves_a_live_pid_alone_when_no_start_time_was_recorded() -> None:
+    import os
+
+    with pytest.raises(replay.ReplayFailed, match="cannot be told from a reused pid"):
+        replay.REPLAYS["stop-process"](UndoSpec("stop-process", "stop localkube"), {"pid": os.getpid()})

@@ -67,9 +67,14 @@ def _stop_process(spec: UndoSpec, facts: Facts) -> str:
     pid, created = facts.get("pid"), facts.get("create_time")
     if not isinstance(pid, int):
         return f"nothing to stop: the run recorded no pid for {spec.what} (its start was cut short)"
+    if not psutil.pid_exists(pid):
+        return f"pid {pid} is already gone"
+    if not isinstance(created, float):
+        raise ReplayFailed(f"pid {pid} ({spec.what}) was recorded without its start time, so it cannot be told from "
+                           "a reused pid; it was left alone: check it by hand")  # fmt: skip
     try:
         process = psutil.Process(pid)
-        if isinstance(created, float) and abs(process.create_time() - created) > 0.01:
+        if abs(process.create_time() - created) > 0.01:
             return f"pid {pid} is gone (that pid is now another process, left alone)"
         if process.status() == psutil.STATUS_ZOMBIE:
             return f"pid {pid} is gone (a zombie awaiting its parent)"
