@@ -73,7 +73,10 @@ def main() -> int:
         if handle.started_now:
             engine.stop_if_ours()
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"zephyr-voting, median of {repeats} bring-ups (seconds); load average {load} on {os.cpu_count()} cores")
+    print(
+        f"zephyr-voting, median of the bring-ups that came up, of {repeats} per platform (seconds); "
+        f"load average {load} on {os.cpu_count()} cores"
+    )
     print(f"{'action':<18}{'local':>9}{'docker':>9}")
     actions = [a for a in order if a not in ("ready", "teardown")] + ["ready", "teardown"]
     for action in actions:
