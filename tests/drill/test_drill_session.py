@@ -284,11 +284,12 @@ def _run(
     spec: DrillSpec | None = None,
     fault: str = "test-break",
     only_steps: tuple[Step, ...] | None = None,
+    sandbox_type: type[_Sandbox] = _Sandbox,
 ) -> _Result:
     clock = FakeClock()
     the_world = world(clock) if world else _World(clock)
     the_runner = runner(the_world) if runner else _Runner(the_world)
-    sandbox = _Sandbox(the_world, the_runner, tmp_path)
+    sandbox = sandbox_type(the_world, the_runner, tmp_path)
     runbook, incident = _incident(*steps, only=only_steps)
     path = tmp_path / f"{name}.jsonl"
     wall = time.monotonic()
@@ -624,3 +625,17 @@ def test_a_signal_that_lifted_once_keeps_the_watch_open(tmp_path: Path) -> None:
     )
     assert _recover_notes(result) == []
     assert result.phase_seconds(Phase.RECOVER) >= SLOW.restore_within_s
+
+
+class _JournaledSandbox(_Sandbox):
+    def bringup_summary(self) -> str:
+        return "undone: cluster 0.4 s" if self.closed else "cluster 1.5 s, deploy 0.3 s"
+
+
+def test_the_sandboxs_bring_up_and_teardown_actions_are_noted_in_the_journal(tmp_path: Path) -> None:
+    from drillbook.journal import Note
+
+    result = _run(tmp_path, sandbox_type=_JournaledSandbox)
+    notes = [e.message for e in result.journal if isinstance(e, Note)]
+    assert "bring-up: cluster 1.5 s, deploy 0.3 s" in notes
+    assert "teardown: undone: cluster 0.4 s" in notes

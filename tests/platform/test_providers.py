@@ -194,3 +194,30 @@ def test_existing_teardown_deletes_only_what_did_not_exist_before_the_drill() ->
     assert ("Namespace", "production") not in names
     assert ("Service", "postgres") not in names
     assert ("Deployment", "api-gateway") in names
+
+
+def test_the_kind_bring_up_journals_the_cluster_delete_before_creating_it_so_cleanup_can_replay_it(
+    tmp_path: Path,
+) -> None:
+    from drillbook.platform.bringup import FILE, ActionEvent, BringUpJournal, pending_undos
+
+    seen: list[list[str]] = []
+
+    def runner(argv: Sequence[str]) -> str:
+        if tuple(argv[:2]) == ("kind", "create"):
+            (journal,) = tmp_path.glob(f"sandboxes/*/{FILE}")
+            started = [e for e in BringUpJournal(journal).read() if e.event is ActionEvent.STARTED]
+            assert started[-1].undo is not None
+            seen.append(list(started[-1].undo.args["argv"]))  # type: ignore[arg-type]
+        if tuple(argv[:2]) == ("kind", "load"):
+            raise KeyboardInterrupt  # a kill is what leaves it; Ctrl-C undoes it at once
+        return ""
+
+    with pytest.raises(KeyboardInterrupt):
+        kind.provider(SCENARIOS, tmp_path, runner=runner)("zephyr-voting")
+    assert seen
+    assert seen[0][:3] == ["kind", "delete", "cluster"]
+    (journal,) = tmp_path.glob(f"sandboxes/*/{FILE}")
+    events = BringUpJournal(journal).read()
+    assert ("undone", "cluster") in [(e.event.value, e.action) for e in events]
+    assert all(undo is None for _, undo, _ in pending_undos(events))  # nothing is left for cleanup to replay

@@ -6,6 +6,8 @@ It acts only on what the run recorded, and only once it has proven that what it 
   the UID the run recorded. Another cluster on the same address (another run took the port) is left alone,
   and cleanup says why;
 * a fault whose cluster is gone went with it: nothing is left to revert;
+* each sandbox's bring-up undos that its ``bringup.jsonl`` journaled and never ran are replayed, newest first,
+  once the run that made it is dead (``drillbook.platform.replay``), each outcome said as it is;
 * a local sandbox's state dir (``/tmp/drillbook-…``) is removed when the run that made it is dead;
 * the step firewalls of dead runs are removed.
 
@@ -55,9 +57,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             records.append(entry)
     from drillbook.platform.docker.reap import reap_docker_sandboxes  # docker sandboxes: containers, temp dirs
+    from drillbook.platform.replay import replay_sandboxes  # the bring-up undos each sandbox journaled
 
-    reap_failures = reap_docker_sandboxes(run_dir, print)
-    failures = _revert_faults(run_dir, journal, records) + reap_failures
+    failures = _revert_faults(run_dir, journal, records)
+    failures += replay_sandboxes(run_dir, print) + reap_docker_sandboxes(run_dir, print)
     for entry in records:
         _remove_state(entry)
     for table in remove_stale_tables():

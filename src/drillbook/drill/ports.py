@@ -83,6 +83,13 @@ class PrometheusQueries(Protocol):
     def prom_query(self) -> PromQuery | None: ...
 
 
+@runtime_checkable
+class BringUpReport(Protocol):
+    """Optional ability of a sandbox: its bring-up actions (and, once closed, their undos) with their seconds."""
+
+    def bringup_summary(self) -> str: ...
+
+
 SandboxFactory = Callable[[str], Sandbox]
 """Provision the named system (``scenarios/<system>/``) and return it running."""
 

@@ -43,6 +43,7 @@ from drillbook.drill.control import (
     control_key,
 )
 from drillbook.drill.ports import (
+    BringUpReport,
     CommandOutcome,
     PrometheusQueries,
     Sandbox,
@@ -219,9 +220,14 @@ class Drill:
             try:
                 sandbox = factory(self.spec.system)
             except DrillbookError as exc:
+                for note in getattr(exc, "__notes__", []):  # platform/bringup: what was done and undone
+                    if note.startswith("bring-up: "):
+                        self.journal.write(events.note(self, note))
                 self._sandbox_failed(str(exc))
                 raise
             self.state.sandbox = sandbox
+            if isinstance(sandbox, BringUpReport):
+                self.journal.write(events.note(self, f"bring-up: {sandbox.bringup_summary()}"))
             # -- slo_source: prometheus (platform/prometheus): the sandbox may judge windows as PromQL --------
             if isinstance(sandbox, SloWindowSource) and (source := sandbox.slo_window_source()) is not None:
                 self.monitor.window_source = source
@@ -687,6 +693,8 @@ class Drill:
                 sandbox.close()
             except DrillbookError as exc:
                 errors.append(f"teardown: {exc}")
+            if isinstance(sandbox, BringUpReport):
+                self.journal.write(events.note(self, f"teardown: {sandbox.bringup_summary()}"))
         if errors:
             raise SandboxError("; ".join(errors))
 

@@ -11,6 +11,7 @@ is checked again, and a context that now points at another server or CA is refus
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 from collections.abc import Callable, Mapping
@@ -23,8 +24,12 @@ from drillbook.drill.ports import Sandbox, SandboxFactory
 from drillbook.errors import UsageError
 from drillbook.execute.kubeconfig import Pinned, pin, read_context
 from drillbook.journal import Platform
-from drillbook.platform.kube_sandbox import KubeSandbox, PortForwardAccess
+from drillbook.platform.bringup import Action, BringUp, UndoSpec
+from drillbook.platform.endpoint_access import EndpointAccess
+from drillbook.platform.kube_sandbox import KubeSandbox
 from drillbook.scenario import load_scenario
+
+_counter = itertools.count(1)
 
 
 def current_context(kubeconfig: Path) -> str:
@@ -101,14 +106,23 @@ def _existed(kube_env: Mapping[str, str]) -> Callable[[str, str, str], bool]:
     return check
 
 
-def _delete(kube_env: Mapping[str, str], created: list[dict[str, Any]], workdir: Path) -> None:
-    if not created:
-        return
+def created_file(workdir: Path, created: list[dict[str, Any]]) -> Path:
+    """Write what the drill will create (newest first, as deleted) before it is applied: the undo's input."""
     path = workdir / "created-by-drill.yaml"
     path.write_text(yaml.safe_dump_all(list(reversed(created)), sort_keys=False), encoding="utf-8")
-    argv = ["kubectl", "delete", "-f", str(path), "--ignore-not-found", "--wait=false"]
+    return path
+
+
+def delete_argv(path: Path) -> list[str]:
+    """The command that deletes what the drill created (also replayed by ``drillbook cleanup``)."""
+    return ["kubectl", "delete", "-f", str(path), "--ignore-not-found", "--wait=false"]
+
+
+def _delete(kube_env: Mapping[str, str], created: list[dict[str, Any]], path: Path) -> None:
+    if not created:
+        return
     done = subprocess.run(
-        argv, env={**os.environ, **kube_env}, capture_output=True, text=True, timeout=120, check=False
+        delete_argv(path), env={**os.environ, **kube_env}, capture_output=True, text=True, timeout=120, check=False
     )
     if done.returncode != 0:
         raise UsageError(f"could not delete what the drill created ({path}): {done.stderr.strip()}")
@@ -142,23 +156,35 @@ def provider(scenarios_dir: Path, run_dir: Path, environ: Mapping[str, str] | No
     def provision(system: str) -> Sandbox:
         check_unchanged(source, context, pinned)
         scenario = load_scenario(scenarios_dir / system)
-        workdir = run_dir / "sandboxes" / system
+        workdir = run_dir / "sandboxes" / f"{system}-{next(_counter)}"
         workdir.mkdir(parents=True, exist_ok=True)
         kube_env = {"KUBECONFIG": str(kubeconfig)}
         created = created_objects(scenario.manifests, _existed(kube_env))  # before anything is applied
+        path = created_file(workdir, created)
+        bringup = BringUp(workdir, platform=Platform.EXISTING.value)
         sandbox = ScenarioSandbox(
             scenario=scenario,
             platform=Platform.EXISTING,
             kube_env=kube_env,
             workdir=workdir,
-            access_factory=lambda api: PortForwardAccess(kube_env, api),
-            on_close=lambda: _delete(kube_env, created, workdir),
+            access_factory=lambda api: EndpointAccess(kube_env, api),
+            on_close=bringup.close,
+            bringup=bringup,
         )
-        try:
-            sandbox.deploy()
-        except BaseException:
-            sandbox.close()
-            raise
+
+        def delete() -> None:
+            sandbox.release()
+            _delete(kube_env, created, path)
+
+        replay = UndoSpec(
+            "run", f"delete what the drill created ({path})", {"argv": delete_argv(path), "env": kube_env}
+        )
+        bringup.run_all(
+            [
+                Action("deploy", sandbox.apply, delete, replay if created else None),
+                Action("wait available", sandbox.wait_available),
+            ]
+        )
         return sandbox
 
     return provision

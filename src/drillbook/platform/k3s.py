@@ -8,6 +8,7 @@ into the cluster's containerd (``docker save IMAGE | docker exec -i CONTAINER ct
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import subprocess
 from collections.abc import Callable, Sequence
@@ -17,10 +18,13 @@ from typing import Any
 from drillbook.drill.ports import Sandbox, SandboxFactory
 from drillbook.errors import ClusterError
 from drillbook.journal import Platform
-from drillbook.platform.kind import scenario_images
-from drillbook.platform.kube_sandbox import KubeSandbox, PortForwardAccess
+from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec
+from drillbook.platform.endpoint_access import EndpointAccess
+from drillbook.platform.kind import images_to_load
+from drillbook.platform.kube_sandbox import KubeSandbox
 from drillbook.scenario import load_scenario
 
+_counter = itertools.count(1)
 DEFAULT_IMAGE = "rancher/k3s:latest"
 IMPORT_TIMEOUT_S = 300.0
 
@@ -67,32 +71,51 @@ def provider(
 
     def provision(system: str) -> Sandbox:
         scenario = load_scenario(scenarios_dir / system)
-        workdir = run_dir / "sandboxes" / f"k3s-{system}"
+        workdir = run_dir / "sandboxes" / f"k3s-{system}-{next(_counter)}"
         workdir.mkdir(parents=True, exist_ok=True)
+        kubeconfig = workdir / "kubeconfig"
+        kube_env = {"KUBECONFIG": str(kubeconfig)}
         container = container_factory()
+        made: list[KubeSandbox] = []
+        bringup = BringUp(workdir, platform=Platform.K3S.value)
+
+        def start() -> Facts:
+            container.start()
+            return {"container": str(container.get_wrapped_container().id)}
 
         def stop() -> None:
             with contextlib.suppress(Exception):  # never started: nothing to stop
                 container.stop()
 
-        try:
-            container.start()
-            importer(container.get_wrapped_container().id, scenario_images(scenario.manifests))
-            kubeconfig = workdir / "kubeconfig"
+        def load() -> None:
+            importer(container.get_wrapped_container().id, images_to_load(scenario.manifests, scenario.images))
+
+        def apply() -> None:
             kubeconfig.write_text(container.config_yaml(), encoding="utf-8")
-            kube_env = {"KUBECONFIG": str(kubeconfig)}
             sandbox = KubeSandbox(
                 scenario=scenario,
                 platform=Platform.K3S,
                 kube_env=kube_env,
                 workdir=workdir,
-                access_factory=lambda api: PortForwardAccess(kube_env, api),
-                on_close=stop,
+                access_factory=lambda api: EndpointAccess(kube_env, api),
+                on_close=bringup.close,
+                bringup=bringup,
             )
-            sandbox.deploy()
-        except BaseException:
-            stop()
-            raise
-        return sandbox
+            made.append(sandbox)
+            sandbox.apply()
+
+        def release() -> None:
+            for sandbox in made:
+                sandbox.release()
+
+        bringup.run_all(
+            [
+                Action("cluster", start, stop, UndoSpec("remove-container", "remove the k3s container")),
+                Action("images", load),
+                Action("deploy", apply, release),
+                Action("wait available", lambda: made[0].wait_available()),  # noqa: PLW0108 - made[0] exists only then
+            ]
+        )
+        return made[0]
 
     return provision

@@ -2,15 +2,17 @@
 
 The bring-up is a plan (:func:`kind_plan`): a pure list of the commands a user would type, in order, each with the
 undo that must run if anything after it fails. ``.github/workflows/gameday.yml`` and the README document the same
-commands, and a unit test holds them together. :func:`run_plan` records each undo before its action runs, so a
-failing ``kind load`` (or anything later) never leaks the cluster.
+commands, and a unit test holds them together. Each command runs as a journaled bring-up action
+(:func:`plan_actions`, :mod:`drillbook.platform.bringup`) whose undo is recorded before it runs, so a failing
+``kind load`` (or anything later) never leaks the cluster, and ``drillbook cleanup`` deletes it after a kill.
 
-Images are built locally (``drillbook images build``: no registry is reachable in our CI) and loaded with
-``kind load docker-image``.
+Images are built locally (``drillbook images build --seed DIR``, :mod:`drillbook.platform.docker.seed_images`: no
+registry is reachable in our CI) under the names the manifests use, and loaded with ``kind load docker-image``.
 """
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import uuid
@@ -23,7 +25,10 @@ import yaml
 from drillbook.drill.ports import Sandbox, SandboxFactory
 from drillbook.errors import ClusterError, UsageError
 from drillbook.journal import Platform
-from drillbook.platform.kube_sandbox import KubeSandbox, PortForwardAccess
+from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec
+from drillbook.platform.docker.seed_images import seed_image_plan
+from drillbook.platform.endpoint_access import EndpointAccess
+from drillbook.platform.kube_sandbox import KubeSandbox
 from drillbook.scenario import load_scenario
 
 Runner = Callable[[Sequence[str]], str]
@@ -106,7 +111,7 @@ def kind_plan(
     plan = [
         Step("cluster", ("kind", "create", "cluster", "--name", cluster, "--kubeconfig", kcfg, "--wait", CREATE_WAIT),
              undo=delete),
-        Step("images", ("drillbook", "images", "build")),
+        Step("images", ("drillbook", "images", "build", "--seed", str(manifests.parent))),
     ]  # fmt: skip
     plan += [Step("load", ("kind", "load", "docker-image", image, "--name", cluster)) for image in images]
     plan.append(Step("deploy", ("kubectl", "--kubeconfig", kcfg, "apply", "-f", str(manifests))))
@@ -118,37 +123,40 @@ def kind_plan(
     return plan
 
 
-class Undos:
-    """Undo commands recorded before their action runs; :meth:`run` runs them in reverse, every one."""
-
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
-        self.stack: list[tuple[str, ...]] = []
-
-    def run(self) -> None:
-        """Run every recorded undo, in reverse; the first failure is raised once the rest ran."""
-        failure: BaseException | None = None
-        while self.stack:
-            try:
-                self.runner(self.stack.pop())
-            except BaseException as exc:  # re-raised below
-                failure = failure or exc
-        if failure is not None:
-            raise failure
+def step_name(step: Step) -> str:
+    """The step as a named bring-up action: ``cluster``, ``load zephyr/backend:2.0``, ``wait deployment/redis``."""
+    if step.action == "load":
+        return f"load {step.argv[3]}"
+    if step.action == "wait":
+        return f"wait {step.argv[-1]}"
+    return step.action
 
 
-def run_plan(plan: Sequence[Step], runner: Runner) -> Undos:
-    """Run the plan, each undo recorded before its action; on any failure (Ctrl-C included) undo and re-raise."""
-    undos = Undos(runner)
-    try:
-        for step in plan:
-            if step.undo is not None:
-                undos.stack.append(step.undo)
-            runner(step.argv)
-    except BaseException:
-        undos.run()
-        raise
-    return undos
+def plan_actions(plan: Sequence[Step], runner: Runner) -> list[Action]:
+    """The plan's steps as bring-up actions; a step's undo command is journaled (and replayable) before it runs."""
+
+    def act(argv: tuple[str, ...]) -> Callable[[], Facts | None]:
+        def run() -> Facts | None:
+            runner(argv)
+            return None
+
+        return run
+
+    def undo(argv: tuple[str, ...]) -> Callable[[], None]:
+        def run() -> None:
+            runner(argv)
+
+        return run
+
+    return [
+        Action(
+            step_name(step),
+            act(step.argv),
+            None if step.undo is None else undo(step.undo),
+            None if step.undo is None else UndoSpec("run", shlex.join(step.undo), {"argv": list(step.undo)}),
+        )
+        for step in plan
+    ]
 
 
 def cluster_name(system: str) -> str:
@@ -163,17 +171,20 @@ def provider(scenarios_dir: Path, run_dir: Path, runner: Runner = run_command) -
 
     def provision(system: str) -> Sandbox:
         scenario = load_scenario(scenarios_dir / system)
-        workdir = run_dir / "sandboxes" / f"kind-{system}"
+        seed_image_plan(scenarios_dir / system)  # an image no cluster can hold is said before a cluster is made
+        cluster = cluster_name(system)
+        workdir = run_dir / "sandboxes" / cluster
         workdir.mkdir(parents=True, exist_ok=True)
         kubeconfig = workdir / "kubeconfig"
         plan = kind_plan(
-            cluster_name(system),
+            cluster,
             kubeconfig,
             images_to_load(scenario.manifests, scenario.images),
             scenario.manifests,
             scenario_deployments(scenario.manifests),
         )
-        undos = run_plan(plan, runner)
+        bringup = BringUp(workdir, platform=Platform.KIND.value)
+        bringup.run_all(plan_actions(plan, runner))
         kube_env = {"KUBECONFIG": str(kubeconfig)}
         try:
             return KubeSandbox(
@@ -181,11 +192,12 @@ def provider(scenarios_dir: Path, run_dir: Path, runner: Runner = run_command) -
                 platform=Platform.KIND,
                 kube_env=kube_env,
                 workdir=workdir,
-                access_factory=lambda api: PortForwardAccess(kube_env, api),
-                on_close=undos.run,
+                access_factory=lambda api: EndpointAccess(kube_env, api),
+                on_close=bringup.close,
+                bringup=bringup,
             )
         except BaseException:
-            undos.run()
+            bringup.close()
             raise
 
     return provision

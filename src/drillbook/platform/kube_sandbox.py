@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +22,7 @@ from drillbook.errors import ClusterError, SandboxError
 from drillbook.faults.target import FaultTarget, TrafficControl, Workload
 from drillbook.gherkin.run import PLATFORM_LABELS, tool_versions
 from drillbook.journal import Platform, ToolVersions
+from drillbook.platform.bringup import BringUp
 from drillbook.platform.fault_proxy import (
     Dependency,
     FaultProxyApi,
@@ -89,9 +89,11 @@ class KubeSandbox:
         on_close: Callable[[], None] | None = None,
         ready_timeout_s: float = 120.0,
         fault_proxy_url: str | None = None,
+        bringup: BringUp | None = None,
     ) -> None:
         """``fault_proxy_url``: a Toxiproxy API the cluster's Services can route to (a host process on localkube);
-        :meth:`deploy` then puts a proxy in front of every datastore."""
+        :meth:`deploy` then puts a proxy in front of every datastore. ``bringup``: the journaled actions that
+        brought it up (the report shows them)."""
         self.scenario = scenario
         self._platform = platform
         self.kube_env = dict(kube_env)
@@ -101,6 +103,8 @@ class KubeSandbox:
         self.api_client = config.new_client_from_config(config_file=self.kube_env["KUBECONFIG"])  # type: ignore[no-untyped-call]
         self.access = access_factory(self.api_client)
         self._traffic: list[Any] = []
+        self._released = False
+        self.bringup = bringup
         self.fault_proxy_url = fault_proxy_url
         self.proxied: dict[str, Dependency] = {}
         """Dependency name → the datastore behind the proxy of that name (filled by :meth:`deploy`)."""
@@ -195,27 +199,43 @@ class KubeSandbox:
 
         return PrometheusClient(self.prometheus_url)
 
+    def bringup_summary(self) -> str:
+        """The bring-up actions with their seconds; once closed, the undos as they ran."""
+        if self.bringup is None:
+            return "not journaled"
+        return self.bringup.teardown_summary() if self.bringup.undo_seconds else self.bringup.summary()
+
     def close(self) -> None:
         """Stop traffic, release access, tear the cluster down."""
+        self.release()
+        if self._on_close is not None:
+            self._on_close()
+
+    def release(self) -> None:
+        """Stop traffic and release access and the API client (the cluster stays); safe to call twice."""
         for traffic in self._traffic:
             with contextlib.suppress(Exception):
                 traffic.stop()
+        self._traffic.clear()
         self.access.close()
-        self.api_client.close()
-        if self._on_close is not None:
-            self._on_close()
+        if not self._released:
+            self._released = True
+            self.api_client.close()
 
     # -- bring-up ------------------------------------------------------------------------------------------
 
     def deploy(self) -> None:
-        """``kubectl apply`` the scenario's manifests (behind the fault proxy when there is one) and wait until
-        every Deployment is Available."""
+        """:meth:`apply`, then :meth:`wait_available`."""
+        self.apply()
+        self.wait_available()
+
+    def apply(self) -> None:
+        """``kubectl apply`` the scenario's manifests (behind the fault proxy when there is one)."""
         deps = dependencies(self.scenario)
         if self.fault_proxy_url is None or not deps:
             self.kubectl("apply", "-f", str(self.scenario.manifests))
         else:
             self._deploy_behind_fault_proxy(self.fault_proxy_url, deps)
-        self.wait_available()
 
     def _deploy_behind_fault_proxy(self, url: str, deps: list[Dependency]) -> None:
         """The ``-direct`` Services first, then a proxy in front of each, then the manifests routed through them,
@@ -381,61 +401,3 @@ def _pod_evidence(core: Any, stuck: StuckContainer) -> str:
     return (
         f"Events of pod {stuck.namespace}/{stuck.pod}: {shown}. Last log lines of container {stuck.container}: {logs}."
     )
-
-
-class PortForwardAccess:
-    """Real clusters: reach a Service through ``kubectl port-forward`` on a loopback port."""
-
-    def __init__(self, kube_env: Mapping[str, str], api_client: Any) -> None:
-        self.kube_env = dict(kube_env)
-        self.core = client.CoreV1Api(api_client)
-        self._forwards: dict[tuple[str, str, int], tuple[subprocess.Popen[bytes], int]] = {}
-
-    def address(self, namespace: str, name: str, port: int | None = None) -> tuple[str, int]:
-        """A loopback port forwarded to the Service (started on first use, kept until close)."""
-        import os
-        import socket
-
-        service = _read_service(self.core, namespace, name)
-        chosen = port if port is not None else int(service.spec.ports[0].port)
-        key = (namespace, name, chosen)
-        if key in self._forwards and self._forwards[key][0].poll() is None:
-            return "127.0.0.1", self._forwards[key][1]
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            local = int(probe.getsockname()[1])
-        argv = [
-            "kubectl",
-            "port-forward",
-            "--address",
-            "127.0.0.1",
-            "-n",
-            namespace,
-            f"svc/{name}",
-            f"{local}:{chosen}",
-        ]
-        process = subprocess.Popen(
-            argv,
-            env={**os.environ, **self.kube_env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self._forwards[key] = (process, local)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", local), timeout=0.5):
-                return "127.0.0.1", local
-            time.sleep(0.1)
-        raise ClusterError(f"kubectl port-forward to {namespace}/{name}:{chosen} did not open within 15 s")
-
-    def close(self) -> None:
-        """End every port-forward this access started."""
-        for process, _ in self._forwards.values():
-            if process.poll() is None:
-                process.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    process.wait(timeout=5)
-                if process.poll() is None:
-                    process.kill()
-        self._forwards.clear()

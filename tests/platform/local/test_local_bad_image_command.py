@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from drillbook.errors import SandboxError
-from drillbook.platform.local.sandbox import provision_local
+from drillbook.platform.local.sandbox import provision_local, wait_for_removals
 
 pytestmark = pytest.mark.live
 
@@ -52,6 +52,7 @@ def test_an_app_image_mapped_to_a_missing_command_fails_provision_with_its_cause
     assert f"Hint: check what {APP_IMAGE} maps to" in notes
     # The failed bring-up took its state dir (and with it every pod process) away.
     [record] = (tmp_path / "run" / "sandboxes").glob("*/sandbox.json")
+    wait_for_removals()
     assert not Path(json.loads(record.read_text())["state_dir"]).exists()
 
 

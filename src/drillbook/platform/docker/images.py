@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,21 +115,27 @@ def image_exists(tag: str, *, image_format: str | None = None) -> bool:
     return image_format is None or done.stdout.decode().strip() == image_format
 
 
-def _build_base(progress: Progress) -> None:
+def build_base(tag: str, packages: Sequence[str], progress: Progress) -> None:
+    """A Debian bookworm base image from Debian's packages: ``debootstrap --variant=minbase`` with ``packages``,
+    pruned, then ``docker import``-ed as ``tag``.
+
+    Raises:
+        SandboxError: debootstrap is missing or failed, or the import failed, with their output.
+    """
     if shutil.which("debootstrap") is None:
         raise SandboxError("expected debootstrap to build the base image; install it: apt-get install -y debootstrap")
     with tempfile.TemporaryDirectory(prefix="drillbook-rootfs-") as tmp:
         root = Path(tmp) / "rootfs"
-        progress(f"debootstrap --variant=minbase bookworm with {', '.join(BASE_PACKAGES)} (once; a few minutes)")
-        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}", "bookworm", str(root)]
+        progress(f"debootstrap --variant=minbase bookworm with {', '.join(packages)} (once; a few minutes)")
+        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}", "bookworm", str(root)]
         done = subprocess.run([*cmd, MIRROR], capture_output=True, text=True, timeout=1800, check=False)
         if done.returncode != 0:
             raise SandboxError(f"debootstrap exited {done.returncode}:\n{(done.stdout + done.stderr)[-2000:]}")
         for part in PRUNE:
             shutil.rmtree(root / part, ignore_errors=True)
-        progress(f"docker import {BASE_TAG}")
+        progress(f"docker import {tag}")
         tar = subprocess.run(["tar", "-C", str(root), "-c", "."], capture_output=True, check=True, timeout=600)
-        imported = _docker("import", "-c", f"LABEL {MANAGED_LABEL}=true", "-", BASE_TAG, stdin=tar.stdout)
+        imported = _docker("import", "-c", f"LABEL {MANAGED_LABEL}=true", "-", tag, stdin=tar.stdout)
         if imported.returncode != 0:
             raise SandboxError(f"docker import failed: {imported.stderr.decode(errors='replace')[-1500:]}")
 
@@ -164,7 +170,7 @@ def build_images(progress: Progress, *, rebuild: bool = False) -> list[BuiltImag
     built: list[BuiltImage] = []
     started = time.monotonic()
     if rebuild or not image_exists(BASE_TAG):
-        _build_base(progress)
+        build_base(BASE_TAG, BASE_PACKAGES, progress)
         built.append(BuiltImage(BASE_TAG, time.monotonic() - started, cached=False))
     else:
         built.append(BuiltImage(BASE_TAG, 0.0, cached=True))

@@ -1,20 +1,24 @@
 """The ``docker`` platform: localkube as the cluster, PostgreSQL and Redis as testcontainers containers.
 
-Bring-up is the local sandbox's, with the datastores moved out of the cluster, each action's undo recorded before
-it acts:
+Bring-up is the local sandbox's, with the datastores moved out of the cluster: named actions, each journaled with
+its undo before it acts (:mod:`drillbook.platform.bringup`):
 
-1. cluster: localkube in its own temp state directory;
+1. state dir: the sandbox's temp directory;
 2. datastores: a ``PostgresContainer`` and a ``RedisContainer`` from drillbook's locally built images, published
-   on 127.0.0.1 only and labelled with this sandbox's run label. The label is written to ``docker-sandbox.json`` in the
-   sandbox's evidence directory *before* a container starts, so ``drillbook cleanup RUN_DIR`` removes them after a
-   kill (:mod:`drillbook.platform.docker.reap`);
-3. fault proxy: in front of every datastore, as on ``local``;
-4. deploy: the scenario's manifests without the datastore Deployments. The datastore's ``-direct`` Service has no
+   on 127.0.0.1 only and labelled with this sandbox's run label, started in the background. The label is journaled
+   (and written to ``docker-sandbox.json``) *before* a container starts, so ``drillbook cleanup RUN_DIR`` removes
+   them after a kill (:mod:`drillbook.platform.replay`, :mod:`drillbook.platform.docker.reap`);
+3. cluster: localkube in the state directory, while the datastores start;
+4. fault proxy: in front of every datastore, as on ``local``;
+5. datastores ready: the background start awaited;
+6. deploy: the scenario's manifests without the datastore Deployments. The datastore's ``-direct`` Service has no
    selector; its Endpoints are the container's loopback-published port. The datastore's own Service routes to the
    proxy, so the app and the runbook's commands use the same names as on ``local``::
 
        app, runbook psql ─► Service postgres ─► fault proxy ─► Service postgres-direct
                                                            └─► 127.0.0.1:<published> ─► container
+
+7. wait available: until the scenario's Deployments are Available.
 
 Closing runs the undos in reverse, also on error, Ctrl-C and SIGTERM (the drill fixture closes the sandbox).
 What a ``kubectl exec deploy/postgres`` or a fault on the datastore's pod would act on does not exist here: the
@@ -30,10 +34,10 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +46,7 @@ import yaml
 from drillbook.drill.ports import Sandbox, SandboxFactory
 from drillbook.errors import DatastoreError, DrillbookError, SandboxError
 from drillbook.journal import Platform
+from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec, process_facts
 from drillbook.platform.docker.datastores import (
     DatastoreContainer,
     remove_run_containers,
@@ -55,9 +60,8 @@ from drillbook.platform.fault_proxy import MANAGED_BY, Dependency, FaultProxyApi
 from drillbook.platform.kube_sandbox import ClusterIPAccess, KubeSandbox
 from drillbook.platform.local.datastores import IMAGES_FILE
 from drillbook.platform.local.kube.cluster import LocalKubeProcess
-from drillbook.platform.local.sandbox import DEFAULT_TIME_FACTOR
+from drillbook.platform.local.sandbox import DEFAULT_TIME_FACTOR, temp_state_dir
 from drillbook.platform.local.toxiproxy import ToxiproxyProcess
-from drillbook.platform.undo import UndoStack
 from drillbook.scenario import Scenario, load_scenario
 
 JsonObj = dict[str, Any]
@@ -276,65 +280,131 @@ def remove_labelled(label: str, pending: Future[dict[str, DatastoreContainer]] |
         raise DatastoreError(f"could not remove the containers labelled {label}: {exc}") from exc
 
 
-def provision_docker(scenario_dir: Path, run_dir: Path, *, time_factor: float | None = None) -> KubeSandbox:
+def provision_docker(
+    scenario_dir: Path,
+    run_dir: Path,
+    *,
+    time_factor: float | None = None,
+    after_action: Callable[[str], None] | None = None,
+) -> KubeSandbox:
     """Start localkube and the datastore containers, deploy the scenario behind the fault proxy, wait for it."""
     scenario = load_scenario(scenario_dir)
     if time_factor is None:
         time_factor = float(os.environ.get("DRILLBOOK_TIME_FACTOR", DEFAULT_TIME_FACTOR))
     evidence = run_dir / "sandboxes" / f"{scenario.name}-docker-{next(_counter)}"
     evidence.mkdir(parents=True, exist_ok=True)
-    label = run_label(run_dir, evidence)
-    undos = UndoStack()
-    pending: list[Future[dict[str, DatastoreContainer]]] = []
+    ctx = DockerBringUp(
+        scenario=scenario, evidence=evidence, label=run_label(run_dir, evidence), time_factor=time_factor
+    )
+    bringup = BringUp(evidence, platform=Platform.DOCKER.value, after_action=after_action)
     try:
-        # cluster: the temp state directory is recorded (for cleanup after a kill) before it exists
-        state = Path(tempfile.mkdtemp(prefix=f"drillbook-{scenario.name}-"))
-        undos.push(lambda: shutil.rmtree(state, ignore_errors=True))
-        write_record(evidence, label, [], [state])
-        os.chmod(state, 0o755)
-        kube = LocalKubeProcess(
-            state_dir=state / "kube", images=[IMAGES_FILE, scenario.images], time_factor=time_factor
-        )
-
-        def stop_kube() -> None:
-            kube.stop()
-            with contextlib.suppress(OSError):
-                shutil.copy(kube.log_path, evidence / "localkube.log")
-
-        # datastores, in the background while the cluster and the proxy start: the run label is in
-        # docker-sandbox.json already, and the undo removes by label
-        undos.push(lambda: remove_labelled(label, pending[0] if pending else None))
-        docs = [d for d in yaml.safe_load_all(scenario.manifests.read_text(encoding="utf-8")) if isinstance(d, dict)]
-        pending.append(start_datastores(scenario, label, docs))
-        undos.push(stop_kube)
-        kube.start()
-        # fault proxy
-        proxy = ToxiproxyProcess(log_file=evidence / "toxiproxy.log")
-        undos.push(proxy.stop)
-        proxy.start()
-        containers = pending[0].result()
-        write_record(evidence, label, [c.container_id for c in containers.values()], [state])
-        sandbox = ContainerSandbox(
-            scenario=scenario,
-            platform=Platform.DOCKER,
-            kube_env=kube.env(),
-            workdir=evidence,
-            access_factory=ClusterIPAccess,
-            on_close=undos.close,
-            fault_proxy_url=proxy.url,
-            containers=containers,
-        )
-    except BaseException:
-        undos.close()
-        raise
-    try:
-        sandbox.deploy()  # deploy, then access: localkube's Services listen on loopback ClusterIPs
+        bringup.run_all(docker_actions(ctx, bringup))
     except DrillbookError:
-        sandbox.close()
         raise
-    except BaseException as exc:
-        sandbox.close()
-        if isinstance(exc, Exception):
-            raise SandboxError(f"the {scenario.name} system could not be provisioned: {exc}") from exc
-        raise
-    return sandbox
+    except Exception as exc:
+        raise SandboxError(f"the {scenario.name} system could not be provisioned: {exc}") from exc
+    assert ctx.sandbox is not None
+    return ctx.sandbox
+
+
+@dataclass
+class DockerBringUp:
+    """What the docker bring-up actions share."""
+
+    scenario: Scenario
+    evidence: Path
+    label: str
+    time_factor: float
+    state: Path = field(init=False)
+    kube: LocalKubeProcess = field(init=False)
+    proxy: ToxiproxyProcess = field(init=False)
+    pending: Future[dict[str, DatastoreContainer]] | None = None
+    containers: dict[str, DatastoreContainer] = field(default_factory=dict)
+    sandbox: ContainerSandbox | None = None
+    sandbox_type: type[ContainerSandbox] = ContainerSandbox
+    start: Callable[[Scenario, str, Sequence[JsonObj]], Future[dict[str, DatastoreContainer]]] = start_datastores
+    """Starts the datastore containers in the background (:func:`start_datastores`)."""
+    remove: Callable[[str, Future[dict[str, DatastoreContainer]] | None], None] = remove_labelled
+    """Removes them by label (:func:`remove_labelled`)."""
+
+    def __post_init__(self) -> None:
+        self.state = temp_state_dir(self.scenario.name)
+        self.kube = LocalKubeProcess(
+            state_dir=self.state / "kube", images=[IMAGES_FILE, self.scenario.images], time_factor=self.time_factor
+        )
+        self.proxy = ToxiproxyProcess(log_file=self.evidence / "toxiproxy.log")
+
+
+def docker_actions(ctx: DockerBringUp, bringup: BringUp) -> list[Action]:
+    """The docker bring-up, in order: state dir → datastores (in the background) → cluster → fault proxy →
+    datastores ready → deploy → wait available."""
+
+    def make_state() -> Facts:
+        write_record(ctx.evidence, ctx.label, [], [ctx.state])  # recorded before it exists
+        ctx.state.mkdir(mode=0o755)
+        os.chmod(ctx.state, 0o755)
+        return {"path": str(ctx.state)}
+
+    def start_containers() -> Facts:
+        docs = [
+            d for d in yaml.safe_load_all(ctx.scenario.manifests.read_text(encoding="utf-8")) if isinstance(d, dict)
+        ]
+        ctx.pending = ctx.start(ctx.scenario, ctx.label, docs)
+        return {"label": ctx.label}
+
+    def start_kube() -> Facts:
+        ctx.kube.start()
+        process = ctx.kube.process
+        return {**process_facts(process.pid if process is not None else None), "server": ctx.kube.url}
+
+    def stop_kube() -> None:
+        ctx.kube.stop()
+        with contextlib.suppress(OSError):
+            shutil.copy(ctx.kube.log_path, ctx.evidence / "localkube.log")
+
+    def start_proxy() -> Facts:
+        ctx.proxy.start()
+        return {**process_facts(ctx.proxy.pid), "url": ctx.proxy.url}
+
+    def await_containers() -> Facts:
+        if ctx.pending is None:
+            raise SandboxError("the datastores were awaited before they were started (drillbook's bug)")
+        ctx.containers = ctx.pending.result()
+        ids = [c.container_id for c in ctx.containers.values()]
+        write_record(ctx.evidence, ctx.label, ids, [ctx.state])
+        return {"containers": ids}
+
+    def apply() -> None:
+        ctx.sandbox = ctx.sandbox_type(
+            scenario=ctx.scenario,
+            platform=Platform.DOCKER,
+            kube_env=ctx.kube.env(),
+            workdir=ctx.evidence,
+            access_factory=ClusterIPAccess,
+            on_close=bringup.close,
+            bringup=bringup,
+            fault_proxy_url=ctx.proxy.url,
+            containers=ctx.containers,
+        )
+        ctx.sandbox.apply()  # deploy, then access: localkube's Services listen on loopback ClusterIPs
+
+    def release() -> None:
+        if ctx.sandbox is not None:
+            ctx.sandbox.release()
+
+    def wait_available() -> None:
+        if ctx.sandbox is None:
+            raise SandboxError("waited for the scenario before it was deployed (drillbook's bug)")
+        ctx.sandbox.wait_available()
+
+    return [
+        Action("state dir", make_state, lambda: shutil.rmtree(ctx.state, ignore_errors=True),
+               UndoSpec("remove-dir", f"remove {ctx.state}", {"path": str(ctx.state)})),
+        Action("datastores", start_containers, lambda: ctx.remove(ctx.label, ctx.pending),
+               UndoSpec("remove-containers", f"remove the containers labelled {ctx.label}", {"label": ctx.label})),
+        Action("cluster", start_kube, stop_kube, UndoSpec("stop-process", "stop localkube")),
+        Action("fault proxy", start_proxy, ctx.proxy.stop, UndoSpec("stop-process", "stop the fault proxy")),
+        Action("datastores ready", await_containers),  # undone by "datastores"
+        Action("deploy", apply, release),  # the objects go with the cluster
+        Action("wait available", wait_available),
+    ]  # fmt: skip
