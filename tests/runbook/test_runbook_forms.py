@@ -176,8 +176,27 @@ def test_invalid_utf8_and_an_unclosed_fence_are_reported_with_their_lines(tmp_pa
     path = tmp_path / "runbook.md"
     path.write_bytes(b"# Disk \xff full\n\n```bash\ndf -h\n")
     runbook = parse_runbook(path)
-    assert [(n.rule, n.line) for n in runbook.notes] == [("invalid-utf8", 1), ("unclosed-fence", 3)]
-    assert {f.rule for f in lint_runbook(runbook)} >= {"invalid-utf8", "unclosed-fence"}
+    assert [(n.rule, n.line, n.message) for n in runbook.notes] == [
+        ("invalid-utf8", 1, "invalid UTF-8 (byte 0xff) read as U+FFFD; save the file as UTF-8"),
+        (
+            "unclosed-fence",
+            3,
+            "the code block opened here with ``` is never closed, so the rest of the file is read as code; "
+            "add a line of ``` where the block ends",
+        ),
+    ]
+    formatted = [f.format() for f in lint_runbook(runbook) if f.rule in {"invalid-utf8", "unclosed-fence"}]
+    assert formatted == [
+        f"{path}:1: invalid-utf8: invalid UTF-8 (byte 0xff) read as U+FFFD; save the file as UTF-8",
+        f"{path}:3: unclosed-fence: the code block opened here with ``` is never closed, so the rest of the file "
+        "is read as code; add a line of ``` where the block ends",
+    ]
+
+
+def test_an_unclosed_tilde_fence_says_which_marker_closes_it() -> None:
+    (note,) = parse_text("# Disk full\n\n## Fix\n\n~~~~sh\ndf -h\n~~~\n").notes
+    assert (note.rule, note.line) == ("unclosed-fence", 5)
+    assert note.message.endswith("add a line of ~~~~ where the block ends")
 
 
 def test_option_sub_headings_are_branches_of_one_step() -> None:
