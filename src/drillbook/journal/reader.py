@@ -104,6 +104,31 @@ def _read_events(journal: Journal, handle: BinaryIO, limit: int) -> None:
         journal.warnings.append(f"{bad_line}: last line is incomplete and was skipped ({error}); the run was cut off")
 
 
+def lines_without_an_event(path: Path | str, *, limit: int = MAX_JOURNAL_BYTES) -> list[int] | None:
+    """The non-blank line numbers of a journal in which no line is a readable event; ``None`` once one is.
+
+    Reads only up to the first event, so it is cheap on a real journal: a report checks it before rendering, so
+    an empty journal (or one of only corrupt lines) is never shown as a run without drills.
+    """
+    lines: list[int] = []
+    total = number = 0
+    with Path(path).open("rb") as handle:
+        while raw := handle.readline(limit + 1 - total):
+            total += len(raw)
+            number += 1
+            if total > limit:
+                return None  # too large: load_journal says so
+            if not raw.strip():
+                continue
+            try:
+                decode(raw.decode("utf-8", errors="replace").rstrip("\n"))
+            except (EventDecodeError, UnknownEventType):
+                lines.append(number)
+                continue
+            return None
+    return lines
+
+
 def read_journal(path: Path | str) -> list[Event]:
     """Read a journal's events (see :func:`load_journal` for what is tolerated)."""
     return load_journal(path).events
