@@ -18,6 +18,7 @@ slo_source: records      # or prometheus: judge the SLOs as PromQL on the sandbo
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -27,6 +28,11 @@ import yaml
 from drillbook.errors import ScenarioError
 
 T = TypeVar("T")
+MAX_INPUT_BYTES = 4_000_000
+"""The most any scenario file may hold, as for runbooks: the seed systems' files are under 100 kB, so more is noise
+(or a device) that would only exhaust memory."""
+SCENARIO_FILES = ("scenario.yaml", "manifests.yaml", "images.yaml", "bindings.yaml", "standin.yaml", "drills.yaml")
+"""Every file drillbook reads from a scenario directory (those that exist are checked before anything is used)."""
 SloSource = Literal["records", "prometheus"]
 SLO_SOURCES: tuple[SloSource, ...] = ("records", "prometheus")
 
@@ -113,6 +119,7 @@ class Scenario:
 
 def load_scenario(directory: Path) -> Scenario:
     """Read ``scenario.yaml`` from a scenario directory."""
+    check_input_sizes(directory)
     path = directory / "scenario.yaml"
     try:
         node = yaml.compose(path.read_text(encoding="utf-8"))
@@ -155,6 +162,33 @@ def load_scenario(directory: Path) -> Scenario:
         slos=tuple(slos),
         slo_source=slo_source,
     )
+
+
+def check_input_sizes(directory: Path, limit: int = MAX_INPUT_BYTES) -> None:
+    """Refuse, before anything reads them, scenario files that are too large or are not regular files.
+
+    Raises:
+        ScenarioError: naming the file, what it holds and the limit.
+    """
+    for name in SCENARIO_FILES:
+        path = directory / name
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise ScenarioError(f"cannot read the scenario file: {exc.strerror}", path=path) from exc
+        if not stat.S_ISREG(info.st_mode):
+            raise ScenarioError(
+                "expected a regular YAML file, found a directory, device or pipe; replace it with the YAML file",
+                path=path,
+            )
+        if info.st_size > limit:
+            raise ScenarioError(
+                f"expected a scenario file of at most {limit / 1_000_000:g} MB, found {info.st_size / 1_000_000:.1f} "
+                "MB; is this the right file? Split manifests per system or remove generated noise",
+                path=path,
+            )
 
 
 def _slo_source(node: yaml.Node | None, path: Path) -> SloSource:

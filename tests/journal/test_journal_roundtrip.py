@@ -47,6 +47,7 @@ from drillbook.journal import (
     read_journal,
 )
 from drillbook.journal.events import EVENT_CLASSES
+from drillbook.journal.reader import MAX_JOURNAL_BYTES
 
 
 def one_of_each() -> list[Event]:
@@ -236,6 +237,27 @@ def test_a_wrong_enum_value_names_the_allowed_values(tmp_path: Path) -> None:
     path.write_text(json.dumps(bad) + "\n" + json.dumps({"type": "run_finished"}) + "\n")
     with pytest.raises(JournalError, match="expected one of provision, baseline"):
         read_journal(path)
+
+
+def test_a_journal_over_the_size_limit_is_refused_naming_it_and_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    line = json.dumps({"type": "drill_finished", "ts": 2.0, "drill": "d"}) + "\n"
+    path.write_text(line * (2 * 1024 * 1024 // len(line) + 1))
+    with pytest.raises(JournalError) as caught:
+        load_journal(path, limit=2 * 1024 * 1024)
+    assert str(caught.value) == (
+        f"{path}: expected a journal of at most 2 MB, the file is larger; is this a drillbook journal? "
+        "Pass the journal.jsonl a drill run wrote"
+    )
+
+
+def test_a_device_with_no_line_ends_is_read_only_up_to_the_limit() -> None:
+    with pytest.raises(JournalError, match="/dev/zero: expected a journal of at most 1 MB, the file is larger"):
+        load_journal("/dev/zero", limit=1024 * 1024)
+
+
+def test_the_default_journal_limit_is_256_mb() -> None:
+    assert MAX_JOURNAL_BYTES == 256 * 1024 * 1024
 
 
 def test_a_missing_journal_says_what_was_expected(tmp_path: Path) -> None:

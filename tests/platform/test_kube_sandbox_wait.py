@@ -14,10 +14,10 @@ import pytest
 
 from drillbook.errors import SandboxError
 from drillbook.journal import Platform
-from drillbook.platform import kube_sandbox
+from drillbook.platform import existing, kube_sandbox
 from drillbook.platform.kube_sandbox import KubeSandbox
 from drillbook.platform.local.kube.cluster import write_kubeconfig
-from drillbook.scenario import load_scenario
+from drillbook.scenario import Scenario, load_scenario
 
 MISSING = (
     "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: "
@@ -95,8 +95,19 @@ def pod(name: str, app: str, waiting: str, message: str = "", namespace: str = "
             "status": {"containerStatuses": [status]}}  # fmt: skip
 
 
+def local_sandbox(scenario: Scenario, kube_env: dict[str, str], workdir: Path) -> KubeSandbox:
+    return KubeSandbox(
+        scenario=scenario, platform=Platform.LOCAL, kube_env=kube_env, workdir=workdir,
+        access_factory=lambda api: SimpleNamespace(close=lambda: None),
+    )  # fmt: skip
+
+
+def existing_sandbox(scenario: Scenario, kube_env: dict[str, str], workdir: Path) -> KubeSandbox:
+    return existing.scenario_sandbox(scenario, kube_env, workdir, on_close=lambda: None)
+
+
 @pytest.fixture
-def make_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Cluster], KubeSandbox]]:
+def make_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., KubeSandbox]]:
     scenario_dir = tmp_path / "shop"
     scenario_dir.mkdir()
     (scenario_dir / "scenario.yaml").write_text("app: {namespace: shop, deployment: api, service: api, port: 80}\n")
@@ -105,13 +116,10 @@ def make_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
     write_kubeconfig(kubeconfig, "http://127.0.0.1:9")  # never dialled: the API calls below are fakes
     made: list[KubeSandbox] = []
 
-    def make(cluster: Cluster) -> KubeSandbox:
+    def make(cluster: Cluster, build: Callable[..., KubeSandbox] = local_sandbox) -> KubeSandbox:
         monkeypatch.setattr(kube_sandbox.client, "AppsV1Api", lambda api: cluster)
         monkeypatch.setattr(kube_sandbox.client, "CoreV1Api", lambda api: cluster)
-        sandbox = KubeSandbox(
-            scenario=load_scenario(scenario_dir), platform=Platform.LOCAL, kube_env={"KUBECONFIG": str(kubeconfig)},
-            workdir=tmp_path, access_factory=lambda api: SimpleNamespace(close=lambda: None),
-        )  # fmt: skip
+        sandbox = build(load_scenario(scenario_dir), {"KUBECONFIG": str(kubeconfig)}, tmp_path)
         sandbox.clock = Clock()
         made.append(sandbox)
         return sandbox
@@ -121,13 +129,14 @@ def make_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
         sandbox.api_client.close()
 
 
+@pytest.mark.parametrize("build", [local_sandbox, existing_sandbox], ids=["local", "existing"])
 def test_a_pod_whose_command_is_missing_fails_the_wait_at_once_with_its_cause_events_and_log(
-    make_sandbox: Callable[[Cluster], KubeSandbox],
+    make_sandbox: Callable[..., KubeSandbox], build: Callable[..., KubeSandbox]
 ) -> None:
     broken = {"shop": {"deployments": [deployment("api", 0)],
                        "pods": [pod("api-1", "api", "RunContainerError", MISSING),
                                 pod("api-2", "api", "RunContainerError", MISSING)]}}  # fmt: skip
-    sandbox = make_sandbox(Cluster(lambda polls: broken))
+    sandbox = make_sandbox(Cluster(lambda polls: broken), build)
     with pytest.raises(SandboxError) as caught:
         sandbox.wait_available()
     message = str(caught.value)
@@ -141,7 +150,7 @@ def test_a_pod_whose_command_is_missing_fails_the_wait_at_once_with_its_cause_ev
     assert sandbox.clock.monotonic() - 1000.0 < sandbox.ready_timeout_s / 10  # gave up long before the timeout
 
 
-def test_a_slow_but_healthy_start_is_waited_for(make_sandbox: Callable[[Cluster], KubeSandbox]) -> None:
+def test_a_slow_but_healthy_start_is_waited_for(make_sandbox: Callable[..., KubeSandbox]) -> None:
     def slow(polls: int) -> dict[str, dict[str, list[dict[str, Any]]]]:
         if polls < 200:  # 50 s of ContainerCreating and not-ready pods: slow, not broken
             return {"shop": {"deployments": [deployment("api", 0)],
@@ -153,8 +162,9 @@ def test_a_slow_but_healthy_start_is_waited_for(make_sandbox: Callable[[Cluster]
     assert cluster.polls >= 200
 
 
+@pytest.mark.parametrize("build", [local_sandbox, existing_sandbox], ids=["local", "existing"])
 def test_only_the_scenarios_deployments_in_its_own_namespaces_are_looked_at(
-    make_sandbox: Callable[[Cluster], KubeSandbox],
+    make_sandbox: Callable[..., KubeSandbox], build: Callable[..., KubeSandbox]
 ) -> None:
     # Another team's Deployment in the sandbox's namespace is broken too; so is one in a namespace of the cluster.
     world = {
@@ -164,11 +174,11 @@ def test_only_the_scenarios_deployments_in_its_own_namespaces_are_looked_at(
                         "pods": [pod("coredns-1", "coredns", "CrashLoopBackOff", namespace="kube-system")]},
     }  # fmt: skip
     cluster = Cluster(lambda polls: world)
-    make_sandbox(cluster).wait_available()
+    make_sandbox(cluster, build).wait_available()
     assert set(cluster.asked) == {"shop"}
 
 
-def test_the_timeout_names_what_it_still_waited_for(make_sandbox: Callable[[Cluster], KubeSandbox]) -> None:
+def test_the_timeout_names_what_it_still_waited_for(make_sandbox: Callable[..., KubeSandbox]) -> None:
     stuck_starting = {"shop": {"deployments": [deployment("api", 1)],
                                "pods": [pod("api-2", "api", "ContainerCreating")]}}  # fmt: skip
     sandbox = make_sandbox(Cluster(lambda polls: stuck_starting))
@@ -181,3 +191,12 @@ def test_the_timeout_names_what_it_still_waited_for(make_sandbox: Callable[[Clus
         sandbox.wait_available()
     assert asked == [("get", "pods", "-n", "shop", "-o", "wide"), ("get", "events", "-n", "shop")]
     assert caught.value.__notes__[:2] == ["kubectl get pods -n shop -o wide", "kubectl get events -n shop"]
+
+
+def test_the_existing_platform_waits_with_the_shared_fail_fast_wait_and_a_longer_timeout(
+    make_sandbox: Callable[..., KubeSandbox],
+) -> None:
+    sandbox = make_sandbox(Cluster(lambda polls: {}), existing_sandbox)
+    assert type(sandbox).wait_available is KubeSandbox.wait_available
+    assert sandbox.platform is Platform.EXISTING
+    assert sandbox.ready_timeout_s == existing.READY_TIMEOUT_S == 300.0

@@ -63,3 +63,50 @@ def test_a_corrupt_journal_is_an_error_naming_the_line(tmp_path: Path, capsys: p
     (tmp_path / "journal.jsonl").write_text('{"type": "run_finished"}\nnot json\n{"type": "run_finished"}\n')
     assert main(["report", str(tmp_path)]) == 2
     assert "journal.jsonl:2:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["", "\n\n  \n"])
+def test_an_empty_journal_says_no_drill_was_recorded_and_writes_no_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text(text)
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"drillbook report: error: {journal}: the journal is empty, so no drill was recorded and no report was "
+        "written; run the drills first (drillbook gameday) or pass the run directory of a run that got further\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["journal.jsonl"]
+
+
+@pytest.mark.parametrize(
+    ("text", "counted"),
+    [
+        ('{"type": "run_fin', "none of its 1 line(s) is one; the first is line 1"),
+        ('\nnot json\n{"type": "hologram"}\n\x00\xff\n', "none of its 3 line(s) is one; the first is line 2"),
+    ],
+)
+def test_a_journal_of_only_corrupt_lines_says_no_drill_was_recorded_and_writes_no_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, counted: str
+) -> None:
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text(text)
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"drillbook report: error: {journal}: the journal holds no readable event ({counted}), so no drill was "
+        "recorded and no report was written; run the drills first (drillbook gameday) or pass the run directory "
+        "of a run that got further\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["journal.jsonl"]
+
+
+def test_a_journal_whose_first_line_is_corrupt_but_later_ones_are_events_is_not_called_empty(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "journal.jsonl").write_text('not json\n{"type": "run_finished"}\n')
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'journal.jsonl'}:1: expected one journal event per line, found a corrupt line" in err
+    assert "no drill was recorded" not in err

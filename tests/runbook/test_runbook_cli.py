@@ -90,6 +90,28 @@ def test_lint_with_an_unreadable_file_exits_two_but_lints_the_rest(
     assert "check the path" in captured.err
 
 
+def test_parse_and_lint_name_file_line_and_fix_for_bad_utf8_and_an_unclosed_fence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "disk.md"
+    path.write_bytes(b"# Disk \xff full\n\n## P1: Disk full\n\n```bash\ndf -h\n")
+    assert main(["parse", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{path}: ")
+    assert "  note line 1: invalid-utf8: invalid UTF-8 (byte 0xff) read as U+FFFD; save the file as UTF-8" in (
+        captured.out
+    )
+    assert "  note line 5: unclosed-fence: the code block opened here with ``` is never closed" in captured.out
+    assert main(["lint", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert f"{path}:1: invalid-utf8: invalid UTF-8 (byte 0xff) read as U+FFFD; save the file as UTF-8" in captured.out
+    assert (
+        f"{path}:5: unclosed-fence: the code block opened here with ``` is never closed, so the rest of the file "
+        "is read as code; add a line of ``` where the block ends"
+    ) in captured.out
+    assert "Traceback" not in captured.out + captured.err
+
+
 def test_lint_without_files_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["lint"])

@@ -110,6 +110,36 @@ def test_step_paragraphs_and_step_headings_are_steps() -> None:
     assert found == ["redis-cli -h cache INFO stats", "./scripts/warm-cache.sh"]
 
 
+def test_step_n_headings_are_read_as_that_many_steps_with_their_titles() -> None:
+    runbook = parse_text(
+        "# Disk full on db-1\n\n**Time to resolve:** 15 minutes\n\n"
+        "### Step 1: Check usage\n\n```bash\ndf -h /var/lib/postgresql\n```\n\n"
+        "### Step 2: Remove old WAL\n\nArchive first.\n\n"
+        "```bash\npg_archivecleanup /var/lib/postgresql/wal 000000010000000000000010\n```\n\n"
+        "### Step 3: Confirm\n\n```bash\ndf -h /var/lib/postgresql\n```\n"
+    )
+    (incident,) = runbook.incidents
+    assert [(s.number, s.title, s.line) for s in incident.steps] == [
+        (1, "Check usage", 5),
+        (2, "Remove old WAL", 11),
+        (3, "Confirm", 19),
+    ]
+    assert [len(s.commands) for s in incident.steps] == [1, 1, 1]
+    assert "no-steps" not in {f.rule for f in lint_runbook(runbook)}
+
+
+def test_step_n_headings_restart_numbering_in_each_incident() -> None:
+    runbook = parse_text(
+        "# Storage runbook\n\n## Disk full\n\n**Time to resolve:** 15 minutes\n\n"
+        "### Step 1: Check usage\n\n```bash\ndf -h\n```\n\n### Step 2 - Clean\n\n```bash\nrm -rf /tmp/x\n```\n\n"
+        "## Inodes exhausted\n\n**Time to resolve:** 30 minutes\n\n### Step 1: Look\n\n```bash\ndf -i\n```\n"
+    )
+    assert [(i.title, [(s.number, s.title) for s in i.steps]) for i in runbook.incidents] == [
+        ("Disk full", [(1, "Check usage"), (2, "Clean")]),
+        ("Inodes exhausted", [(1, "Look")]),
+    ]
+
+
 @pytest.mark.parametrize(
     ("markdown", "seconds"),
     [
@@ -176,8 +206,27 @@ def test_invalid_utf8_and_an_unclosed_fence_are_reported_with_their_lines(tmp_pa
     path = tmp_path / "runbook.md"
     path.write_bytes(b"# Disk \xff full\n\n```bash\ndf -h\n")
     runbook = parse_runbook(path)
-    assert [(n.rule, n.line) for n in runbook.notes] == [("invalid-utf8", 1), ("unclosed-fence", 3)]
-    assert {f.rule for f in lint_runbook(runbook)} >= {"invalid-utf8", "unclosed-fence"}
+    assert [(n.rule, n.line, n.message) for n in runbook.notes] == [
+        ("invalid-utf8", 1, "invalid UTF-8 (byte 0xff) read as U+FFFD; save the file as UTF-8"),
+        (
+            "unclosed-fence",
+            3,
+            "the code block opened here with ``` is never closed, so the rest of the file is read as code; "
+            "add a line of ``` where the block ends",
+        ),
+    ]
+    formatted = [f.format() for f in lint_runbook(runbook) if f.rule in {"invalid-utf8", "unclosed-fence"}]
+    assert formatted == [
+        f"{path}:1: invalid-utf8: invalid UTF-8 (byte 0xff) read as U+FFFD; save the file as UTF-8",
+        f"{path}:3: unclosed-fence: the code block opened here with ``` is never closed, so the rest of the file "
+        "is read as code; add a line of ``` where the block ends",
+    ]
+
+
+def test_an_unclosed_tilde_fence_says_which_marker_closes_it() -> None:
+    (note,) = parse_text("# Disk full\n\n## Fix\n\n~~~~sh\ndf -h\n~~~\n").notes
+    assert (note.rule, note.line) == ("unclosed-fence", 5)
+    assert note.message.endswith("add a line of ~~~~ where the block ends")
 
 
 def test_option_sub_headings_are_branches_of_one_step() -> None:

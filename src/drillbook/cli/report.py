@@ -14,6 +14,7 @@ from pathlib import Path
 from drillbook.errors import UsageError
 from drillbook.journal import JOURNAL_NAME, JournalWriter, load_journal
 from drillbook.journal.merge import merge_journals
+from drillbook.journal.reader import JournalError, lines_without_an_event
 from drillbook.report import render_reports, update_latest
 from drillbook.report.junit_merge import merge_junit
 
@@ -80,6 +81,31 @@ def merge_runs(shards: list[Path], out: Path | None) -> Path:
     return target
 
 
+def refuse_an_empty_journal(run_dir: Path) -> None:
+    """Stop before rendering when the journal holds no event, so no report claims a run that recorded nothing.
+
+    Raises:
+        JournalError: the journal is empty, blank, or only corrupt or unknown lines.
+    """
+    path = run_dir / JOURNAL_NAME
+    if not path.is_file():
+        return  # render_reports says what is missing
+    try:
+        lines = lines_without_an_event(path)
+    except OSError:
+        return  # render_reports reports the read error
+    if lines is None:
+        return
+    if lines:
+        seen = f"holds no readable event (none of its {len(lines)} line(s) is one; the first is line {lines[0]})"
+    else:
+        seen = "is empty"
+    raise JournalError(
+        f"{path}: the journal {seen}, so no drill was recorded and no report was written; run the drills first "
+        "(drillbook gameday) or pass the run directory of a run that got further"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Render the reports and print where they are."""
     if args.merge:
@@ -91,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("expected RUN_DIR (a run directory holding journal.jsonl) or --merge SHARD_DIR…")
     else:
         run_dir = args.run_dir
+    refuse_an_empty_journal(run_dir)
     # Read here, at the edge, so the Python API stays free of environment lookups.
     summary_env = os.environ.get("GITHUB_STEP_SUMMARY")
     paths = render_reports(run_dir, step_summary=Path(summary_env) if summary_env else None)

@@ -27,7 +27,7 @@ from drillbook.journal import Platform
 from drillbook.platform.bringup import Action, BringUp, UndoSpec
 from drillbook.platform.endpoint_access import EndpointAccess
 from drillbook.platform.kube_sandbox import KubeSandbox
-from drillbook.scenario import load_scenario
+from drillbook.scenario import Scenario, load_scenario
 
 _counter = itertools.count(1)
 
@@ -128,18 +128,32 @@ def _delete(kube_env: Mapping[str, str], created: list[dict[str, Any]], path: Pa
         raise UsageError(f"could not delete what the drill created ({path}): {done.stderr.strip()}")
 
 
-class ScenarioSandbox(KubeSandbox):
-    """On a shared cluster, wait only on the Deployments the scenario deployed, never on the cluster's others."""
+READY_TIMEOUT_S = 300.0
+"""How long provision waits for the scenario's Deployments to be Available on a shared cluster, where images are
+pulled from a registry; a pod that cannot start (missing command, bad image, crash loop) fails at once whatever
+this is."""
 
-    def wait_available(self) -> None:
-        """``kubectl wait`` for each of the scenario's Deployments (an unrelated unhealthy one never blocks)."""
-        from drillbook.platform.kind import AVAILABLE_TIMEOUT, scenario_deployments
 
-        for namespace, name in scenario_deployments(self.scenario.manifests):
-            self.kubectl(
-                "-n", namespace, "wait", "--for=condition=Available", f"--timeout={AVAILABLE_TIMEOUT}",
-                f"deployment/{name}", timeout_s=self.ready_timeout_s + 60,
-            )  # fmt: skip
+def scenario_sandbox(
+    scenario: Scenario,
+    kube_env: Mapping[str, str],
+    workdir: Path,
+    on_close: Callable[[], None],
+    bringup: BringUp | None = None,
+) -> KubeSandbox:
+    """The sandbox of a scenario on the existing cluster. It waits as every :class:`KubeSandbox` does: only on the
+    Deployments the scenario's manifests name (another team's unhealthy one never blocks), failing fast with the
+    pod's events and logs when one cannot start."""
+    return KubeSandbox(
+        scenario=scenario,
+        platform=Platform.EXISTING,
+        kube_env=kube_env,
+        workdir=workdir,
+        access_factory=lambda api: EndpointAccess(kube_env, api),
+        on_close=on_close,
+        bringup=bringup,
+        ready_timeout_s=READY_TIMEOUT_S,
+    )
 
 
 def provider(scenarios_dir: Path, run_dir: Path, environ: Mapping[str, str] | None = None) -> SandboxFactory:
@@ -162,15 +176,7 @@ def provider(scenarios_dir: Path, run_dir: Path, environ: Mapping[str, str] | No
         created = created_objects(scenario.manifests, _existed(kube_env))  # before anything is applied
         path = created_file(workdir, created)
         bringup = BringUp(workdir, platform=Platform.EXISTING.value)
-        sandbox = ScenarioSandbox(
-            scenario=scenario,
-            platform=Platform.EXISTING,
-            kube_env=kube_env,
-            workdir=workdir,
-            access_factory=lambda api: EndpointAccess(kube_env, api),
-            on_close=bringup.close,
-            bringup=bringup,
-        )
+        sandbox = scenario_sandbox(scenario, kube_env, workdir, on_close=bringup.close, bringup=bringup)
 
         def delete() -> None:
             sandbox.release()

@@ -192,7 +192,12 @@ def _unclosed_fence(text: str) -> ParseNote | None:
     if opener is None:
         return None
     line = text.count("\n", 0, opener.start()) + 1
-    return ParseNote("unclosed-fence", line, "code block opened here is never closed; it runs to the end of the file")
+    marker = opener.group(1)
+    message = (
+        f"the code block opened here with {marker} is never closed, so the rest of the file is read as code; "
+        f"add a line of {marker} where the block ends"
+    )
+    return ParseNote("unclosed-fence", line, message)
 
 
 def _parse(text: str, path: Path) -> Runbook:
