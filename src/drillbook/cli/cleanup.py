@@ -7,7 +7,8 @@ It acts only on what the run recorded, and only once it has proven that what it 
   and cleanup says why;
 * a fault whose cluster is gone went with it: nothing is left to revert;
 * a local sandbox's state dir (``/tmp/drillbook-…``) is removed when the run that made it is dead;
-* the step firewalls of dead runs are removed.
+* the step firewalls of dead runs are removed;
+* a dead run's background commands (``kubectl port-forward``) still running are ended, found by their marker.
 
 A corrupt journal line is skipped with a warning naming its line; the lines after it still count.
 Exit code 0 when nothing the run left is still applied, 1 when something could not be undone.
@@ -57,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     from drillbook.platform.docker.reap import reap_docker_sandboxes  # docker sandboxes: containers, temp dirs
 
     reap_failures = reap_docker_sandboxes(run_dir, print)
+    from drillbook.execute.background import reap as reap_background
+
+    reap_background(run_dir, print)
     failures = _revert_faults(run_dir, journal, records) + reap_failures
     for entry in records:
         _remove_state(entry)
