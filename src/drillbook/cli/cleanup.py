@@ -6,7 +6,8 @@ It acts only on what the run recorded, and only once it has proven that what it 
   the UID the run recorded. Another cluster on the same address (another run took the port) is left alone,
   and cleanup says why;
 * a fault whose cluster is gone went with it: nothing is left to revert;
-* a local sandbox's state dir (``/tmp/drillbook-…``) is removed when the run that made it is dead;
+* a local sandbox's state dir (``/tmp/drillbook-…``) is removed when the run that made it is dead, with the
+  data its stock postgres pods kept outside it (``/tmp/localkube-pg-…``);
 * the step firewalls of dead runs are removed;
 * a dead run's background commands (``kubectl port-forward``) still running are ended, found by their marker.
 
@@ -153,6 +154,10 @@ def _remove_state(entry: Any) -> None:
     if _alive(entry.pid):
         print(f"left {state} alone: the run that made it (pid {entry.pid}) is still running")
         return
+    from drillbook.platform.local.kube.kubelet.stock import leftover_scratch
+
+    for scratch in leftover_scratch(state):  # a stock postgres image's data lives outside the state dir
+        print(f"removed {scratch}, a stock postgres pod's data of a dead run")
     size = _size(state)
     shutil.rmtree(state, ignore_errors=True)
     print(f"removed the state dir {state} of a dead run ({size / 1e6:.0f} MB)")
