@@ -30,6 +30,7 @@ from drillbook.journal import (
     PhaseChanged,
     PhaseStatus,
     Platform,
+    StepFinished,
     ToolVersions,
     Verdict,
     VerdictReached,
@@ -639,3 +640,60 @@ def test_the_sandboxs_bring_up_and_teardown_actions_are_noted_in_the_journal(tmp
     notes = [e.message for e in result.journal if isinstance(e, Note)]
     assert "bring-up: cluster 1.5 s, deploy 0.3 s" in notes
     assert "teardown: undone: cluster 0.4 s" in notes
+
+
+@dataclass
+class _Ended:
+    step: int
+
+    def describe(self) -> str:
+        return f"step {self.step}: `kubectl port-forward svc/app 8080` ran in the background and was ended"
+
+
+@dataclass
+class _BackgroundRunner(_Runner):
+    """A runner that kept step 1's port-forward running; ``fails_at`` makes that step raise."""
+
+    ended: int = 0
+    fails_at: int | None = None
+
+    def run_step(self, step: Step, *, branch: str | None = None, supplied: str | None = None) -> Sequence[_Outcome]:
+        if step.number == self.fails_at:
+            raise KeyboardInterrupt
+        return super().run_step(step, branch=branch, supplied=supplied)
+
+    def end_background(self) -> list[_Ended]:
+        self.ended += 1
+        return [_Ended(1)]
+
+
+def test_what_the_steps_left_running_in_the_background_is_ended_when_they_end_and_journaled(tmp_path: Path) -> None:
+    runners: list[_BackgroundRunner] = []
+
+    def runner(world: _World) -> _BackgroundRunner:
+        runners.append(_BackgroundRunner(world))
+        return runners[-1]
+
+    result = _run(tmp_path, runner=runner)
+
+    assert runners[0].ended == 1
+    notes = [e for e in result.journal if isinstance(e, Note) and "ran in the background" in e.message]
+    assert len(notes) == 1
+    finished = [e for e in result.journal if isinstance(e, StepFinished)]
+    respond_end = next(
+        e for e in result.journal
+        if isinstance(e, PhaseChanged) and e.phase is Phase.RESPOND and e.status is PhaseStatus.FINISHED
+    )  # fmt: skip
+    assert finished[-1].t <= notes[0].t <= respond_end.t
+
+
+def test_an_interrupted_response_still_ends_its_background_commands(tmp_path: Path) -> None:
+    runners: list[_BackgroundRunner] = []
+
+    def runner(world: _World) -> _BackgroundRunner:
+        runners.append(_BackgroundRunner(world, fails_at=2))
+        return runners[-1]
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(tmp_path, runner=runner)
+    assert runners[0].ended == 1

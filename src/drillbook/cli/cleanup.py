@@ -8,8 +8,10 @@ It acts only on what the run recorded, and only once it has proven that what it 
 * a fault whose cluster is gone went with it: nothing is left to revert;
 * each sandbox's bring-up undos that its ``bringup.jsonl`` journaled and never ran are replayed, newest first,
   once the run that made it is dead (``drillbook.platform.replay``), each outcome said as it is;
-* a local sandbox's state dir (``/tmp/drillbook-…``) is removed when the run that made it is dead;
-* the step firewalls of dead runs are removed.
+* a local sandbox's state dir (``/tmp/drillbook-…``) is removed when the run that made it is dead, with the
+  data its stock postgres pods kept outside it (``/tmp/localkube-pg-…``);
+* the step firewalls of dead runs are removed;
+* a dead run's background commands (``kubectl port-forward``) still running are ended, found by their marker.
 
 A corrupt journal line is skipped with a warning naming its line; the lines after it still count.
 Exit code 0 when nothing the run left is still applied, 1 when something could not be undone.
@@ -56,9 +58,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"warning: {path}: {entry}; its sandbox is left alone")
         else:
             records.append(entry)
+    from drillbook.execute.background import reap as reap_background
     from drillbook.platform.docker.reap import reap_docker_sandboxes  # docker sandboxes: containers, temp dirs
     from drillbook.platform.replay import replay_sandboxes  # the bring-up undos each sandbox journaled
 
+    reap_background(run_dir, print)
     failures = _revert_faults(run_dir, journal, records)
     failures += replay_sandboxes(run_dir, print) + reap_docker_sandboxes(run_dir, print)
     for entry in records:
@@ -152,6 +156,10 @@ def _remove_state(entry: Any) -> None:
     if _alive(entry.pid):
         print(f"left {state} alone: the run that made it (pid {entry.pid}) is still running")
         return
+    from drillbook.platform.local.kube.kubelet.stock import leftover_scratch
+
+    for scratch in leftover_scratch(state):  # a stock postgres image's data lives outside the state dir
+        print(f"removed {scratch}, a stock postgres pod's data of a dead run")
     size = _size(state)
     shutil.rmtree(state, ignore_errors=True)
     print(f"removed the state dir {state} of a dead run ({size / 1e6:.0f} MB)")

@@ -43,6 +43,21 @@ class StepRunner(Protocol):
     ) -> Sequence[CommandOutcome]: ...
 
 
+class BackgroundEnded(Protocol):
+    """A command that ran in the background until the incident's steps ended (``kubectl port-forward``)."""
+
+    @property
+    def step(self) -> int: ...
+    def describe(self) -> str: ...
+
+
+@runtime_checkable
+class BackgroundCommands(Protocol):
+    """Optional ability of a step runner: commands it keeps running for later steps, ended when the steps end."""
+
+    def end_background(self) -> Sequence[BackgroundEnded]: ...
+
+
 class Traffic(TrafficControl, Protocol):
     """The running traffic generator."""
 

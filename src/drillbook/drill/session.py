@@ -43,6 +43,7 @@ from drillbook.drill.control import (
     control_key,
 )
 from drillbook.drill.ports import (
+    BackgroundCommands,
     BringUpReport,
     CommandOutcome,
     PrometheusQueries,
@@ -340,9 +341,12 @@ class Drill:
         steps = list(runner_steps if runner_steps is not None else self.incident.steps)
         with self.phase(Phase.RESPOND, f"{len(steps)} steps"):
             self.state.t_respond = self.t()
-            for step in steps:
-                self._run_step(runner, step)
-                self._poll()
+            try:
+                for step in steps:
+                    self._run_step(runner, step)
+                    self._poll()
+            finally:  # a port-forward a step left running ends with the steps, also on failure or Ctrl-C
+                self._end_background(runner)
             self.state.t_respond_end = self.t()
 
     def control(self) -> None:
@@ -673,6 +677,12 @@ class Drill:
             mark = f"exit {outcome.exit_code}" if outcome.exit_code is not None else outcome.decision.value
             self.say(f"  {mark}: {outcome.as_run.splitlines()[0][:100] if outcome.as_run else outcome.as_written}")
         self.state.steps.append(StepRecord(step, outcomes, self.t()))
+
+    def _end_background(self, step_runner: StepRunner) -> None:
+        if isinstance(step_runner, BackgroundCommands):
+            for ended in step_runner.end_background():
+                self.journal.write(events.note(self, ended.describe()))
+                self.say(f"  ended in the background: step {ended.step}")
 
     def _revert(self) -> None:
         fault, traffic, sandbox = self.state.fault, self.state.traffic, self.state.sandbox

@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from drillbook.errors import UsageError
-from drillbook.execute import containment, kubeconfig, policy, repl, runner
+from drillbook.execute import background, containment, kubeconfig, policy, repl, runner
 from drillbook.execute.bindings import Bindings, Resolver, SandboxView
 from drillbook.execute.contacts import is_loopback
 from drillbook.journal import Decision
@@ -67,6 +68,8 @@ class StepExecutor:
         self.shims = runner.make_shims(workdir / "shims", self.tool_dirs)
         self._pinned: dict[str, kubeconfig.Pinned | None] = {}
         self._prepared = False
+        self.background = background.Background(spawn=self._spawn, records=workdir / background.RECORDS)
+        """Commands that run on by design (``kubectl port-forward``): ended by :meth:`end_background`."""
 
     @property
     def containment(self) -> containment.Containment:
@@ -135,7 +138,7 @@ class StepExecutor:
         with the commands that belong to no option. ``dry_run`` decides every command as it would run
         (bindings applied, policy judged) without running any.
         """
-        run = functools.partial(self._run, dry_run=dry_run)
+        run = functools.partial(self._run, dry_run=dry_run, step=step.number)
         offered = [c.branch for c in step.commands if c.branch]
         if branch is not None and offered and branch.casefold() not in {o.casefold() for o in offered}:
             raise UsageError(
@@ -189,10 +192,12 @@ class StepExecutor:
         supplied_by_drill: bool = False,
         line: int = 0,
         dry_run: bool = False,
+        step: int = 0,
     ) -> Outcome:
         as_written = written.text if written is not None else text
         rewrite = self.resolver.rewrite(text, placeholders)
         judgement = policy.judge(rewrite.as_run, rewrite.unresolved, self.tool_dirs)
+        judgement = self._not_a_foreign_port(rewrite.as_run, judgement)
         decision = (
             Decision.SUPPLIED if supplied_by_drill and judgement.decision is Decision.RUNS else judgement.decision
         )
@@ -207,8 +212,17 @@ class StepExecutor:
         bounded = judgement.decision is Decision.BOUNDED
         deadline_s, why = policy.command_deadline(rewrite.as_run, self.deadline_s, self.max_deadline_s)
         self._prepare()
+        as_run, narrowed = rewrite.as_run, ""
+        if background.forward_of(as_run).says_ready:
+            as_run, narrowed = background.loopback_only(as_run)
+            reason = "; ".join(r for r in (reason, narrowed) if r)
+        if judgement.lasting is policy.Lasting.BACKGROUND:
+            notes = "; ".join(r for r in (*rewrite.problems, narrowed) if r)
+            return self._start_background(
+                as_written, as_run, step=step, notes=notes, supplied=supplied_by_drill, line=line
+            )
         done = runner.run(
-            rewrite.as_run,
+            as_run,
             env=self.environment(),
             cwd=self.workdir / "cwd",
             deadline_s=self.bounded_s if bounded else deadline_s,
@@ -220,9 +234,63 @@ class StepExecutor:
             exit_code = 124
             reason = f"did not finish within {deadline_s:.0f} s" + (f" ({why})" if why else "")
         return Outcome(
-            as_written, rewrite.as_run, decision, exit_code, done.output, done.started, done.ended, reason,
+            as_written, as_run, decision, exit_code, done.output, done.started, done.ended, reason,
             supplied_by_drill, line,
         )  # fmt: skip
+
+    # -- commands that run on by design (kubectl port-forward, `… &`) -----------------------------------
+
+    def end_background(self) -> list[background.Ended]:
+        """End the commands left running in the background (when the incident's steps end); say how each ended."""
+        return self.background.end_all()
+
+    def close(self) -> None:
+        """End whatever still runs in the background."""
+        self.end_background()
+
+    def _start_background(
+        self, as_written: str, as_run: str, *, step: int, notes: str, supplied: bool, line: int
+    ) -> Outcome:
+        started = self.background.start(as_run, step=step, as_written=as_written)
+        came = started.came
+        if came is background.Came.READY:
+            decision, why = Decision.BOUNDED, f"backgrounded ({started.detail}); runs on until the incident's steps end"
+        elif came is background.Came.PORT_BUSY:
+            decision, why = Decision.BLOCKED, started.detail
+        else:  # it ended (or never got ready): an ordinary outcome, judged by its exit code
+            decision = Decision.SUPPLIED if supplied else Decision.RUNS
+            why = started.detail
+        exit_code = 124 if came is background.Came.NOT_READY else started.exit_code
+        return Outcome(
+            as_written, as_run, decision, exit_code, started.output, started.started, started.ended,
+            "; ".join(r for r in (why, notes) if r), supplied, line,
+        )  # fmt: skip
+
+    def _spawn(self, command: str, extra: Mapping[str, str]) -> runner.Spawned:
+        count = len(list((self.workdir / "background").glob("*.log"))) if (self.workdir / "background").is_dir() else 0
+        return runner.spawn(
+            command,
+            env={**self.environment(), **extra},
+            cwd=self.workdir / "cwd",
+            log=self.workdir / "background" / f"{count + 1}.log",
+            containment=self.containment,
+            workdir=self.workdir,
+        )
+
+    def _not_a_foreign_port(self, as_run: str, judgement: policy.Judgement) -> policy.Judgement:
+        """Block a command that would reach a local port another process holds (its port-forward could not bind it):
+        what answers there is not the sandbox."""
+        if judgement.decision not in (Decision.RUNS, Decision.BOUNDED):
+            return judgement
+        foreign = self.background.foreign_port(as_run)
+        if foreign is None:
+            return judgement
+        port, step = foreign
+        return policy.Judgement(
+            Decision.BLOCKED,
+            f"sandbox limit: localhost:{port} is another process's on this machine (step {step}'s port-forward "
+            "could not bind it), so what answers there is not the sandbox",
+        )
 
 
 def _addresses(host: str, port: int) -> list[str]:

@@ -6,8 +6,11 @@ Decisions, worst part of a line wins (nested commands — ``$(…)``, ``bash -c`
   package installs, git remotes, any host that is not loopback after bindings, and placeholders nothing binds.
 * ``captured`` — notifications (Slack, PagerDuty, status pages, mail): never sent; the payload is kept.
 * ``missing_tool`` — a tool this machine lacks (helm, npm scripts, mongosh…), reported per step.
-* ``bounded`` — commands that never end by themselves (``-w``, ``-f``, ``watch``, ``top``): run with a
-  short deadline and counted as done when it passes.
+* ``bounded`` — commands that never end by themselves, in two kinds (:class:`Lasting`): a *background*
+  command (``kubectl port-forward``, ``kubectl proxy``, a line ending in ``&``) is started, waited on until it
+  is ready and left running until the incident's steps end (:mod:`drillbook.execute.background`); a
+  *follow/watch* command (``-w``, ``-f``, ``watch``, ``top``) runs for a short observation window and counts as
+  an observation, not a failure.
 * ``manual`` — prose only: not executable unless the drill supplies a command (then ``supplied``).
 * ``runs`` — everything else.
 """
@@ -21,6 +24,7 @@ import shlex
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from drillbook.execute.contacts import hosts, is_loopback, urls
@@ -73,7 +77,18 @@ _SAFE_WRITE = re.compile(r"^/(?:dev/(?:null|stdout|stderr|fd/\d+)|tmp/)")
 _REDIRECTIONS = frozenset({">", ">>", ">|", "&>", "&>>", ">&"})
 
 BOUNDED_DEADLINE_S = 8.0
-"""A never-ending command (``-w``, ``-f``, ``watch``) runs this long and then counts as done."""
+"""A follow/watch command (``-w``, ``-f``, ``watch``) is observed this long and then counts as done."""
+OBSERVED = "a follow/watch command: observed for its window, then stopped; counted as an observation, not a failure"
+BACKGROUNDED = "runs on by design: started in the background, waited on until ready, ended when the steps end"
+
+
+class Lasting(StrEnum):
+    """How a command that never ends by itself is rehearsed."""
+
+    BACKGROUND = "background"
+    """Started, waited on until ready, and left running for the later steps (``kubectl port-forward``, ``… &``)."""
+    OBSERVE = "observe"
+    """Watched for a bounded window, then stopped (``kubectl logs -f``, ``kubectl get -w``, ``tail -f``)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,8 @@ class Judgement:
     reason: str = ""
     payload: str = ""
     """For a captured notification: the message that would have been sent."""
+    lasting: Lasting | None = None
+    """For a ``bounded`` command: whether it runs on in the background or is observed for a window."""
 
 
 def judge(text: str, unresolved: Sequence[str], tool_dirs: Sequence[Path]) -> Judgement:
@@ -100,6 +117,8 @@ def judge(text: str, unresolved: Sequence[str], tool_dirs: Sequence[Path]) -> Ju
     worst = _worst(judgements)
     if worst.decision is Decision.RUNS and (note := _pod_loopback_note(parts)):
         worst = Judgement(Decision.RUNS, note)
+    if worst.decision in (Decision.RUNS, Decision.BOUNDED):
+        worst = _lasting(text, parts, worst)
     if unresolved:
         unbound = f"{', '.join(unresolved)}: not bound to anything in the sandbox (see the scenario's bindings.yaml)"
         if worst.decision is Decision.CAPTURED:  # never sent anyway: the placeholder only stays in the payload
@@ -154,9 +173,30 @@ def _judge_part(part: Part, tool_dirs: Sequence[Path], moved_out: bool = False) 
     # In a pod the image decides which tools exist; on the host, PATH does.
     if part.via != "kubectl exec" and program and program not in SHELL_BUILTINS and not _installed(program, tool_dirs):
         return Judgement(Decision.MISSING_TOOL, f"{program} is not installed on this machine")
-    if _never_ends(program, args):
-        return Judgement(Decision.BOUNDED, "never ends by itself: stopped at its deadline and counted as done")
+    lasting = _never_ends(program, args)
+    if lasting is Lasting.BACKGROUND:
+        return Judgement(Decision.BOUNDED, BACKGROUNDED, lasting=lasting)
+    if lasting is Lasting.OBSERVE:
+        return Judgement(Decision.BOUNDED, OBSERVED, lasting=lasting)
     return Judgement(Decision.RUNS)
+
+
+def _lasting(text: str, parts: Sequence[Part], worst: Judgement) -> Judgement:
+    """The line's own lasting: a trailing ``&`` backgrounds it; a port-forward sent to the background with ``&``
+    and followed by more commands (``kubectl port-forward … & sleep 2; curl …``) ends with the line."""
+    tokens = _tokens(text)
+    if tokens and tokens[-1] == "&" and (len(tokens) < 2 or tokens[-2] not in _REDIRECTIONS):
+        return Judgement(Decision.BOUNDED, BACKGROUNDED + " (the line ends in &)", lasting=Lasting.BACKGROUND)
+    if worst.lasting is Lasting.BACKGROUND and "&" in tokens[:-1] and len(parts) > 1:
+        return Judgement(Decision.RUNS, "its background part runs while the rest of the line runs, and ends with it")
+    return worst
+
+
+def _tokens(text: str) -> list[str]:
+    try:
+        return list(shlex.shlex(text, posix=True, punctuation_chars=True))
+    except ValueError:
+        return []
 
 
 def _refusal(part: Part, moved_out: bool = False) -> str:
@@ -298,27 +338,33 @@ def _installed(program: str, tool_dirs: Sequence[Path]) -> bool:
     return shutil.which(program, path=path) is not None
 
 
-def _never_ends(program: str, args: Sequence[str]) -> bool:
+def _never_ends(program: str, args: Sequence[str]) -> Lasting | None:
+    """How a command that does not end by itself is rehearsed, or ``None`` for one that ends."""
+    observe = Lasting.OBSERVE
     if program in {"watch", "htop", "iotop", "less", "more", "vim", "vi", "nano"} or (
         program == "top" and "-b" not in args
     ):
-        return True
+        return observe
     if program in {"vmstat", "iostat", "mpstat", "pidstat", "sar"}:  # "iostat -x 1": an interval and no count
         numbers = [a for a in args if a.isdigit()]
-        return len(numbers) == 1
+        return observe if len(numbers) == 1 else None
     if program == "kubectl":
         # Words after `--` belong to the command run in the pod (psql's -w is "no password", not "watch").
         args = args[: list(args).index("--")] if "--" in args else args
         verb = next((a for a in args if not a.startswith("-")), "")
-        if verb in {"port-forward", "proxy"} or any(a in {"-w", "--watch", "--watch-only"} for a in args):
-            return True
+        if verb in {"port-forward", "proxy"}:
+            return Lasting.BACKGROUND  # later steps use what it serves
+        if any(a in {"-w", "--watch", "--watch-only"} for a in args):
+            return observe
         if verb in {"logs", "attach"} and any(a in {"-f", "--follow"} for a in args):
-            return True
+            return observe
     if program == "tail" and any(a in {"-f", "-F", "--follow"} for a in args):
-        return True
+        return observe
     if program == "ping" and not any(a == "-c" or a.startswith("-c") for a in args):
-        return True
-    return program == "redis-cli" and any(a.lower() in {"monitor", "subscribe", "psubscribe"} for a in args)
+        return observe
+    if program == "redis-cli" and any(a.lower() in {"monitor", "subscribe", "psubscribe"} for a in args):
+        return observe
+    return None
 
 
 def _captured(part: Part) -> Judgement:

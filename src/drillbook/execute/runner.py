@@ -136,6 +136,69 @@ def run(
     return Completed(None if timed_out else process.returncode, output, started, time.time(), timed_out)
 
 
+class Spawned:
+    """A command running in the background (:func:`spawn`); its output goes to a log file in the work dir."""
+
+    def __init__(self, process: subprocess.Popen[bytes], log: Path) -> None:
+        self.process = process
+        self.log = log
+
+    @property
+    def pid(self) -> int:
+        """Its process and process group id."""
+        return self.process.pid
+
+    def poll(self) -> int | None:
+        """Its exit code, or ``None`` while it runs."""
+        return self.process.poll()
+
+    def output(self) -> str:
+        """What it printed so far (the log's last :data:`EXCERPT_CHARS`)."""
+        try:
+            with self.log.open("rb") as log:
+                log.seek(max(0, self.log.stat().st_size - EXCERPT_CHARS))
+                return log.read().decode("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def end(self) -> int | None:
+        """End its whole process group (SIGTERM, then SIGKILL after :data:`KILL_GRACE_S`)."""
+        _end_group(self.process)
+        return self.process.returncode
+
+
+def spawn(
+    command: str,
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    log: Path,
+    containment: Containment | None = None,
+    workdir: Path | None = None,
+) -> Spawned:
+    """Start ``bash -c command`` in the background, held exactly as :func:`run` holds a command (own process
+    group, parent-death signal, contained when ``containment`` holds), its output to ``log``.
+
+    Call it from a thread that lives as long as the run: the parent-death signal follows the starting thread.
+    """
+    cwd.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    contained = containment is not None and containment.contained and workdir is not None
+    argv = containment.argv(command, workdir) if contained and containment and workdir else ["bash", "-c", command]
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            argv,
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - prctl only: dies with the thread that runs it
+        )
+    return Spawned(process, log)
+
+
 def _end_group(process: subprocess.Popen[bytes]) -> bytes:
     """SIGTERM the command's process group, SIGKILL it after a grace period, and collect the remaining output.
 

@@ -21,6 +21,7 @@ from kubernetes.client.rest import ApiException
 from kubernetes.stream import portforward, stream
 
 from drillbook.platform.local.kube.cluster import LocalKubeProcess
+from drillbook.platform.local.kube.kubelet import stock
 
 pytestmark = pytest.mark.live
 
@@ -227,6 +228,26 @@ def test_postgres_image_initialises_from_its_env_and_accepts_the_password(kubect
             break
         time.sleep(0.5)
     assert done.stdout.strip() == "42", done.stderr
+
+
+def test_a_stock_postgres_pods_data_outside_its_dir_goes_with_the_pod(
+    localkube: LocalKubeProcess, kubectl: Kubectl
+) -> None:
+    kubectl("run", "scratchdb", "--image=postgres:15", "--env=POSTGRES_PASSWORD=s3cret")
+    _running(kubectl, "scratchdb", timeout=90)
+    [home] = localkube.state_dir.glob("**/pods/default_scratchdb_*/scratchdb/home")
+    scratch = stock.scratch_dir(home)
+    deadline = time.monotonic() + 60
+    while not (scratch / "data" / "PG_VERSION").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (scratch / "data" / "PG_VERSION").exists(), f"the stock postgres never initialised {scratch}/data"
+
+    kubectl("delete", "pod", "scratchdb", "--wait=true", "--timeout=60s", timeout=70)
+
+    deadline = time.monotonic() + 10
+    while scratch.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not scratch.exists(), f"{scratch} outlived its pod"
 
 
 # -- 4. more kinds ---------------------------------------------------------------------------------------------------

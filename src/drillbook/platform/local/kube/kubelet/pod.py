@@ -11,7 +11,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from drillbook.platform.local.kube.kubelet import volumes
+from drillbook.platform.local.kube.kubelet import stock, volumes
 from drillbook.platform.local.kube.kubelet.env import EnvContext, build_env, expand_argv
 from drillbook.platform.local.kube.kubelet.errors import ContainerConfigError
 from drillbook.platform.local.kube.kubelet.executable import start_error
@@ -144,6 +144,8 @@ class PodWorker:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._side_tasks, return_exceptions=True)
         await self._sweep()
+        for rt in self.all_containers():  # a stock postgres' data outside the pod's dir goes with the pod
+            stock.remove_scratch([Path(rt.cwd) if rt.cwd else rt.log_dir / "home"], rt.env)
         await self._push()
 
     async def _sweep(self) -> None:

@@ -103,6 +103,17 @@ def _as_postgres() -> tuple[int, int] | None:
     return entry.pw_uid, entry.pw_gid
 
 
+def scratch() -> Path:
+    """The data and socket dir of the container whose directory is the cwd.
+
+    Outside the container's directory, which may sit below directories only root can enter (pytest's 0700 ones),
+    and short enough for the socket path's 107 bytes; keyed by that directory, so restarts keep the data. The
+    kubelet removes it when the pod goes (``stock.scratch_dir`` names it the same way).
+    """
+    digest = hashlib.sha256(str(Path.cwd()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"localkube-pg-{digest}"
+
+
 def postgres(args: list[str]) -> int:
     """Initialise the data directory once, then run the server on the pod IP."""
     if not args or args[0].startswith("-"):
@@ -110,9 +121,7 @@ def postgres(args: list[str]) -> int:
     if args[0] != "postgres":
         return _run_other(args)
     ids = _as_postgres()
-    # Outside the container's directory, which may sit below directories only root can enter (pytest's 0700
-    # ones), and short enough for the socket path's 107 bytes; keyed by that directory, so restarts keep the data.
-    base = Path(tempfile.gettempdir()) / f"localkube-pg-{hashlib.sha256(str(Path.cwd()).encode()).hexdigest()[:12]}"
+    base = scratch()
     base.mkdir(mode=0o700, exist_ok=True)
     if ids is not None:
         os.chown(base, *ids)
