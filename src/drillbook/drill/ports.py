@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 from drillbook.faults.target import FaultTarget, TrafficControl
 from drillbook.journal import Decision, Platform, ToolVersions
 from drillbook.runbook.model import Step
+from drillbook.slo.alerts import AlertRule
 from drillbook.slo.promql import PromQuery
 from drillbook.slo.stats import RequestRecord, WindowStats
 
@@ -81,6 +82,13 @@ class PrometheusQueries(Protocol):
     """Optional ability of a sandbox: a Prometheus the incident's alert rules can be evaluated against."""
 
     def prom_query(self) -> PromQuery | None: ...
+
+
+@runtime_checkable
+class AlertRuleLoader(Protocol):
+    """Optional ability of a sandbox: load the incident's alerts into its Prometheus as real alerting rules."""
+
+    def load_alert_rules(self, rules: Sequence[AlertRule]) -> None: ...
 
 
 SandboxFactory = Callable[[str], Sandbox]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +30,7 @@ from drillbook.platform.fault_proxy import (
     upstream_manifests,
 )
 from drillbook.scenario import Scenario
+from drillbook.slo.alerts import AlertRule
 from drillbook.slo.promql import PromQuery
 from drillbook.slo.stats import RequestRecord, WindowStats
 
@@ -102,6 +103,8 @@ class KubeSandbox:
         # -- metrics (Prometheus, platform/prometheus): set by the last bring-up action; the step runner binds
         # the runbook's Prometheus URLs to it and `slo_source: prometheus` reads SLOs from it.
         self.prometheus_url: str | None = None
+        self.prometheus_rules: Callable[[Sequence[Mapping[str, object]]], None] | None = None
+        """Loads alerting rules into that Prometheus (``PrometheusAction.load_rules``)."""
 
     # -- the Sandbox protocol ------------------------------------------------------------------------------
 
@@ -189,6 +192,16 @@ class KubeSandbox:
         from drillbook.platform.prometheus.client import PrometheusClient
 
         return PrometheusClient(self.prometheus_url)
+
+    def load_alert_rules(self, rules: Sequence[AlertRule]) -> None:
+        """Load the incident's alerts into the sandbox's Prometheus as alerting rules (evaluated every second).
+
+        Raises:
+            SandboxError: No Prometheus runs here, or it refused the rules.
+        """
+        if self.prometheus_rules is None:
+            raise SandboxError("no Prometheus runs in this sandbox: the runbook's alerts cannot be loaded as rules")
+        self.prometheus_rules([rule.entry() for rule in rules])
 
     def close(self) -> None:
         """Stop traffic, release access, tear the cluster down."""

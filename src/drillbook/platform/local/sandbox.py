@@ -118,5 +118,6 @@ def provision_local(scenario_dir: Path, run_dir: Path, *, time_factor: float | N
         sandbox.close()
         raise
     sandbox.prometheus_url = prometheus.url
+    sandbox.prometheus_rules = prometheus.load_rules
     # -- end of metrics ---------------------------------------------------------------------------------------
     return sandbox
