@@ -94,6 +94,7 @@ def _drill(tmp_path: Path, journal: JournalWriter, now: float) -> Drill:
         journal=journal,
     )
     drill._wall0 = now - 30  # the drill began 30 s ago; the fault was injected at its start
+    drill.state.t_inject = 0.0
     return drill
 
 
@@ -130,7 +131,7 @@ def test_the_alerts_become_rules_and_each_is_journaled_with_its_pending_firing_a
     assert fired.message == ""
     assert rows[1].firing_t is None
     assert rows[1].pending_t == 10.0
-    assert "would not have paged anyone" in rows[1].message
+    assert "shorter than its 'for': this drill's outage was too short for it" in rows[1].message
     assert "returned no data" in rows[2].message
     assert rows[3].expr == ""
     assert "could not be checked" in rows[3].message
@@ -163,6 +164,21 @@ def test_after_a_restore_the_drill_waits_for_a_firing_alert_to_resolve_before_re
     assert prom.instant, "it asked Prometheus whether any of the rules still fires"
     assert 'alertstate="firing"' in prom.instant[0]
     assert "HighErrorRate|SlowBurn|Renamed_metric" in prom.instant[0]
+
+
+def test_a_drill_that_never_injected_its_fault_says_nothing_about_its_alerts(tmp_path: Path) -> None:
+    now = float(int(time.time()))
+    prom = _Prometheus(bad_from=now - 20, bad_until=now - 8)
+    with JournalWriter(tmp_path / "journal.jsonl") as journal:
+        drill = _drill(tmp_path, journal, now)
+        drill.state.t_inject = None  # the baseline failed: the drill stopped before its fault
+        drill._evaluate_alerts(_Sandbox(prom))  # type: ignore[arg-type]
+    assert drill.state.alerts == []
+    journaled = read_journal(tmp_path / "journal.jsonl")
+    assert not [e for e in journaled if isinstance(e, AlertEvaluated)]
+    assert [e.message for e in journaled if isinstance(e, Note)] == [
+        "the runbook's alerts were not evaluated: no fault was injected"
+    ]
 
 
 def test_alerts_that_did_not_fire_are_findings_that_never_count_against_the_runbook() -> None:

@@ -638,6 +638,8 @@ class Drill:
         """
         if not self.incident.alerts or not isinstance(sandbox, AlertRuleLoader):
             return
+        if not isinstance(sandbox, PrometheusQueries) or sandbox.prom_query() is None:
+            return  # no Prometheus in this sandbox (docker): nothing to load, nothing to replay on
         rules, _untranslatable = alert_rules(self.incident.alerts)
         if not rules:
             return
@@ -664,13 +666,17 @@ class Drill:
         if self.state.alerts_evaluated or not self.incident.alerts or not isinstance(sandbox, PrometheusQueries):
             return
         self.state.alerts_evaluated = True
+        if self.state.t_inject is None:
+            # No fault, nothing to say about whether the alerts fire under one (the drill ended before it).
+            self.journal.write(events.note(self, "the runbook's alerts were not evaluated: no fault was injected"))
+            return
         prom = sandbox.prom_query()
         if prom is None:
             return
         if self.state.restore_t is not None and self.state.alert_rules:
             self._await_alerts_resolved(prom, list(self.state.alert_rules.values()))
         # From just before the fault (the baseline shows whether the alert was already firing) to now.
-        start = self._wall0 + max((self.state.t_inject or 0.0) - 10.0, 0.0)
+        start = self._wall0 + max(self.state.t_inject - 10.0, 0.0)
         end = self.clock.time()
         for i, alert in enumerate(self.incident.alerts):
             evaluation = evaluate_alert(alert, prom, start=start, end=end, rule=self.state.alert_rules.get(i))

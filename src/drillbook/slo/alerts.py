@@ -18,7 +18,7 @@ API for the verdict (``drill/``)::
 
     rules = alert_rules(incident.alerts)              # AlertRule per translatable alert: name, expr, for
     evaluation = evaluate_alert(alert, prom, start=fault_at, end=recovered_at + 30, rule=rules[0].name)
-    if evaluation.finding: ...           # str: "your alert would not have paged anyone: …"
+    if evaluation.finding: ...           # str: "'HighErrorRate' (…) held for at most 39s …, shorter than its 'for'…"
     evaluation.fired_at, evaluation.cleared_at   # epoch seconds or None
 """
 
@@ -103,13 +103,14 @@ class AlertEvaluation:
             rule = f"{self.query.condition}{f' for {self.query.for_seconds:g}s' if self.query.for_seconds else ''}"
             if self.pending_at is None:
                 return (
-                    f"your alert would not have paged anyone: {name!r} ({rule}) never held during the fault; "
-                    f"its peak was {_fmt(self.peak)} {self.alert.unit}"
+                    f"{name!r} ({rule}) never held during the drill's fault "
+                    f"(peak {_fmt(self.peak)} {self.alert.unit}): in this drill it would not have paged anyone; "
+                    "the fault may not be the one this alert watches"
                 )
             return (
-                f"your alert would not have paged anyone during this outage: {name!r} ({rule}) held for at most "
-                f"{self.longest_held_s:.0f}s (peak {_fmt(self.peak)} {self.alert.unit}), shorter than its 'for': "
-                "an outage this long pages no one"
+                f"{name!r} ({rule}) held for at most {self.longest_held_s:.0f}s (peak {_fmt(self.peak)} "
+                f"{self.alert.unit}), shorter than its 'for': this drill's outage was too short for it, so it would "
+                "not have paged anyone"
             )
         if self.outcome is AlertOutcome.NO_DATA:
             expr = self.query.value if self.query is not None else self.alert.metric
