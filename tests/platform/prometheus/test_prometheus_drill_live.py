@@ -31,30 +31,50 @@ ROOT = Path(__file__).resolve().parents[3]
 RUN_ID = "prometheus-drills"
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    reports = tmp_path_factory.mktemp("reports")
+DRILLS = {("chat-rooms", "high-error-rate-alert"): "high_error_rate_alert", ("architect-api", "P1"): "p1_api"}
+"""The drills this module reads, and the ``-k`` selecting each."""
+
+
+def _run(reports: Path, run_id: str, keyword: str) -> Path:
     command = [
-        sys.executable, "-m", "pytest", "features", "-q", "-p", "no:cacheprovider", "-k",
-        "high_error_rate_alert or p1_api", f"--drillbook-reports={reports}", f"--drillbook-run-id={RUN_ID}",
+        sys.executable, "-m", "pytest", "features", "-q", "-p", "no:cacheprovider", "-k", keyword,
+        f"--drillbook-reports={reports}", f"--drillbook-run-id={run_id}",
     ]  # fmt: skip
     done = subprocess.run(
         command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=1700, env=dict(os.environ)
     )
-    run = reports / RUN_ID
+    run = reports / run_id
     assert (run / "summary.json").is_file(), (
         f"the drills wrote no report:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
     )
     return run
 
 
-def _drill(run_dir: Path, system: str, incident_id: str) -> dict[str, Any]:
-    drills = json.loads((run_dir / "summary.json").read_text())["drills"]
-    found = [d for d in drills if d["system"] == system and d["incident_id"] == incident_id]
-    assert found, f"no {system}/{incident_id} drill in {[(d['system'], d['incident_id']) for d in drills]}"
-    drill: dict[str, Any] = found[0]
-    assert drill["verdict"] != "error", drill["reason"]
-    return drill
+def _errored(run: Path) -> list[str]:
+    drills = json.loads((run / "summary.json").read_text())["drills"]
+    return [DRILLS[(d["system"], d["incident_id"])] for d in drills if d["verdict"] == "error"]
+
+
+@pytest.fixture(scope="module")
+def run_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The run, and a second one of the drills whose sandbox failed (the machine is shared: one bring-up that
+    timed out under load must not decide this test; a second failure does)."""
+    reports = tmp_path_factory.mktemp("reports")
+    first = _run(reports, RUN_ID, " or ".join(DRILLS.values()))
+    again = _errored(first)
+    return [first, _run(reports, f"{RUN_ID}-again", " or ".join(again))] if again else [first]
+
+
+def _drill(run_dirs: list[Path], system: str, incident_id: str) -> tuple[Path, dict[str, Any]]:
+    """The drill's summary from the last run that has it, and that run's directory."""
+    for run_dir in reversed(run_dirs):
+        drills = json.loads((run_dir / "summary.json").read_text())["drills"]
+        found = [d for d in drills if d["system"] == system and d["incident_id"] == incident_id]
+        if found:
+            drill: dict[str, Any] = found[0]
+            assert drill["verdict"] != "error", drill["reason"]
+            return run_dir, drill
+    raise AssertionError(f"no {system}/{incident_id} drill in {run_dirs}")
 
 
 def _step_end(run_dir: Path, drill_id: str, marker: str) -> StepFinished:
@@ -67,8 +87,8 @@ def _step_end(run_dir: Path, drill_id: str, marker: str) -> StepFinished:
     return steps[0]
 
 
-def test_the_chat_rooms_alert_fired_during_the_fault_and_resolved_after_recovery(run_dir: Path) -> None:
-    drill = _drill(run_dir, "chat-rooms", "high-error-rate-alert")
+def test_the_chat_rooms_alert_fired_during_the_fault_and_resolved_after_recovery(run_dirs: list[Path]) -> None:
+    run_dir, drill = _drill(run_dirs, "chat-rooms", "high-error-rate-alert")
     (alert,) = drill["alerts"]
     assert alert["name"] == "Error Rate"
     assert alert["line"] == 183
@@ -101,8 +121,10 @@ def test_the_chat_rooms_alert_fired_during_the_fault_and_resolved_after_recovery
     assert "alert: Error_Rate" in rules[0].read_text()
 
 
-def test_architect_p1s_promql_curl_step_ran_verbatim_in_the_drill_and_returned_real_samples(run_dir: Path) -> None:
-    drill = _drill(run_dir, "architect-api", "P1")
+def test_architect_p1s_promql_curl_step_ran_verbatim_in_the_drill_and_returned_real_samples(
+    run_dirs: list[Path],
+) -> None:
+    run_dir, drill = _drill(run_dirs, "architect-api", "P1")
     curl = _step_end(run_dir, drill["drill"], "prometheus:9090")
     assert curl.as_written.startswith("curl http://prometheus:9090/api/v1/query")
     assert "--data-urlencode 'query=rate(http_requests_total{status=~\"5..\"}[5m])'" in curl.as_run
