@@ -305,7 +305,7 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
             run.active.remove(drill)
             drill.finish(request.node.stash.get(_ERROR, None))
         for verdict_event in _last_verdict(run, drill.drill_id):
-            for name, value in junit_properties(verdict_event):
+            for name, value in junit_properties(verdict_event, _alerts(run, drill.drill_id)):
                 record_property(name, value)
 
 
@@ -337,6 +337,16 @@ def _last_verdict(run: RunContext, drill_id: str) -> list[Any]:
         return []
     verdicts = [e for e in read_journal(run.run_dir / "journal.jsonl") if isinstance(e, VerdictReached)]
     return [e for e in verdicts if e.drill == drill_id][-1:]
+
+
+def _alerts(run: RunContext, drill_id: str) -> list[Any]:
+    from drillbook.journal import AlertEvaluated, read_journal
+
+    if run.run_dir is None:
+        return []
+    return [
+        e for e in read_journal(run.run_dir / "journal.jsonl") if isinstance(e, AlertEvaluated) and e.drill == drill_id
+    ]
 
 
 def _progress(config: pytest.Config) -> Any:

@@ -29,8 +29,10 @@ ROOT = Path(__file__).resolve().parents[2]
 Key = tuple[str, str]
 Expected = tuple[str, frozenset[str], str]
 
-TIMING_DEPENDENT = frozenset({"no-effect"})
-"""Finding kinds that depend on how fast the SLOs move after a step, not on what the runbook says."""
+TIMING_DEPENDENT = frozenset({"no-effect", "alert-not-fired", "alert-no-data", "alert-unchecked"})
+"""Finding kinds that depend on how fast the SLOs move after a step, not on what the runbook says. The alert kinds
+(whether the runbook's alert fired in a compressed drill) never count and are proven by
+``tests/platform/prometheus/test_prometheus_drill_live.py``, not pinned here."""
 
 # (system, incident id) -> (verdict, the finding kinds it carries, pytest -k selecting the drill)
 EXPECTED: dict[Key, Expected] = {}  # filled in below from the reviewed game day

@@ -10,6 +10,7 @@ import pytest
 
 from drillbook.journal import (
     SCHEMA_VERSION,
+    AlertEvaluated,
     ControlRun,
     Decision,
     DrillFinished,
@@ -105,6 +106,24 @@ def one_of_each() -> list[Event]:
             source="zephyr-voting/other#1",
             t_start=3.0,
             t_end=3.0,
+        ),
+        AlertEvaluated(
+            drill=d,
+            t=7.9,
+            name="HighErrorRate",
+            text="Error rate > 5% for 5 minutes",
+            line=83,
+            expr='(sum(rate(http_requests_total{status=~"5.."}[15s])) / sum(rate(http_requests_total[15s])) * 100) > 5',
+            for_s=2.0,
+            how="error rate: 5xx share of http_requests_total by status, in %",
+            rule="HighErrorRate",
+            outcome="fired",
+            pending_t=4.0,
+            firing_t=6.0,
+            resolved_t=7.5,
+            peak=31.5,
+            unit="%",
+            fault_t=3.5,
         ),
         VerdictReached(
             drill=d,

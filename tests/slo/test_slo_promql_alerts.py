@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from drillbook.runbook.model import AlertTrigger
-from drillbook.slo.alerts import AlertOutcome, evaluate_alert, replay
+from drillbook.slo.alerts import AlertOutcome, alert_rules, evaluate_alert, from_alerts_series, replay, rule_name
 from drillbook.slo.promql import PromqlWindows, Series, Untranslatable, alert_query
 
 
@@ -148,3 +148,47 @@ def test_a_count_in_a_time_window_is_an_increase_over_that_window_not_a_for() ->
     query = alert_query(alert)
     assert query.value == "max(increase(kube_pod_container_status_restarts_total[600s]))"
     assert query.for_seconds == 0
+
+
+# -- alerting rules in the sandbox's Prometheus ---------------------------------------------------------------
+
+
+def test_each_translatable_alert_becomes_a_rule_with_a_name_prometheus_accepts() -> None:
+    alerts = [
+        AlertTrigger("P2: High Error Rate (> 0.1%)", "Error rate", ">", 0.1, "%", None, "High Error Rate (> 0.1%)", 3),
+        AlertTrigger("5xx burn", "Error rate", ">", 5, "%", 300, "Error rate > 5% for 5 minutes", 4),
+        _alert("WebSocket Connections", 10_000, ""),
+    ]
+    rules, skipped = alert_rules(alerts)
+    assert [r.name for r in rules] == ["P2_High_Error_Rate_0_1", "Alert_5xx_burn"]
+    assert skipped == [alerts[2]]
+    entry = rules[1].entry()
+    assert entry["alert"] == "Alert_5xx_burn"
+    assert entry["expr"] == rules[1].query.condition
+    assert entry["for"] == "300000ms"
+    assert "for" not in rules[0].entry()
+    assert rule_name(alerts[1], taken=["Alert_5xx_burn"]) == "Alert_5xx_burn_2"
+
+
+def test_prometheus_alerts_series_gives_pending_firing_and_the_first_evaluation_without_firing() -> None:
+    alert = _alert("http_errors_total", 5, "%", 2)
+    query = alert_query(alert)
+    values = [Series({}, tuple((float(t), 50.0 if 3 <= t < 9 else 0.0) for t in range(15)))]
+    replayed = replay(alert, query, values, start=0, end=14, step_s=1)
+    active = [
+        Series({"alertstate": "pending"}, ((3.0, 1.0), (4.0, 1.0))),
+        Series({"alertstate": "firing"}, tuple((float(t), 1.0) for t in range(5, 10))),
+    ]
+    judged = from_alerts_series(replayed, active, step_s=1, rule="A")
+    assert judged.outcome is AlertOutcome.FIRED
+    assert (judged.pending_at, judged.fired_at, judged.cleared_at) == (3.0, 5.0, 10.0)
+    assert judged.rule == "A"
+    assert "Prometheus alerting rule A" in judged.detail
+    still = from_alerts_series(
+        replayed, [Series({"alertstate": "firing"}, ((13.0, 1.0), (14.0, 1.0)))], step_s=1, rule="A"
+    )
+    assert still.cleared_at is None
+    never = from_alerts_series(replayed, [Series({"alertstate": "pending"}, ((3.0, 1.0),))], step_s=1, rule="A")
+    assert never.outcome is AlertOutcome.NEVER_FIRED
+    assert never.finding is not None
+    assert never.longest_held_s == replayed.longest_held_s

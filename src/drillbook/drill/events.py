@@ -8,6 +8,7 @@ from drillbook.drill.projection import resolution_target
 from drillbook.drill.verdict import Judgement
 from drillbook.faults.base import RevertRecord
 from drillbook.journal import (
+    AlertEvaluated,
     ControlRun,
     DrillFinished,
     DrillStarted,
@@ -28,6 +29,7 @@ from drillbook.journal import (
     VerdictReached,
 )
 from drillbook.runbook.model import Step
+from drillbook.slo.alerts import AlertEvaluation
 from drillbook.slo.checks import Check
 from drillbook.slo.monitor import Breach, Restore
 from drillbook.slo.stats import WindowStats
@@ -221,6 +223,34 @@ def verdict(drill: Drill, judgement: Judgement, attributed_step: int | None, att
         outcome=judgement.outcome,
         findings=list(judgement.findings),
         unrehearsed=list(judgement.unrehearsed),
+    )
+
+
+def alert_evaluated(drill: Drill, evaluation: AlertEvaluation) -> AlertEvaluated:
+    """One alert the runbook names: when it went pending, fired and resolved (stopwatch), or why it did not."""
+    query = evaluation.query
+
+    def at(epoch: float | None) -> float | None:
+        return None if epoch is None else round(drill.t(epoch), 3)
+
+    return AlertEvaluated(
+        drill=drill.drill_id,
+        t=drill.t(),
+        name=evaluation.alert.name or evaluation.alert.text,
+        text=evaluation.alert.text,
+        line=evaluation.alert.line,
+        expr=query.condition if query is not None else "",
+        for_s=query.for_seconds if query is not None else 0.0,
+        how=query.how if query is not None else evaluation.detail,
+        rule=evaluation.rule,
+        outcome=evaluation.outcome.value,
+        pending_t=at(evaluation.pending_at),
+        firing_t=at(evaluation.fired_at),
+        resolved_t=at(evaluation.cleared_at),
+        peak=evaluation.peak,
+        unit=evaluation.alert.unit,
+        fault_t=drill.state.t_inject,
+        message=evaluation.finding or "",
     )
 
 

@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 from drillbook.faults.target import FaultTarget, TrafficControl
 from drillbook.journal import Decision, Platform, ToolVersions
 from drillbook.runbook.model import Step
+from drillbook.slo.alerts import AlertRule
 from drillbook.slo.promql import PromQuery
 from drillbook.slo.stats import RequestRecord, WindowStats
 
@@ -103,6 +104,13 @@ class BringUpReport(Protocol):
     """Optional ability of a sandbox: its bring-up actions (and, once closed, their undos) with their seconds."""
 
     def bringup_summary(self) -> str: ...
+
+
+@runtime_checkable
+class AlertRuleLoader(Protocol):
+    """Optional ability of a sandbox: load the incident's alerts into its Prometheus as real alerting rules."""
+
+    def load_alert_rules(self, rules: Sequence[AlertRule]) -> None: ...
 
 
 SandboxFactory = Callable[[str], Sandbox]

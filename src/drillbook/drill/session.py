@@ -43,6 +43,7 @@ from drillbook.drill.control import (
     control_key,
 )
 from drillbook.drill.ports import (
+    AlertRuleLoader,
     BackgroundCommands,
     BringUpReport,
     CommandOutcome,
@@ -55,14 +56,24 @@ from drillbook.drill.ports import (
 )
 from drillbook.drill.projection import Projection, ProjectionSettings, project, resolution_target
 from drillbook.drill.spec import DrillSettings, DrillSpec
-from drillbook.drill.verdict import CommandResult, Control, Judgement, Observations, Verdict, is_action, judge
+from drillbook.drill.verdict import (
+    AlertSeen,
+    CommandResult,
+    Control,
+    Judgement,
+    Observations,
+    Verdict,
+    is_action,
+    judge,
+)
 from drillbook.errors import DrillbookError, FaultInjectionError, SandboxError, ScenarioError
 from drillbook.faults.base import Fault, RevertRecord, fault_class
 from drillbook.journal import Decision, Finding, FindingKind, JournalWriter, Phase, PhaseStatus, Whose
 from drillbook.runbook.model import Command, Incident, Runbook, Step
-from drillbook.slo.alerts import AlertEvaluation, evaluate_alert
+from drillbook.slo.alerts import AlertEvaluation, alert_rules, evaluate_alert
 from drillbook.slo.checks import Check, CheckPlan, CheckStatus
 from drillbook.slo.monitor import Breach, Monitor, MonitorEvent, MonitorSettings, Restore
+from drillbook.slo.promql import DEFAULT_RATE_WINDOW_S, PromQuery
 from drillbook.slo.stats import WindowStats
 
 Progress = Callable[[str], None]
@@ -117,6 +128,9 @@ class _State:
     attribution: Attribution | None = None
     alerts: list[AlertEvaluation] = field(default_factory=list)
     """The incident's alert rules evaluated on the sandbox's Prometheus (for the verdict's findings)."""
+    alert_rules: dict[int, str] = field(default_factory=dict)
+    """Index in ``incident.alerts`` → the alerting rule loaded for it into the sandbox's Prometheus."""
+    alerts_evaluated: bool = False
 
 
 class Drill:
@@ -233,6 +247,7 @@ class Drill:
             if isinstance(sandbox, SloWindowSource) and (source := sandbox.slo_window_source()) is not None:
                 self.monitor.window_source = source
                 self.journal.write(events.note(self, "SLOs are read as PromQL from the sandbox's Prometheus"))
+            self._load_alert_rules(sandbox)
             self.say(f"{self.spec.system} is up on the {sandbox.platform_label}")
         return sandbox
 
@@ -409,6 +424,8 @@ class Drill:
     def conclude(self) -> Judgement:
         """Judge the drill and journal the verdict (once)."""
         if self.state.judgement is None:
+            if self.state.sandbox is not None:
+                self._evaluate_alerts(self.state.sandbox)  # before the verdict: their findings are in it
             self._decide(raise_on_failure=False)
         judgement = self.state.judgement
         assert judgement is not None
@@ -577,6 +594,10 @@ class Drill:
             attribution=_credit(attribution.action) if attribution.action is not None else "",
             no_effect=tuple(_no_effect_finding(action) for action in attribution.no_effect),
             watch_decided=self.state.watch_decided,
+            alerts=tuple(
+                AlertSeen(e.alert.name or e.alert.text, e.outcome.value, e.finding or "", e.alert.line, e.alert.text)
+                for e in self.state.alerts
+            ),
         )
 
     def _attribute(self, commands: Sequence[CommandResult], restore_t: float | None) -> Attribution:
@@ -708,19 +729,71 @@ class Drill:
         if errors:
             raise SandboxError("; ".join(errors))
 
+    def _load_alert_rules(self, sandbox: Sandbox) -> None:
+        """Load the incident's alerts into the sandbox's Prometheus as alerting rules, before any traffic.
+
+        A sandbox that cannot (no Prometheus, a refused rule file) is noted; the alerts are then replayed on the
+        expression's samples instead (``slo/alerts.py``), and the report says which.
+        """
+        if not self.incident.alerts or not isinstance(sandbox, AlertRuleLoader):
+            return
+        if not isinstance(sandbox, PrometheusQueries) or sandbox.prom_query() is None:
+            return  # no Prometheus in this sandbox (docker): nothing to load, nothing to replay on
+        rules, _untranslatable = alert_rules(self.incident.alerts)
+        if not rules:
+            return
+        try:
+            sandbox.load_alert_rules(rules)
+        except DrillbookError as exc:
+            self.journal.write(events.note(self, f"alert rules not loaded, replayed instead: {exc}"))
+            return
+        by_alert = {id(rule.alert): rule.name for rule in rules}
+        self.state.alert_rules = {
+            i: by_alert[id(alert)] for i, alert in enumerate(self.incident.alerts) if id(alert) in by_alert
+        }
+        names = ", ".join(f"{rule.name}: {rule.query.condition}" for rule in rules)
+        self.journal.write(
+            events.note(self, f"the runbook's alerts are alerting rules in the sandbox's Prometheus ({names})")
+        )
+
     def _evaluate_alerts(self, sandbox: Sandbox) -> None:
-        """Journal, per alert the incident names, whether and when it would have fired (see ``slo/alerts.py``)."""
-        if not self.incident.alerts or not isinstance(sandbox, PrometheusQueries):
+        """Journal, per alert the incident names, whether and when it fired and cleared (see ``slo/alerts.py``).
+
+        Once per drill, while the sandbox's Prometheus still runs. After a restore, an alert still firing is given
+        up to :data:`ALERT_CLEAR_WAIT_S` to resolve, the way a pager's does once the rate window has passed.
+        """
+        if self.state.alerts_evaluated or not self.incident.alerts or not isinstance(sandbox, PrometheusQueries):
+            return
+        self.state.alerts_evaluated = True
+        if self.state.t_inject is None:
+            # No fault, nothing to say about whether the alerts fire under one (the drill ended before it).
+            self.journal.write(events.note(self, "the runbook's alerts were not evaluated: no fault was injected"))
             return
         prom = sandbox.prom_query()
         if prom is None:
             return
-        for alert in self.incident.alerts:
-            # From just before the fault (the baseline shows whether the alert was already firing) to now.
-            start = self._wall0 + max((self.state.t_inject or 0.0) - 10.0, 0.0)
-            evaluation = evaluate_alert(alert, prom, start=start, end=self.clock.time())
+        if self.state.restore_t is not None and self.state.alert_rules:
+            self._await_alerts_resolved(prom, list(self.state.alert_rules.values()))
+        # From just before the fault (the baseline shows whether the alert was already firing) to now.
+        start = self._wall0 + max(self.state.t_inject - 10.0, 0.0)
+        end = self.clock.time()
+        for i, alert in enumerate(self.incident.alerts):
+            evaluation = evaluate_alert(alert, prom, start=start, end=end, rule=self.state.alert_rules.get(i))
             self.state.alerts.append(evaluation)
-            self.journal.write(events.note(self, _alert_line(self, evaluation)))
+            self.journal.write(events.alert_evaluated(self, evaluation))
+            self.say(_alert_line(self, evaluation))
+
+    def _await_alerts_resolved(self, prom: PromQuery, rules: Sequence[str]) -> None:
+        selector = "|".join(rules)
+        expr = f'ALERTS{{alertname=~"{selector}",alertstate="firing"}}'
+        deadline = self.clock.monotonic() + ALERT_CLEAR_WAIT_S
+        while self.clock.monotonic() < deadline:
+            try:
+                if not prom.query(expr, self.clock.time()):
+                    return
+            except Exception:  # the evaluation below reports an unreadable Prometheus; waiting on it is pointless
+                return
+            self.clock.sleep(1.0)
 
     def _on_stats(self, stats: WindowStats) -> None:
         self.journal.write(events.slo_window(self, stats))
@@ -824,8 +897,12 @@ def _describe_states(monitor: Monitor) -> str:
     return "; ".join(parts)
 
 
+ALERT_CLEAR_WAIT_S = DEFAULT_RATE_WINDOW_S + 10.0
+"""How long after a restore a firing alert may take to resolve: its rate window plus a few evaluations."""
+
+
 def _alert_line(drill: Drill, evaluation: AlertEvaluation) -> str:
-    """The report's sentence for one alert rule: when it fired and cleared, or the finding."""
+    """The progress sentence for one alert rule: when it fired and cleared, or the finding."""
     where = f"{evaluation.alert.text!r} (line {evaluation.alert.line})"
     if evaluation.finding is not None:
         return f"alert {where}: {evaluation.finding}"
@@ -835,7 +912,8 @@ def _alert_line(drill: Drill, evaluation: AlertEvaluation) -> str:
         if evaluation.cleared_at is not None
         else "still firing when the drill ended"
     )
-    return f"alert {where} would have fired at t={drill.t(evaluation.fired_at):.1f} s; {cleared}"
+    how = f"rule {evaluation.rule}" if evaluation.rule else "replayed"
+    return f"alert {where} fired at t={drill.t(evaluation.fired_at):.1f} s ({how}); {cleared}"
 
 
 def _sha256(runbook: Runbook) -> str:

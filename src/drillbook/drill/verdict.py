@@ -23,6 +23,10 @@ Per command (:func:`assess`):
   ``0.0.0.0/0``, growing a pool during pool exhaustion) is *harmful*: flagged for review, since the sandbox
   cannot measure the harm.
 
+Per alert the incident names (:func:`alert_findings`, evaluated on the sandbox's Prometheus): one that did not fire
+is a finding that never counts: *alert-not-fired* (the drill's fidelity: a compressed outage, a fault the rule does
+not see), *alert-no-data* or *alert-unchecked* (the sandbox's). Alerts never decide a verdict.
+
 Then the drill (:func:`judge`), in this order:
 
 1. the sandbox broke → **error**;
@@ -47,6 +51,7 @@ from drillbook.journal import Decision, Finding, FindingKind, Unrehearsed, Verdi
 
 __all__ = [
     "PYTEST_OUTCOME",
+    "AlertSeen",
     "CommandResult",
     "Control",
     "Judgement",
@@ -367,6 +372,54 @@ class _FindingSink(Protocol):
 
 
 @dataclass(frozen=True)
+class AlertSeen:
+    """One alert the runbook names, as the sandbox's Prometheus evaluated it (``slo/alerts.py``)."""
+
+    name: str
+    outcome: str
+    """``fired``, ``never-fired``, ``no-data``, ``untranslatable`` or ``query-failed``."""
+    detail: str = ""
+    """The evaluation's own sentence (``AlertEvaluation.finding``) when it did not fire."""
+    line: int = 0
+    text: str = ""
+
+
+_ALERT_KINDS = frozenset({FindingKind.ALERT_NOT_FIRED, FindingKind.ALERT_NO_DATA, FindingKind.ALERT_UNCHECKED})
+
+
+def alert_findings(alerts: Sequence[AlertSeen]) -> tuple[Finding, ...]:
+    """One finding per alert that did not fire; never one that counts against the runbook.
+
+    An alert that never fired under the fault says how faithful the drill was (a compressed outage shorter than
+    the rule's ``for``, a fault the rule does not watch), not that the runbook failed; an alert with no data or
+    no expression says what the sandbox could not check.
+    """
+    findings: list[Finding] = []
+    for alert in alerts:
+        if alert.outcome == "fired":
+            continue
+        if alert.outcome == "never-fired":
+            kind, whose = FindingKind.ALERT_NOT_FIRED, Whose.DRILL
+            message = (
+                f"Drill: the runbook's alert {alert.name!r} never fired under the fault ({alert.detail}); this is "
+                "about the drill's fidelity (the fault, or its compressed length), not the runbook's failure."
+            )
+        elif alert.outcome == "no-data":
+            kind, whose = FindingKind.ALERT_NO_DATA, Whose.SANDBOX
+            message = f"Sandbox: {alert.detail}; nothing is claimed about when this alert fires."
+        else:
+            kind, whose = FindingKind.ALERT_UNCHECKED, Whose.SANDBOX
+            message = f"Sandbox: {alert.detail}; nothing is claimed about when this alert fires."
+        findings.append(
+            Finding(
+                kind=kind, step=0, title=alert.name, command=alert.text, line=alert.line, whose=whose,
+                message=message, counts=False,
+            )
+        )  # fmt: skip
+    return tuple(findings)
+
+
+@dataclass(frozen=True)
 class Control:
     """The do-nothing control run's outcome for this drill's (system, fault)."""
 
@@ -410,6 +463,8 @@ class Observations:
     watch_decided: str = ""
     """Why the recovery watch ended before its deadline with the SLOs still breached, when it did: the outcome was
     decided (nothing left could restore them); empty when the watch ran to the deadline or to a held restore."""
+    alerts: tuple[AlertSeen, ...] = ()
+    """The runbook's alerts as the sandbox's Prometheus evaluated them (findings only, never the verdict)."""
 
 
 @dataclass(frozen=True)
@@ -428,6 +483,7 @@ def judge(seen: Observations) -> Judgement:
     """Turn observations into a verdict; the first rule that applies wins (see the module docstring)."""
     assessed = [assess(command, fault=seen.fault) for command in seen.commands]
     findings = tuple(f for a in assessed for f in a.findings) + _new_no_effect(seen.no_effect, assessed)
+    findings += alert_findings(seen.alerts)
     unrehearsed = tuple(a.unrehearsed for a in assessed if a.unrehearsed is not None)
     failing = [c for c, a in zip(seen.commands, assessed, strict=True) if a.fails]
     decisive = [u for u in unrehearsed if u.decisive]
@@ -555,7 +611,11 @@ def _new_no_effect(no_effect: Sequence[Finding], assessed: Sequence[Assessment])
 def _tail(findings: Sequence[Finding], unrehearsed: Sequence[Unrehearsed]) -> str:
     """`` Runbook findings: …. Not rehearsed: ….`` — every one of them, by step."""
     parts: list[str] = []
-    runbook = [f for f in findings if f.whose is not Whose.SANDBOX and f.kind is not FindingKind.PROSE_ONLY]
+    runbook = [
+        f
+        for f in findings
+        if f.whose is not Whose.SANDBOX and f.kind is not FindingKind.PROSE_ONLY and f.kind not in _ALERT_KINDS
+    ]
     if runbook:
         parts.append("Runbook findings: " + _by_kind(runbook) + ".")
     prose = [f for f in findings if f.kind is FindingKind.PROSE_ONLY]

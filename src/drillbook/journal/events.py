@@ -37,6 +37,7 @@ class EventType(StrEnum):
     STEP_STARTED = "step_started"
     STEP_FINISHED = "step_finished"
     CONTROL_RUN = "control_run"
+    ALERT = "alert"
     VERDICT = "verdict"
     DRILL_FINISHED = "drill_finished"
     RUN_FINISHED = "run_finished"
@@ -124,6 +125,13 @@ class FindingKind(StrEnum):
     """The command is known to make this kind of incident worse or to be unsafe in production."""
     NO_EFFECT = "no-effect"
     """The action ran but changed nothing observable."""
+    ALERT_NOT_FIRED = "alert-not-fired"
+    """An alert the runbook names never fired under the fault (or never long enough for its ``for``): the drill's
+    fidelity (a compressed outage, a fault the rule does not see), not the runbook's failure."""
+    ALERT_NO_DATA = "alert-no-data"
+    """An alert the runbook names watches a series the sandbox's Prometheus never had: it would page no one."""
+    ALERT_UNCHECKED = "alert-unchecked"
+    """An alert the runbook names could not be evaluated (no expression could be derived, the query failed)."""
 
 
 class Whose(StrEnum):
@@ -394,6 +402,39 @@ class ControlRun(DrillEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AlertEvaluated(DrillEvent):
+    """One alert the runbook names, as the sandbox's Prometheus evaluated it over the drill.
+
+    Times are on the drill's stopwatch: ``pending_t`` when the condition first held, ``firing_t`` when it had held
+    for ``for_s`` (it would have paged), ``resolved_t`` the first evaluation after firing where it no longer held
+    (``None``: still firing when the drill looked). ``outcome`` is ``fired``, ``never-fired``, ``no-data``,
+    ``untranslatable`` or ``query-failed``; ``message`` is the finding's sentence when it is not ``fired``.
+    """
+
+    type: ClassVar[EventType] = EventType.ALERT
+    name: str
+    text: str = ""
+    """The alert as the runbook writes it (``Error rate > 5% for 5 minutes``)."""
+    line: int = 0
+    expr: str = ""
+    """The rule's PromQL condition as loaded into Prometheus (empty when none could be derived)."""
+    for_s: float = 0.0
+    how: str = ""
+    """Where the expression came from: the runbook's PromQL verbatim, a derivation from its words, the scenario."""
+    rule: str = ""
+    """The alerting rule's name in the sandbox's Prometheus; empty when the drill replayed the rule itself."""
+    outcome: str = ""
+    pending_t: float | None = None
+    firing_t: float | None = None
+    resolved_t: float | None = None
+    peak: float | None = None
+    unit: str = ""
+    fault_t: float | None = None
+    """When the fault was injected (stopwatch), to read the times against."""
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class VerdictReached(DrillEvent):
     """The drill's verdict, with what it was measured against, its findings and what it could not rehearse."""
 
@@ -453,6 +494,7 @@ Event = (
     | StepStarted
     | StepFinished
     | ControlRun
+    | AlertEvaluated
     | VerdictReached
     | DrillFinished
     | RunFinished
@@ -474,6 +516,7 @@ EVENT_CLASSES: dict[EventType, type[Event]] = {
         StepStarted,
         StepFinished,
         ControlRun,
+        AlertEvaluated,
         VerdictReached,
         DrillFinished,
         RunFinished,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +32,7 @@ from drillbook.platform.fault_proxy import (
 )
 from drillbook.platform.pod_health import StuckContainer, by_cause, describe_group, selects, stuck_containers
 from drillbook.scenario import Scenario
+from drillbook.slo.alerts import AlertRule
 from drillbook.slo.promql import PromQuery
 from drillbook.slo.stats import RequestRecord, WindowStats
 
@@ -111,6 +112,8 @@ class KubeSandbox:
         # -- metrics (Prometheus, platform/prometheus): set by the last bring-up action; the step runner binds
         # the runbook's Prometheus URLs to it and `slo_source: prometheus` reads SLOs from it.
         self.prometheus_url: str | None = None
+        self.prometheus_rules: Callable[[Sequence[Mapping[str, object]]], None] | None = None
+        """Loads alerting rules into that Prometheus (``PrometheusAction.load_rules``)."""
 
     # -- the Sandbox protocol ------------------------------------------------------------------------------
 
@@ -204,6 +207,16 @@ class KubeSandbox:
         if self.bringup is None:
             return "not journaled"
         return self.bringup.teardown_summary() if self.bringup.undo_seconds else self.bringup.summary()
+
+    def load_alert_rules(self, rules: Sequence[AlertRule]) -> None:
+        """Load the incident's alerts into the sandbox's Prometheus as alerting rules (evaluated every second).
+
+        Raises:
+            SandboxError: No Prometheus runs here, or it refused the rules.
+        """
+        if self.prometheus_rules is None:
+            raise SandboxError("no Prometheus runs in this sandbox: the runbook's alerts cannot be loaded as rules")
+        self.prometheus_rules([rule.entry() for rule in rules])
 
     def close(self) -> None:
         """Stop traffic, release access, tear the cluster down."""

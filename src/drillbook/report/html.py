@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from drillbook.journal import Platform
-from drillbook.report.formatting import clip, duration, timestamp, versus
+from drillbook.report.formatting import alert_state, alert_time, clip, duration, timestamp, versus
 from drillbook.report.model import DrillSummary, Outcome, RunSummary, StepRow
 from drillbook.report.svg import timeline_svg
 
@@ -142,6 +142,7 @@ def _drill_section(run: RunSummary, index: int, drill: DrillSummary) -> str:
         _times(drill),
         "<h3>SLO timeline</h3>",
         f'<div class="timeline-row"><div class="chart">{timeline_svg(drill)}</div>{_control_panel(drill)}</div>',
+        _alert_table(drill),
         "<h3>Runbook steps</h3>",
         _step_table(drill.steps),
         *(
@@ -153,6 +154,30 @@ def _drill_section(run: RunSummary, index: int, drill: DrillSummary) -> str:
         "</section>",
     ]
     return "\n".join(p for p in parts if p)
+
+
+def _alert_table(drill: DrillSummary) -> str:
+    """One timeline row per alert the runbook names: pending, firing and resolved times, or why it did not fire."""
+    if not drill.alerts:
+        return ""
+    rows = [
+        "<h3>Alerts (the sandbox's Prometheus)</h3>",
+        '<table class="alerts"><thead><tr><th>alert</th><th>rule</th><th>state</th><th>pending</th><th>firing</th>'
+        "<th>resolved</th><th>note</th></tr></thead><tbody>",
+    ]
+    for alert in drill.alerts:
+        rule = f"{alert.expr} for {alert.for_s:g}s" if alert.for_s else alert.expr
+        line = f" (line {alert.line})" if alert.line else ""
+        rows.append(
+            f'<tr class="alert-row alert-{escape(alert.outcome)}"><td>{escape(alert.name)}{escape(line)}</td>'
+            f"<td><code>{escape(rule) or '—'}</code></td><td><strong>{escape(alert_state(alert))}</strong></td>"
+            f"<td>{escape(alert_time(alert.pending_t, alert.fault_t))}</td>"
+            f"<td>{escape(alert_time(alert.firing_t, alert.fault_t))}</td>"
+            f"<td>{escape(alert_time(alert.resolved_t, alert.fault_t))}</td>"
+            f"<td>{escape(alert.message or alert.how)}</td></tr>"
+        )
+    rows.append("</tbody></table>")
+    return "\n".join(rows)
 
 
 def _recovery(drill: DrillSummary) -> str:

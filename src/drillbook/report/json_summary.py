@@ -12,7 +12,8 @@ SUMMARY_SCHEMA_VERSION = 2
 """Bumped when a key changes meaning or disappears; added keys do not bump it.
 
 2: ``verdict`` may be ``passed_with_findings`` or ``inconclusive``; each drill lists ``findings``,
-``unrehearsed``, ``recovery``, ``attribution`` and its ``control`` run."""
+``unrehearsed``, ``recovery``, ``attribution`` and its ``control`` run. Added since: ``alerts``, one entry per alert
+the runbook names (``outcome``; ``pending_t``/``firing_t``/``resolved_t`` on the drill's stopwatch)."""
 
 
 def _number(value: float | None) -> float | None:
@@ -63,6 +64,25 @@ def _drill(run: RunSummary, drill: DrillSummary) -> dict[str, object]:
             for u in drill.unrehearsed
         ],
         "control": _control(drill),
+        "alerts": [
+            {
+                "name": a.name,
+                "text": a.text,
+                "line": a.line,
+                "rule": a.rule,
+                "expr": a.expr,
+                "for_s": _number(a.for_s),
+                "how": a.how,
+                "outcome": a.outcome,
+                "pending_t": _number(a.pending_t),
+                "firing_t": _number(a.firing_t),
+                "resolved_t": _number(a.resolved_t),
+                "fault_t": _number(a.fault_t),
+                "peak": _number(a.peak),
+                "message": a.message,
+            }
+            for a in drill.alerts
+        ],
     }
 
 

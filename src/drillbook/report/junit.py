@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
-from drillbook.journal import VerdictReached
+from drillbook.journal import AlertEvaluated, VerdictReached
+from drillbook.report.formatting import alert_state, alert_timeline
 
 
 def _seconds(value: float | None) -> str:
     return "" if value is None or not math.isfinite(value) else f"{value:.3f}"
 
 
-def junit_properties(verdict_event: VerdictReached) -> list[tuple[str, str]]:
+def junit_properties(verdict_event: VerdictReached, alerts: Sequence[AlertEvaluated] = ()) -> list[tuple[str, str]]:
     """``(name, value)`` pairs for one drill's verdict; unknown numbers are empty strings.
 
     A drill that passed with findings is a passing test case; its ``findings`` property lists them
     (``stale-command@1, stale-command@6``), one ``finding`` property each carries the sentence, and
-    ``not_rehearsed`` lists the steps the drill could not rehearse.
+    ``not_rehearsed`` lists the steps the drill could not rehearse; one ``alert`` property per alert the runbook
+    names says when it went pending, fired and resolved (``HighErrorRate: fired and resolved; pending t=…``).
     """
     properties = [
         ("verdict", verdict_event.verdict.value),
@@ -36,4 +39,5 @@ def junit_properties(verdict_event: VerdictReached) -> list[tuple[str, str]]:
     if verdict_event.unrehearsed:
         skipped = "; ".join(f"step {u.step}: {u.reason}" for u in verdict_event.unrehearsed)
         properties.append(("not_rehearsed", skipped))
+    properties += [("alert", f"{a.name}: {alert_state(a)}; {alert_timeline(a)}") for a in alerts]
     return properties

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from drillbook.report.formatting import duration, versus
+from drillbook.report.formatting import alert_state, alert_time, duration, versus
 from drillbook.report.model import DrillSummary, Outcome, RunSummary
 
 ICONS: dict[Outcome, str] = {
@@ -130,9 +130,39 @@ def render_markdown(run: RunSummary) -> str:
             ]
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        lines += _alerts(run)
         lines += _findings(run)
     lines.append("Full report: `index.html` in the run directory.")
     return "\n".join(lines) + "\n"
+
+
+def _alerts(run: RunSummary) -> list[str]:
+    """One timeline row per alert the runbooks name: when it went pending, fired and resolved, or why not."""
+    rows: list[str] = []
+    for drill in run.drills:
+        for alert in drill.alerts:
+            rule = f"{alert.expr} for {alert.for_s:g}s" if alert.for_s else alert.expr
+            cells = [
+                inline(f"{drill.system}: {drill.incident}", table=True),
+                inline(alert.name, table=True),
+                code_span(rule, table=True) if rule else "—",
+                f"**{alert_state(alert)}**",
+                alert_time(alert.pending_t, alert.fault_t),
+                alert_time(alert.firing_t, alert.fault_t),
+                alert_time(alert.resolved_t, alert.fault_t),
+                inline(alert.message or alert.how, table=True),
+            ]
+            rows.append("| " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    return [
+        "#### Alerts the runbooks name (the sandbox's Prometheus)",
+        "",
+        "| drill | alert | rule | state | pending | firing | resolved | note |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
 def _findings(run: RunSummary) -> list[str]:

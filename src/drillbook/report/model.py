@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from drillbook.journal import (
+    AlertEvaluated,
     ControlRun,
     Decision,
     DrillFinished,
@@ -106,6 +107,8 @@ class DrillSummary:
     steps: list[StepRow] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     control: ControlRun | None = None
+    alerts: list[AlertEvaluated] = field(default_factory=list)
+    """The runbook's alerts as the sandbox's Prometheus evaluated them: one timeline row each."""
     last_t: float = 0.0
     last_ts: float | None = None
 
@@ -320,6 +323,8 @@ def _fold(drill: DrillSummary, event: Event) -> None:
         _finish_step(drill, event)
     elif isinstance(event, ControlRun):
         drill.control = event
+    elif isinstance(event, AlertEvaluated):
+        drill.alerts.append(event)
     elif isinstance(event, VerdictReached):
         drill.verdict = event
     elif isinstance(event, DrillFinished):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from drillbook.errors import SandboxError
 from drillbook.execute.bindings import Bindings, Resolver, Target
@@ -13,6 +14,7 @@ from drillbook.platform.prometheus.config import (
     ScrapeJob,
     TargetGroup,
     render_config,
+    render_rules,
     require_loopback,
     scraped_addresses,
     write_file_sd,
@@ -34,6 +36,19 @@ def test_the_config_scrapes_every_second_and_lists_its_file_sd(tmp_path: Path) -
     config.write_text(render_config([ScrapeJob("app", file_sd=sd), ScrapeJob("redis", static=("127.0.0.1:9121",))]))
     assert "scrape_interval: 1000ms" in config.read_text()
     assert scraped_addresses(config) == ["127.10.0.7:8080", "127.0.0.1:9121"]
+
+
+def test_the_config_evaluates_the_drills_rule_file_and_notifies_no_one(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(render_rules([{"alert": "HighErrorRate", "expr": "up == 0", "for": "2000ms"}]))
+    config = yaml.safe_load(render_config([ScrapeJob("app", static=("127.0.0.1:1",))], rule_files=[rules]))
+    assert config["rule_files"] == [str(rules)]
+    assert config["global"]["evaluation_interval"] == "1000ms"
+    assert "alerting" not in config, "no Alertmanager: a firing rule pages no one, the drill reads ALERTS"
+    group = yaml.safe_load(rules.read_text())["groups"][0]
+    assert group["interval"] == "1000ms"
+    assert group["rules"] == [{"alert": "HighErrorRate", "expr": "up == 0", "for": "2000ms"}]
+    assert "rule_files" not in yaml.safe_load(render_config([ScrapeJob("app", static=("127.0.0.1:1",))]))
 
 
 class _View:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from drillbook.errors import SandboxError
 from drillbook.journal import Decision
 from drillbook.platform.kube_sandbox import KubeSandbox
 from drillbook.platform.local.sandbox import provision_local
@@ -28,7 +29,7 @@ from drillbook.platform.prometheus.client import PrometheusClient
 from drillbook.platform.prometheus.config import require_loopback
 from drillbook.runbook import parse_runbook
 from drillbook.runbook.model import Step
-from drillbook.slo.alerts import AlertOutcome, evaluate_alert
+from drillbook.slo.alerts import AlertOutcome, alert_rules, evaluate_alert
 from drillbook.slo.promql import LATENCY_BUCKETS_S, PromqlWindows
 from drillbook.slo.stats import RequestRecord, WindowStats
 
@@ -143,8 +144,9 @@ def test_prometheus_scrapes_every_app_pod_the_containers_and_both_datastores(san
     pods = _eventually(sandbox, 'up{job="app"} == 1', want=2)
     names = sandbox.kubectl("get", "pods", "-n", APP[0], "-l", "app=chat-rooms-api", "-o", "name")
     assert {p["metric"]["pod"] for p in pods} == set(names.replace("pod/", "").split())
-    assert _query(sandbox, "pg_up")[0]["value"][1] == "1"
-    assert _query(sandbox, "redis_up")[0]["value"][1] == "1"
+    # Each exporter answers within the 1 s scrape timeout only once it is warm: wait for its first good scrape.
+    assert _eventually(sandbox, "pg_up == 1", want=1)[0]["metric"]["job"] == "postgres"
+    assert _eventually(sandbox, "redis_up == 1", want=1)[0]["metric"]["job"] == "redis"
     memory = _eventually(sandbox, f'container_memory_working_set_bytes{{namespace="{APP[0]}"}}', want=4)
     containers = {m["metric"]["container"] for m in memory}
     assert {"chat-rooms-api", "postgres", "redis"} <= containers
@@ -222,6 +224,8 @@ def test_under_a_steady_fault_the_alert_fires_clears_and_both_slo_sources_agree(
     alert = next(a for i in runbook.incidents if i.id == "high-error-rate-alert" for a in i.alerts)
     prom = PrometheusClient(str(sandbox.prometheus_url))
     windows = PromqlWindows(prom)
+    rules, _untranslatable = alert_rules([alert])
+    sandbox.load_alert_rules(rules)  # a real alerting rule: Prometheus says when it fired
     namespace, deployment = APP
     traffic = _traffic(sandbox).start()
     try:
@@ -246,14 +250,28 @@ def test_under_a_steady_fault_the_alert_fires_clears_and_both_slo_sources_agree(
         assert records.p95_ms is not None
         assert promql.p95_ms is not None
         assert abs(_bucket_of(records.p95_ms) - _bucket_of(promql.p95_ms)) <= 1, (records, promql)
-    evaluation = evaluate_alert(alert, prom, start=fault_at - 5, end=time.time())
+    evaluation = evaluate_alert(alert, prom, start=fault_at - 5, end=time.time(), rule=rules[0].name)
     assert evaluation.outcome is AlertOutcome.FIRED, evaluation.finding
+    assert evaluation.rule == "Error_Rate"
+    listed = _get(f"{sandbox.prometheus_url}/api/v1/rules?type=alert")["data"]["groups"][0]["rules"]
+    assert [r["name"] for r in listed] == ["Error_Rate"]
+    assert listed[0]["query"] == rules[0].query.condition
     assert evaluation.fired_at is not None
     assert evaluation.cleared_at is not None
     assert fault_at < evaluation.fired_at < recovered_at
     assert recovered_at - 30 < evaluation.cleared_at < time.time()
     assert evaluation.peak is not None
     assert evaluation.peak > 25
+
+
+def test_a_rule_prometheus_refuses_is_a_sandbox_error_naming_the_rule_file(sandbox: KubeSandbox) -> None:
+    runbook = parse_runbook(SCENARIOS / SYSTEM / "runbook.md")
+    alert = next(a for i in runbook.incidents if i.id == "high-error-rate-alert" for a in i.alerts)
+    (rule,), _ = alert_rules([alert])
+    broken = dataclasses.replace(rule, query=dataclasses.replace(rule.query, value="sum(rate(http_requests_total[15s]"))
+    with pytest.raises(SandboxError, match=r"refused the alerting rules in .*rules\.yml"):
+        sandbox.load_alert_rules([broken])
+    sandbox.load_alert_rules([rule])  # a good file after a bad one is taken again
 
 
 def test_an_alert_on_a_metric_nobody_exports_is_no_data(sandbox: KubeSandbox) -> None:

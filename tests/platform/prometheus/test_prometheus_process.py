@@ -1,5 +1,6 @@
-"""The sandbox's Prometheus starts within its 1.5 s budget; when the process that started it and the exporters is
-SIGKILLed (a cancelled CI job, a crashed game day), they end too: counted by PID, none is left running."""
+"""The sandbox's Prometheus starts and stops cleanly; when the process that started it and the exporters is
+SIGKILLed (a cancelled CI job, a crashed game day), they end too: counted by PID, none is left running. Its start
+time against the 1.5 s budget is printed by bench/bench_prometheus.py and bench/bench_sandbox.py."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
@@ -59,14 +59,17 @@ def test_prometheus_and_the_exporters_end_when_the_process_that_started_them_is_
             starter.wait()
 
 
-def test_prometheus_answers_ready_within_one_and_a_half_seconds_of_starting(tmp_path: Path) -> None:
+def test_prometheus_answers_ready_and_releases_its_tsdb_when_stopped(tmp_path: Path) -> None:
+    """Its speed (the 1.5 s budget) is measured by bench/bench_prometheus.py and bench/bench_sandbox.py, not here."""
     from drillbook.platform.prometheus.config import ScrapeJob, render_config
     from drillbook.platform.prometheus.process import prometheus_process
 
     server = prometheus_process(tmp_path / "prometheus.yml", tmp_path / "tsdb", tmp_path / "prometheus.log")
     (tmp_path / "prometheus.yml").write_text(render_config([ScrapeJob("self", static=(f"127.0.0.1:{server.port}",))]))
-    began = time.monotonic()
     with server:
-        ready_s = time.monotonic() - began
-    assert ready_s < 1.5
+        pid = server.pid
+        assert pid is not None, "start() returns once /-/ready answered 200"
+        assert (tmp_path / "tsdb").is_dir(), "it opened its TSDB in the per-run directory"
+    assert server.pid is None
+    assert not psutil.pid_exists(pid), "stop() reaped it"
     assert not (tmp_path / "tsdb" / "lock").exists(), "Prometheus stopped cleanly and released its TSDB"

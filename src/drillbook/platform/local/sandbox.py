@@ -194,6 +194,7 @@ def local_actions(ctx: LocalBringUp, bringup: BringUp) -> list[Action]:
             )
         )
         sandbox.prometheus_url = ctx.prometheus.url
+        sandbox.prometheus_rules = ctx.prometheus.load_rules
 
     return [
         Action("state dir", make_state, lambda: remove_later(ctx.state),

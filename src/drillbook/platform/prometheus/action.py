@@ -15,18 +15,23 @@ process dies with the thread that started it, so a killed run leaves none behind
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import shutil
 import time
-from collections.abc import Callable
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drillbook.errors import SandboxError
 from drillbook.execute.bindings import Bindings
 from drillbook.platform.prometheus.bindings import with_prometheus
 from drillbook.platform.prometheus.cadvisor import CadvisorExporter
 from drillbook.platform.prometheus.client import PrometheusClient
-from drillbook.platform.prometheus.config import ScrapeJob, render_config
+from drillbook.platform.prometheus.config import ScrapeJob, render_config, render_rules
 from drillbook.platform.prometheus.kube_state import RestartCounts
 from drillbook.platform.prometheus.process import (
     ServerProcess,
@@ -67,6 +72,8 @@ class PrometheusAction:
         self.prometheus: ServerProcess | None = None
         self.exporters: list[ServerProcess] = []
         self.config_file: Path | None = None
+        self.rules_file: Path | None = None
+        """The alerting rules the drill loaded (:meth:`load_rules`); empty until then."""
         self.started_in_s: float | None = None
         """Seconds the whole action took (exporters, targets and Prometheus)."""
         self.prometheus_ready_s: float | None = None
@@ -129,14 +136,60 @@ class PrometheusAction:
             host, port = ctx.service_address(redis.namespace, redis.service, redis.port)
             jobs.append(self._exporter(redis_exporter(f"{host}:{port}", logs / "redis-exporter.log"), "redis"))
         self.config_file = state / "prometheus.yml"
+        self.rules_file = state / "rules.yml"
+        self.rules_file.write_text(render_rules([]), encoding="utf-8")
         self.prometheus = prometheus_process(self.config_file, state / "tsdb", logs / "prometheus.log")
         jobs.append(ScrapeJob("prometheus", static=(f"127.0.0.1:{self.prometheus.port}",)))
-        self.config_file.write_text(render_config(jobs), encoding="utf-8")
+        self.config_file.write_text(render_config(jobs, rule_files=[self.rules_file]), encoding="utf-8")
         self._undos.append(self._keep_config(ctx))
         self._undos.append(self.prometheus.stop)
         began = time.monotonic()
         self.prometheus.start()
         self.prometheus_ready_s = time.monotonic() - began
+
+    def load_rules(self, entries: Sequence[Mapping[str, object]], *, timeout_s: float = 15.0) -> None:
+        """Replace the alerting rules with ``entries`` and reload Prometheus; return once it evaluates them all.
+
+        Raises:
+            SandboxError: Prometheus refused the rule file (its error quoted) or did not list the rules in time.
+        """
+        if self.prometheus is None or self.rules_file is None:
+            raise SandboxError("the sandbox's Prometheus is not running: no alerting rules can be loaded")
+        partial = self.rules_file.with_suffix(".tmp")
+        partial.write_text(render_rules(entries), encoding="utf-8")
+        os.replace(partial, self.rules_file)
+        request = urllib.request.Request(f"{self.url}/-/reload", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+        except urllib.error.HTTPError as exc:
+            body = exc.read().decode(errors="replace").strip()
+            raise SandboxError(
+                f"the sandbox's Prometheus refused the alerting rules in {self.rules_file}: {body or exc.reason}"
+            ) from exc
+        except OSError as exc:
+            raise SandboxError(f"could not reload the sandbox's Prometheus at {self.url}: {exc}") from exc
+        want = {str(e["alert"]) for e in entries}
+        deadline = time.monotonic() + timeout_s
+        listed: set[str] = set()
+        while time.monotonic() < deadline:
+            listed = self._loaded_alerts()
+            if want <= listed and (want or not listed):
+                return
+            time.sleep(0.1)
+        raise SandboxError(
+            f"the sandbox's Prometheus did not list the alerting rules {sorted(want - listed)} within "
+            f"{timeout_s:.0f} s of a reload (it lists {sorted(listed)}); see prometheus.log in the evidence"
+        )
+
+    def _loaded_alerts(self) -> set[str]:
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v1/rules?type=alert", timeout=5) as response:
+                body = json.loads(response.read())
+        except (OSError, ValueError):
+            return set()
+        groups = body.get("data", {}).get("groups", [])
+        return {str(rule.get("name")) for group in groups for rule in group.get("rules", [])}
 
     def _exporter(self, exporter: ServerProcess, job: str) -> ScrapeJob:
         self.exporters.append(exporter)
@@ -149,6 +202,9 @@ class PrometheusAction:
             if self.config_file is not None:
                 with contextlib.suppress(OSError):
                     shutil.copy(self.config_file, ctx.evidence_dir / "prometheus.yml")
+            if self.rules_file is not None:
+                with contextlib.suppress(OSError):
+                    shutil.copy(self.rules_file, ctx.evidence_dir / "prometheus-rules.yml")
 
         return keep
 

@@ -63,8 +63,14 @@ def require_loopback(target: str) -> str:
     return target
 
 
-def render_config(jobs: Sequence[ScrapeJob], *, interval_s: float = SCRAPE_INTERVAL_S) -> str:
-    """``prometheus.yml`` for these jobs (static targets are checked with :func:`require_loopback`)."""
+def render_config(
+    jobs: Sequence[ScrapeJob], *, interval_s: float = SCRAPE_INTERVAL_S, rule_files: Sequence[Path] = ()
+) -> str:
+    """``prometheus.yml`` for these jobs (static targets are checked with :func:`require_loopback`).
+
+    ``rule_files`` are evaluated every ``interval_s``; there is no ``alerting:`` section, so a firing rule notifies
+    nobody: the drill reads its state from the ``ALERTS`` series.
+    """
     every = f"{int(interval_s * 1000)}ms"
     scrape_configs: list[dict[str, object]] = []
     for job in jobs:
@@ -82,11 +88,23 @@ def render_config(jobs: Sequence[ScrapeJob], *, interval_s: float = SCRAPE_INTER
         if job.file_sd is not None:
             entry["file_sd_configs"] = [{"files": [str(job.file_sd)], "refresh_interval": "1s"}]
         scrape_configs.append(entry)
-    config = {
+    config: dict[str, object] = {
         "global": {"scrape_interval": every, "evaluation_interval": every, "scrape_timeout": every},
-        "scrape_configs": scrape_configs,
     }
+    if rule_files:
+        config["rule_files"] = [str(path) for path in rule_files]
+    config["scrape_configs"] = scrape_configs
     return yaml.safe_dump(config, sort_keys=False)
+
+
+RULE_GROUP = "drillbook-runbook-alerts"
+"""The one rule group holding the incident's alerts."""
+
+
+def render_rules(entries: Sequence[Mapping[str, object]], *, interval_s: float = SCRAPE_INTERVAL_S) -> str:
+    """A rule file with one group of alerting rules (each entry: ``alert``, ``expr``, optional ``for``…)."""
+    group = {"name": RULE_GROUP, "interval": f"{int(interval_s * 1000)}ms", "rules": [dict(e) for e in entries]}
+    return yaml.safe_dump({"groups": [group]}, sort_keys=False, allow_unicode=True)
 
 
 def write_file_sd(path: Path, groups: Sequence[TargetGroup]) -> None:
