@@ -293,6 +293,9 @@ class FakePrometheus:
     def down(self) -> None:
         self.log.append("stop prometheus")
 
+    def load_rules(self, rules: Any) -> None:
+        self.log.append("load rules")
+
 
 def _fake_sandbox(base: type[KubeSandbox], log: list[str]) -> Any:
     class Fake(base):  # type: ignore[misc, valid-type]
