@@ -18,7 +18,7 @@ import struct
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from drillbook.platform.local.toxiproxy.metrics import ByteMeter
 from drillbook.platform.local.toxiproxy.toxics.base import Chunk, Stream, Toxic
@@ -62,8 +62,8 @@ class Side(asyncio.Protocol):
 
     # -- asyncio.Protocol ------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A TCP transport (uvloop's are not asyncio.Transport subclasses, so no isinstance check).
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if self.reader is None:
