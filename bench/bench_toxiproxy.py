@@ -39,7 +39,7 @@ def redis_benchmark(port: int) -> dict[str, tuple[float, float]]:
     """rps and average latency (ms) per test."""
     cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "ping,set,get"]
     cmd += ["-n", str(REDIS_REQUESTS), "-c", str(REDIS_CLIENTS), "--csv"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=True).stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     return {row["test"]: (float(row["rps"]), float(row["avg_latency_ms"])) for row in rows}
 
