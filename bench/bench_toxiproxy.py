@@ -2,8 +2,10 @@
 
 Runs redis-benchmark (PING/SET/GET) and pgbench (select-only) over loopback, once direct and once through a
 proxy created with the real toxiproxy-python client, and prints requests per second, average latency and the
-proxied/direct ratios. Bounded: fixed request counts for redis-benchmark, ``-T`` seconds for pgbench, and a
-timeout on every subprocess (about 40 s in all).
+proxied/direct ratios. Direct and proxied runs alternate for ``ROUNDS`` rounds and the medians are reported, so
+a burst of load from other work on the machine skews both sides alike rather than one; the load average is printed
+beside the figures. Bounded: fixed request counts for redis-benchmark, ``-T`` seconds for pgbench, and a timeout on
+every subprocess (about 60 s in all).
 
 Run: ``.venv/bin/python bench/bench_toxiproxy.py``
 """
@@ -14,8 +16,10 @@ import csv
 import io
 import os
 import re
+import statistics
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from toxiproxy import Toxiproxy
@@ -25,7 +29,9 @@ from drillbook.platform.local.toxiproxy import ToxiproxyProcess
 
 REDIS_REQUESTS = 20_000
 REDIS_CLIENTS = 8
-PGBENCH_SECONDS = 5
+#: Alternating direct/proxied rounds; medians are reported.
+ROUNDS = 3
+PGBENCH_SECONDS = 3
 PGBENCH_CLIENTS = 4
 
 
@@ -33,7 +39,7 @@ def redis_benchmark(port: int) -> dict[str, tuple[float, float]]:
     """rps and average latency (ms) per test."""
     cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-t", "ping,set,get"]
     cmd += ["-n", str(REDIS_REQUESTS), "-c", str(REDIS_CLIENTS), "--csv"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=True).stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     return {row["test"]: (float(row["rps"]), float(row["avg_latency_ms"])) for row in rows}
 
@@ -48,6 +54,16 @@ def pgbench(env: dict[str, str], port: int) -> tuple[float, float]:
     if tps is None or latency is None:
         raise RuntimeError(f"unexpected pgbench output:\n{out.stdout}")
     return float(tps.group(1)), float(latency.group(1))
+
+
+def _median(runs: Iterable[tuple[float, float]]) -> tuple[float, float]:
+    """Median rate and median latency over runs."""
+    rates, latencies = zip(*runs, strict=True)
+    return statistics.median(rates), statistics.median(latencies)
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def main() -> None:
@@ -65,13 +81,18 @@ def main() -> None:
         redis_proxy_port = int(redis_proxy.listen.rpartition(":")[2])
         pg_proxy_port = int(pg_proxy.listen.rpartition(":")[2])
 
-        print(f"redis-benchmark: {REDIS_REQUESTS} requests, {REDIS_CLIENTS} clients")
-        direct, proxied = redis_benchmark(redis_server.port), redis_benchmark(redis_proxy_port)
+        print(f"load average {_load()}")
+        print(f"redis-benchmark: {REDIS_REQUESTS} requests, {REDIS_CLIENTS} clients, median of {ROUNDS} rounds")
+        redis_runs: dict[str, list[dict[str, tuple[float, float]]]] = {"direct": [], "proxied": []}
+        for _ in range(ROUNDS):
+            redis_runs["direct"].append(redis_benchmark(redis_server.port))
+            redis_runs["proxied"].append(redis_benchmark(redis_proxy_port))
         header = ("test", "direct rps", "proxied rps", "ratio", "direct ms", "proxied ms", "added ms")
         row = "  {:12} {:>11} {:>12} {:>6} {:>10} {:>11} {:>9}"
         print(row.format(*header))
-        for test, (rps, lat) in direct.items():
-            p_rps, p_lat = proxied[test]
+        for test in redis_runs["direct"][0]:
+            rps, lat = _median(run[test] for run in redis_runs["direct"])
+            p_rps, p_lat = _median(run[test] for run in redis_runs["proxied"])
             rates = (f"{rps:.0f}", f"{p_rps:.0f}", f"{p_rps / rps:.2f}")
             print(row.format(test, *rates, f"{lat:.3f}", f"{p_lat:.3f}", f"{p_lat - lat:.3f}"))
 
@@ -82,12 +103,17 @@ def main() -> None:
             timeout=60,
             check=True,
         )
-        print(f"pgbench -S: {PGBENCH_CLIENTS} clients, {PGBENCH_SECONDS} s each")
-        tps, lat = pgbench(pg.env(), pg.port)
-        p_tps, p_lat = pgbench(pg.env(), pg_proxy_port)
+        print(f"pgbench -S: {PGBENCH_CLIENTS} clients, {PGBENCH_SECONDS} s each, median of {ROUNDS} rounds")
+        pg_direct, pg_proxied = [], []
+        for _ in range(ROUNDS):
+            pg_direct.append(pgbench(pg.env(), pg.port))
+            pg_proxied.append(pgbench(pg.env(), pg_proxy_port))
+        tps, lat = _median(pg_direct)
+        p_tps, p_lat = _median(pg_proxied)
         print(f"  direct  tps {tps:9.0f}  latency {lat:.3f} ms")
         print(f"  proxied tps {p_tps:9.0f}  latency {p_lat:.3f} ms")
         print(f"  ratio   tps {p_tps / tps:.2f}  added latency {p_lat - lat:.3f} ms")
+        print(f"load average {_load()}")
         client.destroy_all()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until a signal arrives."""
     from drillbook.platform.local.toxiproxy import FaultProxyError, FaultProxyServer
     from drillbook.platform.local.toxiproxy.errors import ApiError
-    from drillbook.platform.local.toxiproxy.server import serve_until_signalled
+    from drillbook.platform.local.toxiproxy.server import run_until_signalled
 
     try:
         server = FaultProxyServer(args.host, args.port)
@@ -36,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--host: {exc}") from exc
     proxies = read_config(args.config) if args.config is not None else None
     try:
-        asyncio.run(serve_until_signalled(server, proxies))
+        run_until_signalled(server, proxies)
     except ApiError as exc:
         raise UsageError(f"--config {args.config}: {exc.message}") from exc
     return 0

@@ -7,7 +7,6 @@ bind it too, and upstream hosts naming a Service resolve through the pod's ``<NA
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from drillbook.platform.local.toxiproxy.addresses import WILDCARDS, HostPolicy, service_hosts
 from drillbook.platform.local.toxiproxy.errors import ApiError, FaultProxyError
-from drillbook.platform.local.toxiproxy.server import FaultProxyServer, serve_until_signalled
+from drillbook.platform.local.toxiproxy.server import FaultProxyServer, run_until_signalled
 
 FLAGS = ("host", "port", "config")
 
@@ -54,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         flags = parse_flags(sys.argv[1:] if argv is None else argv)
         server = server_from(flags, os.environ)
         proxies = json.loads(Path(flags["config"]).read_text()) if "config" in flags else None
-        asyncio.run(serve_until_signalled(server, proxies))
+        run_until_signalled(server, proxies)
     except (ValueError, OSError, ApiError, FaultProxyError) as exc:
         message = exc.message if isinstance(exc, ApiError) else str(exc)
         print(f"toxiproxy entrypoint: error: {message}", file=sys.stderr, flush=True)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
 from drillbook.platform.local.toxiproxy.addresses import HostPolicy, join_address
 from drillbook.platform.local.toxiproxy.errors import TOXIC_EXISTS, TOXIC_NOT_FOUND, ApiError
-from drillbook.platform.local.toxiproxy.link import Connection
+from drillbook.platform.local.toxiproxy.link import Connection, Side
 from drillbook.platform.local.toxiproxy.metrics import TrafficMetrics
 from drillbook.platform.local.toxiproxy.toxics.base import Toxic
 
@@ -59,7 +58,8 @@ class Proxy:
             return
         host, port = self.policy.listen(self.listen)
         try:
-            self._server = await asyncio.start_server(self._accept, host, port, reuse_address=True)
+            loop = asyncio.get_running_loop()
+            self._server = await loop.create_server(self._side_for_client, host, port, reuse_address=True)
         except OSError as exc:
             raise ApiError(f"listen tcp {self.listen}: {exc.strerror or exc}", 500) from exc
         bound_port = self._server.sockets[0].getsockname()[1]
@@ -80,28 +80,30 @@ class Proxy:
             for task in pending:
                 task.cancel()
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _side_for_client(self) -> Side:
+        return _ClientSide(self)
+
+    async def _accept(self, client: Side) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._handlers.add(task)
         try:
             host, port = self.policy.upstream(self.upstream)
+            loop = asyncio.get_running_loop()
             try:
-                upstream = await asyncio.wait_for(asyncio.open_connection(host, port), 5.0)
+                _, upstream = await asyncio.wait_for(loop.create_connection(Side, host, port), 5.0)
             except (OSError, TimeoutError) as exc:
                 log.warning("proxy %s: upstream %s unreachable: %s", self.name, self.upstream, exc)
-                writer.close()
                 return
             meter = self.metrics.meter(self.name, self.listen, self.upstream) if self.metrics is not None else None
-            connection = Connection((reader, writer), upstream, self.toxics, self._connections.discard, meter)
+            connection = Connection(client, upstream, self.toxics, self._connections.discard, meter)
             self._connections.add(connection)
             await connection.run()
         except asyncio.CancelledError:
-            # asyncio's stream callback logs a spurious traceback for a cancelled handler task (3.11).
             return
         finally:
-            with contextlib.suppress(Exception):
-                writer.close()
+            if client.transport is not None:
+                client.transport.close()
             if task is not None:
                 self._handlers.discard(task)
 
@@ -139,3 +141,15 @@ class Proxy:
         """Remove every toxic."""
         for toxic in list(self.toxics):
             self.remove_toxic(toxic.name)
+
+
+class _ClientSide(Side):
+    """A client socket: its arrival starts the handler that dials the upstream and joins the two."""
+
+    def __init__(self, proxy: Proxy) -> None:
+        super().__init__()
+        self._proxy = proxy
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        asyncio.get_running_loop().create_task(self._proxy._accept(self))

@@ -325,3 +325,17 @@ async def serve_until_signalled(server: FaultProxyServer, proxies: object | None
         await stop.wait()
     finally:
         await server.stop()
+
+
+def run_until_signalled(server: FaultProxyServer, proxies: object | None = None) -> None:
+    """Run :func:`serve_until_signalled` in a fresh event loop, on uvloop.
+
+    The relay's cost is event-loop work per read; uvloop more than doubles proxied redis-benchmark throughput
+    over the default loop (bench/bench_toxiproxy.py).
+
+    Raises:
+        ApiError: ``proxies`` is invalid or a listener could not bind.
+    """
+    import uvloop
+
+    uvloop.run(serve_until_signalled(server, proxies))
