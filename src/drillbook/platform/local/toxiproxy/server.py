@@ -328,7 +328,7 @@ async def serve_until_signalled(server: FaultProxyServer, proxies: object | None
 
 
 def run_until_signalled(server: FaultProxyServer, proxies: object | None = None) -> None:
-    """Run :func:`serve_until_signalled` in a fresh event loop, on uvloop.
+    """Run :func:`serve_until_signalled` in a fresh event loop, on uvloop where it is installed.
 
     The relay's cost is event-loop work per read; uvloop more than doubles proxied redis-benchmark throughput
     over the default loop (bench/bench_toxiproxy.py).
@@ -336,6 +336,9 @@ def run_until_signalled(server: FaultProxyServer, proxies: object | None = None)
     Raises:
         ApiError: ``proxies`` is invalid or a listener could not bind.
     """
-    import uvloop
-
+    try:
+        import uvloop
+    except ImportError:  # an image's Python without it (a kind seed image): the default loop, slower but the same
+        asyncio.run(serve_until_signalled(server, proxies))
+        return
     uvloop.run(serve_until_signalled(server, proxies))
