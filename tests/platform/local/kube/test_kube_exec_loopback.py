@@ -64,9 +64,16 @@ def test_exec_into_a_pod_without_a_datastore_is_unchanged(kubectl: Kubectl, data
     assert (plain.stdout, plain.stderr) == ("hi\n", "")
 
 
+def test_localhost_on_a_port_the_app_pod_serves_reaches_that_pod(kubectl: Kubectl, datastore_pods: None) -> None:
+    fetch = "import urllib.request as u; print(u.urlopen('http://localhost:8080/', timeout=10).status)"
+    done = _exec_until_ok(kubectl, "web-0", "--", "python", "-c", fetch)
+    assert (done.returncode, done.stdout) == (0, "200\n"), done.stderr
+    assert "localhost port 8080 in this command is given as" in done.stderr
+
+
 def test_a_loopback_host_in_a_pod_without_adaptation_is_named_as_a_difference(
     kubectl: Kubectl, datastore_pods: None
 ) -> None:
-    done = kubectl("exec", "web-0", "--", "python", "-c", "print('localhost:8080')")
-    assert done.stdout == "localhost:8080\n"
+    done = kubectl("exec", "web-0", "--", "python", "-c", "print('localhost:9')")
+    assert done.stdout == "localhost:9\n"
     assert "is the host's loopback, not pod web-0" in done.stderr

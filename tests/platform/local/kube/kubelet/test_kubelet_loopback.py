@@ -13,8 +13,10 @@ POD_IP = "127.10.0.7"
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/home", "POD_IP": POD_IP}
 
 
-def _pod(sockets: tuple[str, ...] = (), programs: tuple[str, ...] = ()) -> PodListeners:
-    return PodListeners(pod_name="db-0", pod_ip=POD_IP, unix_sockets=sockets, programs=frozenset(programs))
+def _pod(sockets: tuple[str, ...] = (), programs: tuple[str, ...] = (), ports: tuple[int, ...] = ()) -> PodListeners:
+    return PodListeners(
+        pod_name="db-0", pod_ip=POD_IP, unix_sockets=sockets, programs=frozenset(programs), tcp_ports=frozenset(ports)
+    )
 
 
 def test_a_postgres_pod_gives_psql_its_socket_directory_as_pghost(tmp_path: Path) -> None:
@@ -48,8 +50,8 @@ def test_a_redis_pod_puts_a_redis_cli_wrapper_first_on_path_and_says_so(tmp_path
 
 
 def test_a_pod_without_datastore_servers_execs_with_its_env_unchanged(tmp_path: Path) -> None:
-    plan = adapt_exec(["sh", "-c", "env"], ENV, _pod(programs=("python",)), tmp_path)
-    assert (plan.env, plan.notes, plan.wrapper) == (ENV, (), None)
+    plan = adapt_exec(["sh", "-c", "env"], ENV, _pod(programs=("python",), ports=(8080,)), tmp_path)
+    assert (plan.argv, plan.env, plan.notes, plan.wrapper) == (["sh", "-c", "env"], ENV, (), None)
 
 
 @pytest.mark.parametrize("target", ["localhost:8080/healthz", "http://127.0.0.1:9090/metrics", "[::1]:80"])
@@ -58,6 +60,24 @@ def test_a_loopback_host_the_platform_cannot_adapt_is_named_plainly(tmp_path: Pa
     assert plan.env == ENV
     assert len(plan.notes) == 1
     assert "localhost/127.0.0.1 is the host's loopback, not pod db-0 (127.10.0.7)" in plan.notes[0]
+
+
+def test_a_loopback_port_the_pod_serves_is_given_as_the_pods_address_also_inside_a_shell_string(
+    tmp_path: Path,
+) -> None:
+    command = ["sh", "-c", "curl -f http://localhost:3001/api/health && curl 127.0.0.1:3001/ready"]
+    plan = adapt_exec(command, ENV, _pod(ports=(3001,)), tmp_path)
+    assert plan.argv == ["sh", "-c", f"curl -f http://{POD_IP}:3001/api/health && curl {POD_IP}:3001/ready"]
+    assert len(plan.notes) == 1
+    assert f"localhost port 3001 in this command is given as {POD_IP}" in plan.notes[0]
+
+
+def test_a_loopback_port_the_pod_does_not_serve_is_left_as_typed_and_named_as_a_difference(tmp_path: Path) -> None:
+    command = ["curl", "http://localhost:9090/metrics"]
+    plan = adapt_exec(command, ENV, _pod(ports=(3001,)), tmp_path)
+    assert plan.argv == command
+    assert len(plan.notes) == 1
+    assert "is the host's loopback" in plan.notes[0]
 
 
 def test_a_name_that_merely_contains_localhost_gets_no_note(tmp_path: Path) -> None:

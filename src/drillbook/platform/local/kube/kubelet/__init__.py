@@ -244,7 +244,7 @@ class Kubelet:
         try:
             if plan.wrapper is not None:
                 write_wrapper(plan.wrapper)
-            session = await ExecProcess.start(argv, plan.env, rt.cwd, stdin=stdin)
+            session = await ExecProcess.start(plan.argv, plan.env, rt.cwd, stdin=stdin)
         except OSError as exc:
             raise KubeletError(f"could not start exec in container {rt.name}: {exc}", http_status=500) from exc
         for note in plan.notes:

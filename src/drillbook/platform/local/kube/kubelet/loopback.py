@@ -8,7 +8,9 @@ own. So an exec'd command is given what the pod's processes really listen on:
 - a PostgreSQL socket (``.s.PGSQL.<port>``) in the container: ``PGHOST`` (and ``PGPORT`` off 5432), which libpq
   reads when no ``-h`` is given, unless the container's env already names them;
 - a ``redis-server`` in the pod: a ``redis-cli`` wrapper first on ``PATH`` that adds ``-h <pod IP>`` (or replaces a
-  loopback ``-h``), said on stderr as drillbook's adaptation, since redis-cli reads no host from the environment.
+  loopback ``-h``), said on stderr as drillbook's adaptation, since redis-cli reads no host from the environment;
+- ``localhost:PORT`` / ``127.0.0.1:PORT`` / ``[::1]:PORT`` in the command (``curl http://localhost:8080/health``,
+  also inside a ``sh -c`` string) where the pod listens on PORT: the pod's address instead, said on stderr.
 
 A network namespace whose loopback is the pod's address was weighed and left: the exec'd command would then reach
 neither Services nor other pods without a forwarder per port. Any other mention of a loopback host gets a plain
@@ -31,6 +33,7 @@ PG_SOCKET = re.compile(r"^\.s\.PGSQL\.(\d+)$")
 PG_DEFAULT_PORT = 5432
 CLIENT = Path(__file__).with_name("loopback_client.py")
 _LOOPBACK_MENTION = re.compile(r"(?<![\w.-])(localhost|127\.0\.0\.1|\[?::1\]?)(?![\w.-])")
+_LOOPBACK_PORT = re.compile(r"(?<![\w.-])(?:localhost|127\.0\.0\.1|\[::1\]):(\d{1,5})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,15 @@ class PodListeners:
     unix_sockets: tuple[str, ...] = ()
     #: Process names running in any container of the pod (``redis-server``, ``postgres``, …).
     programs: frozenset[str] = field(default_factory=frozenset)
+    #: TCP ports the pod's processes listen on at the pod's address (or every address).
+    tcp_ports: frozenset[int] = field(default_factory=frozenset)
 
 
 @dataclass(frozen=True)
 class ExecAdaptation:
-    """The environment an exec'd command gets, and what drillbook tells its stderr before the command's output."""
+    """The argv and environment an exec'd command gets, and what drillbook tells its stderr before its output."""
 
+    argv: list[str]
     env: dict[str, str]
     notes: tuple[str, ...] = ()
     #: A wrapper script to write (path, text) before the command starts.
@@ -73,7 +79,7 @@ def adapt_exec(command: list[str], env: Mapping[str, str], pod: PodListeners, bi
     """The exec environment for ``command`` in a container with ``env``, given what the pod listens on.
 
     Args:
-        command: The exec'd argv (only read, for the note about loopback mentions).
+        command: The exec'd argv.
         env: The container's environment.
         pod: What the pod's processes listen on.
         bin_dir: The pod's directory for client wrappers (put first on the exec's ``PATH`` when one is needed).
@@ -86,7 +92,14 @@ def adapt_exec(command: list[str], env: Mapping[str, str], pod: PodListeners, bi
         out["PGHOST"] = pg[0]
         if pg[1] != PG_DEFAULT_PORT and "PGPORT" not in env:
             out["PGPORT"] = str(pg[1])
-    text = " ".join(command)
+    argv, served = _served_ports(command, pod)
+    if served:
+        ports = ", ".join(str(p) for p in served)
+        notes.append(
+            f"drillbook: localhost port {ports} in this command is given as {pod.pod_ip} (pod {pod.pod_name}'s "
+            "address, which its servers listen on): on the embedded platform a pod's localhost is the host's"
+        )
+    text = " ".join(argv)
     wrapped = False
     if "redis-server" in pod.programs:
         real = shutil.which("redis-cli", path=env.get("PATH"))
@@ -106,7 +119,22 @@ def adapt_exec(command: list[str], env: Mapping[str, str], pod: PodListeners, bi
             f"not pod {pod.pod_name} ({pod.pod_ip}): a server of the pod is reached at {pod.pod_ip}, and the result "
             "of this command can differ from a real cluster (docs/platform-differences.md)"
         )
-    return ExecAdaptation(env=out, notes=tuple(notes), wrapper=wrapper)
+    return ExecAdaptation(argv=argv, env=out, notes=tuple(notes), wrapper=wrapper)
+
+
+def _served_ports(command: list[str], pod: PodListeners) -> tuple[list[str], list[int]]:
+    """``command`` with each loopback ``host:PORT`` the pod serves given as the pod's address; the ports given."""
+    served: list[int] = []
+
+    def swap(match: re.Match[str]) -> str:
+        port = int(match.group(1))
+        if port not in pod.tcp_ports:
+            return match.group(0)  # not the pod's: left as typed, and the note below says localhost differs
+        if port not in served:
+            served.append(port)
+        return f"{pod.pod_ip}:{port}"
+
+    return [_LOOPBACK_PORT.sub(swap, arg) for arg in command], served
 
 
 def write_wrapper(wrapper: tuple[Path, str]) -> None:
@@ -141,9 +169,23 @@ def pod_listeners(pod_name: str, pod_ip: str, container_pids: Iterable[int], pod
             if isinstance(path, str) and path:
                 sockets.append(path)
     programs: set[str] = set()
+    ports: set[int] = set()
     for pid in pod_pids:
         try:
-            programs.add(psutil.Process(pid).name())
+            proc = psutil.Process(pid)
+            programs.add(proc.name())
+            inet = proc.net_connections(kind="inet")
         except psutil.Error:
             continue
-    return PodListeners(pod_name=pod_name, pod_ip=pod_ip, unix_sockets=tuple(sockets), programs=frozenset(programs))
+        ports |= {
+            c.laddr.port
+            for c in inet
+            if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.ip in (pod_ip, "0.0.0.0", "::")
+        }
+    return PodListeners(
+        pod_name=pod_name,
+        pod_ip=pod_ip,
+        unix_sockets=tuple(sockets),
+        programs=frozenset(programs),
+        tcp_ports=frozenset(ports),
+    )
