@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from drillbook.platform.local.kube.kubelet.loopback import PodListeners, adapt_exec, write_wrapper
+from drillbook.platform.local.kube.kubelet.loopback import (
+    PodListeners,
+    adapt_exec,
+    tcp_listen_ports,
+    unix_listeners,
+    write_wrapper,
+)
 from drillbook.platform.local.kube.kubelet.loopback_client import redis_cli_argv
 
 POD_IP = "127.10.0.7"
@@ -115,3 +121,27 @@ def test_redis_cli_gets_the_pod_address_where_loopback_or_nothing_was_named(
     args: list[str], expected: list[str]
 ) -> None:
     assert redis_cli_argv(args, POD_IP) == expected
+
+
+TCP_TABLE = """\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 11 1 0 100 0 0 10 0
+   1: 07000A7F:18EB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12 1 0 100 0 0 10 0
+   2: 07000A7F:1F90 0100007F:A059 01 00000000:00000000 00:00000000 00000000     0        0 13 1 0 100 0 0 10 0
+   3: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 14 1 0 100 0 0 10 0
+"""
+UNIX_TABLE = """\
+Num       RefCount Protocol Flags    Type St Inode Path
+000000006fbb5787: 00000002 00000000 00010000 0001 01 4722933 /tmp/drillbook-run/pgsock-7wviakyq/.s.PGSQL.5432
+000000006fbb5788: 00000003 00000000 00000000 0001 03 4722934 /tmp/drillbook-run/pgsock-7wviakyq/.s.PGSQL.5432
+000000006fbb5789: 00000002 00000000 00010000 0001 01 4722935 /run/other.sock
+"""
+
+
+def test_tcp_listeners_are_read_for_the_pods_own_address_only() -> None:
+    # 127.10.0.7 is 07000A7F little-endian: 0x18EB = 6379 listens; the connected socket, 0.0.0.0 and 127.0.0.1 do not.
+    assert tcp_listen_ports(TCP_TABLE, POD_IP) == {6379}
+
+
+def test_only_listening_postgres_sockets_are_taken_from_the_unix_table() -> None:
+    assert unix_listeners(UNIX_TABLE) == {"4722933": "/tmp/drillbook-run/pgsock-7wviakyq/.s.PGSQL.5432"}

@@ -19,6 +19,7 @@ note on stderr that localhost there is the host's. Pods without such servers exe
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -149,43 +150,77 @@ def write_wrapper(wrapper: tuple[Path, str]) -> None:
     tmp.replace(path)
 
 
-def pod_listeners(pod_name: str, pod_ip: str, container_pids: Iterable[int], pod_pids: Iterable[int]) -> PodListeners:
-    """Read what the pod's processes listen on from ``/proc`` (through psutil).
+def pod_listeners(
+    pod_name: str, pod_ip: str, container_pids: Iterable[int], pod_pids: Iterable[int], proc: Path = Path("/proc")
+) -> PodListeners:
+    """Read what the pod's processes listen on from ``/proc``: one read of the socket tables, not one per process.
+
+    A pool-exhaustion drill can leave a hundred backends in a PostgreSQL pod; walking each one's connections
+    would make every exec slow. TCP listeners bound to the pod's own address are the pod's (pod IPs are never
+    shared); a PostgreSQL socket counts when one of the container's processes holds it.
 
     Args:
         pod_name: The pod, for messages.
         pod_ip: Its loopback address.
         container_pids: Processes of the exec'd container (their Unix sockets count).
         pod_pids: Processes of every container of the pod (their program names count).
+        proc: The procfs root (tests may hand in a copy).
     """
-    sockets: list[str] = []
-    for pid in container_pids:
-        try:
-            conns = psutil.Process(pid).net_connections(kind="unix")
-        except psutil.Error:
-            continue  # gone, or not ours to read: nothing it serves is known
-        for conn in conns:
-            path: object = conn.laddr  # a Unix socket's laddr is its path (psutil types it as an address pair)
-            if isinstance(path, str) and path:
-                sockets.append(path)
     programs: set[str] = set()
-    ports: set[int] = set()
     for pid in pod_pids:
         try:
-            proc = psutil.Process(pid)
-            programs.add(proc.name())
-            inet = proc.net_connections(kind="inet")
+            programs.add(psutil.Process(pid).name())
         except psutil.Error:
-            continue
-        ports |= {
-            c.laddr.port
-            for c in inet
-            if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.ip in (pod_ip, "0.0.0.0", "::")
-        }
+            continue  # gone since the group was read
     return PodListeners(
         pod_name=pod_name,
         pod_ip=pod_ip,
-        unix_sockets=tuple(sockets),
+        unix_sockets=_held_pg_sockets(proc, container_pids),
         programs=frozenset(programs),
-        tcp_ports=frozenset(ports),
+        tcp_ports=frozenset(tcp_listen_ports(_read(proc / "net" / "tcp"), pod_ip)),
     )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def tcp_listen_ports(table: str, ip: str) -> set[int]:
+    """Ports listening on ``ip`` in a ``/proc/net/tcp`` table (addresses are little-endian hex)."""
+    want = "".join(f"{int(octet):02X}" for octet in reversed(ip.split(".")))
+    ports: set[int] = set()
+    for line in table.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 3 and fields[3] == "0A":
+            host, _, port = fields[1].partition(":")
+            if host == want:
+                ports.add(int(port, 16))
+    return ports
+
+
+def unix_listeners(table: str) -> dict[str, str]:
+    """Listening PostgreSQL sockets in a ``/proc/net/unix`` table: inode → path."""
+    found: dict[str, str] = {}
+    for line in table.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and int(fields[3], 16) & 0x10000 and PG_SOCKET.match(Path(fields[7]).name):
+            found[fields[6]] = fields[7]
+    return found
+
+
+def _held_pg_sockets(proc: Path, pids: Iterable[int]) -> tuple[str, ...]:
+    listening = unix_listeners(_read(proc / "net" / "unix"))
+    if not listening:
+        return ()
+    for pid in sorted(pids):  # the server (the oldest process) holds it: usually found at the first or second pid
+        try:
+            links = [os.readlink(fd) for fd in (proc / str(pid) / "fd").iterdir()]
+        except OSError:
+            continue
+        held = [listening[link[8:-1]] for link in links if link.startswith("socket:[") and link[8:-1] in listening]
+        if held:
+            return tuple(held)
+    return ()
