@@ -17,6 +17,7 @@ from drillbook.platform.local.kube.kubelet.errors import KubeletError
 from drillbook.platform.local.kube.kubelet.images import ImageMap, ImageSpec
 from drillbook.platform.local.kube.kubelet.ips import PodIPPool
 from drillbook.platform.local.kube.kubelet.logs import LogQuery, read_log
+from drillbook.platform.local.kube.kubelet.loopback import adapt_exec, pod_listeners, write_wrapper
 from drillbook.platform.local.kube.kubelet.metrics import ContainerUsage
 from drillbook.platform.local.kube.kubelet.pod import PodWorker
 from drillbook.platform.local.kube.kubelet.process import ExecProcess, process_groups
@@ -231,10 +232,23 @@ class Kubelet:
             )
         if not command:
             raise KubeletError("expected a command to execute, got an empty command")
+        argv = rewrite_argv(command, rt.mounts)
+        # "localhost" in a pod is the pod: hand the command the pod's own socket and address (loopback.py).
+        groups = process_groups()
+        container_pids = groups.get(rt.process.pgid, []) if rt.process is not None else []
+        pod_pids = [
+            pid for c in worker.all_containers() if c.process is not None for pid in groups.get(c.process.pgid, [])
+        ]
+        pod = pod_listeners(worker.name, worker.pod_ip, container_pids, pod_pids)
+        plan = adapt_exec(argv, rt.env, pod, worker.dir / "exec-bin")
         try:
-            session = await ExecProcess.start(rewrite_argv(command, rt.mounts), rt.env, rt.cwd, stdin=stdin)
+            if plan.wrapper is not None:
+                write_wrapper(plan.wrapper)
+            session = await ExecProcess.start(plan.argv, plan.env, rt.cwd, stdin=stdin)
         except OSError as exc:
             raise KubeletError(f"could not start exec in container {rt.name}: {exc}", http_status=500) from exc
+        for note in plan.notes:
+            session.say(note)
         rt.execs = [e for e in rt.execs if not e.done]
         rt.execs.append(session)
         return session

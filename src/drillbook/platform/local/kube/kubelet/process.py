@@ -190,6 +190,10 @@ class ExecProcess:
         )
         return cls(proc)
 
+    def say(self, note: str) -> None:
+        """Put one line from drillbook on the session's stderr, ahead of output the command has not yet written."""
+        self._queue.put_nowait((2, f"{note}\n".encode()))
+
     async def _pump(self, channel: int, stream: asyncio.StreamReader | None) -> None:
         try:
             while stream is not None:
