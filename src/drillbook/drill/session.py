@@ -897,8 +897,9 @@ def _describe_states(monitor: Monitor) -> str:
     return "; ".join(parts)
 
 
-ALERT_CLEAR_WAIT_S = DEFAULT_RATE_WINDOW_S + 10.0
-"""How long after a restore a firing alert may take to resolve: its rate window plus a few evaluations."""
+ALERT_CLEAR_WAIT_S = 2 * DEFAULT_RATE_WINDOW_S + 20.0
+"""How long after a restore a firing alert may take to resolve: the failed requests must leave its rate window,
+then a scrape and a few evaluations; twice the window leaves room for a loaded machine's late scrapes."""
 
 
 def _alert_line(drill: Drill, evaluation: AlertEvaluation) -> str:
