@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import signal
 import sys
 
@@ -20,3 +21,14 @@ def die_with_parent(signum: int = signal.SIGKILL) -> None:
     """
     if _LIBC is not None:
         _LIBC.prctl(PR_SET_PDEATHSIG, signum)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one owned by another user counts: it is alive, not ours to signal)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

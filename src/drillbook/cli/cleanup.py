@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from drillbook.errors import DrillbookError, UsageError
+from drillbook.processes import pid_alive
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -153,7 +153,7 @@ def _remove_state(entry: Any) -> None:
     if not entry.owns_state_dir():
         print(f"left {state} alone: it is not a drillbook state dir ({entry.state_dir!r} is not /tmp/drillbook-…)")
         return
-    if _alive(entry.pid):
+    if pid_alive(entry.pid):
         print(f"left {state} alone: the run that made it (pid {entry.pid}) is still running")
         return
     from drillbook.platform.local.kube.kubelet.stock import leftover_scratch
@@ -163,16 +163,6 @@ def _remove_state(entry: Any) -> None:
     size = _size(state)
     shutil.rmtree(state, ignore_errors=True)
     print(f"removed the state dir {state} of a dead run ({size / 1e6:.0f} MB)")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _size(path: Path) -> int:

@@ -31,6 +31,7 @@ from typing import Protocol
 
 from drillbook.execute.contacts import is_loopback
 from drillbook.execute.shell import split_parts
+from drillbook.processes import pid_alive
 
 READY_WITHIN_S = 30.0
 """How long a background command may take to say it is ready: kubectl's version dispatch and API discovery take
@@ -360,7 +361,7 @@ def reap(run_dir: Path, say: Callable[[str], None] = print) -> int:
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 entry = json.loads(line)
-                if not _alive(int(entry["runner"])):
+                if not pid_alive(int(entry["runner"])):
                     markers[f"{MARKER}={entry['marker']}"] = str(entry["command"])
     if not markers:
         return 0
@@ -388,16 +389,6 @@ def _marked_processes(markers: set[str]) -> list[tuple[int, str]]:
                 found.append((int(entry.name), text))
                 break
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _positional(args: Sequence[str], valued: set[str]) -> list[str]:

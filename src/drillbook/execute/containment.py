@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drillbook.errors import UsageError
+from drillbook.processes import pid_alive
 
 STEP_USER = "drillbook-step"
 OPT_IN = "DRILLBOOK_UNCONTAINED"
@@ -214,21 +215,11 @@ def remove_stale_tables() -> list[str]:
     removed: list[str] = []
     for name in tables():
         pid = name.removeprefix(TABLE_PREFIX)
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             with contextlib.suppress(subprocess.CalledProcessError):
                 _nft("delete", "table", "inet", name)
                 removed.append(name)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _nft(*args: str) -> None:

@@ -27,6 +27,7 @@ from drillbook.platform.bringup import (
     pending_undos,
     runner_pid,
 )
+from drillbook.processes import pid_alive
 
 Replay = Callable[[UndoSpec, Facts], str]
 REPLAYS: dict[str, Replay] = {}
@@ -152,7 +153,7 @@ def replay_one(path: Path, say: Callable[[str], None]) -> int:
     if not pending:
         return 0
     pid = runner_pid(events)
-    if pid is not None and pid != os.getpid() and _alive(pid):
+    if pid is not None and pid != os.getpid() and pid_alive(pid):
         say(f"{name}: left its bring-up alone: the run that made it (pid {pid}) is still running")
         return 0
     failures = 0
@@ -175,13 +176,3 @@ def replay_one(path: Path, say: Callable[[str], None]) -> int:
             event = BringUpEvent(ActionEvent.UNDONE, action, facts={"outcome": outcome}, by="cleanup")
         journal.write(BringUpEvent(**{**event.__dict__, "seconds": time.monotonic() - began}))
     return failures
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
