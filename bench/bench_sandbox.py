@@ -7,7 +7,8 @@ containers start in the background ("datastores" is only their launch) while the
 "datastores ready" is what is left to wait for them. Goal: docker within 2x of local. Bounded: N bring-ups per
 platform, each with the providers' own timeouts; the docker images are built first when missing
 (``drillbook images build``; not timed). A dockerd the bench had to start is stopped at the end.
-"prometheus ready" is the metrics action's server start until ``/-/ready`` answers (local only): budget 1.5 s.
+"metrics" is the whole Prometheus bring-up action (exporters, targets and the server) and "prometheus ready" its
+server's start until ``/-/ready`` answers, on both platforms: budget 1.5 s for the action.
 
 Run: ``.venv/bin/python bench/bench_sandbox.py [N]``
 """
@@ -114,10 +115,13 @@ def main() -> int:
     print("(docker's datastores start in the background, beside the cluster and the proxy: their seconds overlap)")
     for platform, count in failed.items():
         print(f"{platform}: {count} of {repeats} bring-ups failed (their figures are left out)")
-    prometheus = medians.get("local", {}).get("prometheus ready")
-    if prometheus is not None:
-        within = "within" if prometheus < PROMETHEUS_BUDGET_S else "OVER"
-        print(f"local Prometheus start-to-ready as a bring-up action: {prometheus:.2f} s ({within} the 1.5 s budget)")
+    for platform in ("local", "docker"):
+        action = medians.get(platform, {}).get("metrics")
+        if action is not None:
+            within = "within" if action < PROMETHEUS_BUDGET_S else "OVER"
+            ready = medians[platform].get("prometheus ready")
+            server = "" if ready is None else f" (the server ready in {ready:.2f} s)"
+            print(f"{platform}: Prometheus as a bring-up action: {action:.2f} s{server}, {within} the 1.5 s budget")
     if "ready" not in medians["docker"] or "ready" not in medians["local"]:
         print("no ratio: a platform had no successful bring-up")
         return 1

@@ -20,7 +20,9 @@ from drillbook.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 LOCAL_ACTIONS = ["state dir", "cluster", "fault proxy", "deploy", "wait available", "snapshot", "metrics"]
-DOCKER_ACTIONS = ["state dir", "datastores", "cluster", "fault proxy", "datastores ready", "deploy", "wait available"]
+DOCKER_ACTIONS = [
+    "state dir", "datastores", "cluster", "fault proxy", "datastores ready", "deploy", "wait available", "metrics",
+]  # fmt: skip
 
 
 class Ticks:
@@ -376,6 +378,7 @@ def _docker(tmp_path: Path, log: list[str], *, start_fails: bool = False) -> Doc
     ctx.state = tmp_path / "drillbook-state"
     ctx.kube = FakeProcess(log, "localkube")  # type: ignore[assignment]
     ctx.proxy = FakeProcess(log, "proxy")  # type: ignore[assignment]
+    ctx.prometheus = FakePrometheus(log)  # type: ignore[assignment]
     ctx.sandbox_type = _fake_sandbox(ContainerSandbox, log)
 
     def start(_scenario: Any, label: str, _docs: Any) -> Future[dict[str, Any]]:
@@ -393,6 +396,7 @@ def _docker(tmp_path: Path, log: list[str], *, start_fails: bool = False) -> Doc
 
 
 DOCKER_UNDO = {
+    "metrics": "stop prometheus",
     "deploy": "release",
     "fault proxy": "stop proxy",
     "cluster": "stop localkube",

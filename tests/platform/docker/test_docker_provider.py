@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -32,6 +36,20 @@ def record_of(run_dir: Path) -> dict[str, object]:
     (record,) = run_dir.glob("sandboxes/*/docker-sandbox.json")
     loaded: dict[str, object] = json.loads(record.read_text())
     return loaded
+
+
+def prometheus_series(url: str, expr: str, timeout_s: float = 30.0) -> list[dict[str, object]]:
+    """The series ``expr`` returns once it returns any, within ``timeout_s`` (scrapes run every second)."""
+    deadline = time.monotonic() + timeout_s
+    seen: list[dict[str, object]] = []
+    while time.monotonic() < deadline:
+        query = urllib.parse.urlencode({"query": expr})
+        with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=5) as response:
+            seen = json.loads(response.read())["data"]["result"]
+        if seen:
+            return seen
+        time.sleep(0.5)
+    raise AssertionError(f"{expr} returned no series within {timeout_s:.0f} s from {url}")
 
 
 def test_a_seed_comes_up_with_its_datastores_in_containers_and_leaves_nothing_behind(
@@ -68,8 +86,18 @@ def test_a_seed_comes_up_with_its_datastores_in_containers_and_leaves_nothing_be
         target = sandbox.fault_target(None)
         assert target.toxiproxy_url == sandbox.fault_proxy_url
         assert dict(target.proxies) == {"postgres": "postgres", "redis": "redis"}
+        # Prometheus, as on local: the app's pods, their container metrics and both datastores' exporters.
+        url = sandbox.prometheus_url
+        assert url is not None
+        assert url.startswith("http://127.0.0.1:")
+        assert prometheus_series(url, 'up{job="app"} == 1')
+        assert prometheus_series(url, "container_memory_working_set_bytes")
+        assert prometheus_series(url, "pg_up == 1")[0]["metric"]["job"] == "postgres"  # type: ignore[index]
+        assert prometheus_series(url, "redis_up == 1")[0]["metric"]["job"] == "redis"  # type: ignore[index]
     finally:
         sandbox.close()
+    with pytest.raises(urllib.error.URLError):  # Prometheus stopped with the sandbox
+        urllib.request.urlopen(f"{url}/-/ready", timeout=2)
     assert labelled(label) == []
     assert not any(d.exists() for d in temp_dirs)
 

@@ -18,7 +18,9 @@ its undo before it acts (:mod:`drillbook.platform.bringup`):
        app, runbook psql ─► Service postgres ─► fault proxy ─► Service postgres-direct
                                                            └─► 127.0.0.1:<published> ─► container
 
-7. wait available: until the scenario's Deployments are Available.
+7. wait available: until the scenario's Deployments are Available;
+8. metrics: Prometheus, as on ``local`` (:mod:`drillbook.platform.prometheus`): it scrapes the app's pods, their
+   container metrics and the datastores' exporters, which reach the containers through their Services.
 
 Closing runs the undos in reverse, also on error, Ctrl-C and SIGTERM (the drill fixture closes the sandbox).
 What a ``kubectl exec deploy/postgres`` or a fault on the datastore's pod would act on does not exist here: the
@@ -46,7 +48,7 @@ import yaml
 from drillbook.drill.ports import Sandbox, SandboxFactory
 from drillbook.errors import DatastoreError, DrillbookError, SandboxError
 from drillbook.journal import Platform
-from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec, process_facts
+from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec
 from drillbook.platform.docker.datastores import (
     DatastoreContainer,
     remove_run_containers,
@@ -58,10 +60,12 @@ from drillbook.platform.docker.images import IMAGES, image_exists
 from drillbook.platform.docker.reap import RECORD
 from drillbook.platform.fault_proxy import MANAGED_BY, Dependency, FaultProxyApi, fronted_manifests
 from drillbook.platform.kube_sandbox import ClusterIPAccess, KubeSandbox
+from drillbook.platform.local.actions import cluster_action, fault_proxy_action, metrics_action
 from drillbook.platform.local.datastores import IMAGES_FILE
 from drillbook.platform.local.kube.cluster import LocalKubeProcess
 from drillbook.platform.local.sandbox import DEFAULT_TIME_FACTOR, temp_state_dir
 from drillbook.platform.local.toxiproxy import ToxiproxyProcess
+from drillbook.platform.prometheus import PrometheusAction
 from drillbook.scenario import Scenario, load_scenario
 
 JsonObj = dict[str, Any]
@@ -320,6 +324,7 @@ class DockerBringUp:
     proxy: ToxiproxyProcess = field(init=False)
     pending: Future[dict[str, DatastoreContainer]] | None = None
     containers: dict[str, DatastoreContainer] = field(default_factory=dict)
+    prometheus: PrometheusAction = field(default_factory=PrometheusAction)
     sandbox: ContainerSandbox | None = None
     sandbox_type: type[ContainerSandbox] = ContainerSandbox
     start: Callable[[Scenario, str, Sequence[JsonObj]], Future[dict[str, DatastoreContainer]]] = start_datastores
@@ -337,7 +342,7 @@ class DockerBringUp:
 
 def docker_actions(ctx: DockerBringUp, bringup: BringUp) -> list[Action]:
     """The docker bring-up, in order: state dir → datastores (in the background) → cluster → fault proxy →
-    datastores ready → deploy → wait available."""
+    datastores ready → deploy → wait available → metrics."""
 
     def make_state() -> Facts:
         write_record(ctx.evidence, ctx.label, [], [ctx.state])  # recorded before it exists
@@ -351,20 +356,6 @@ def docker_actions(ctx: DockerBringUp, bringup: BringUp) -> list[Action]:
         ]
         ctx.pending = ctx.start(ctx.scenario, ctx.label, docs)
         return {"label": ctx.label}
-
-    def start_kube() -> Facts:
-        ctx.kube.start()
-        process = ctx.kube.process
-        return {**process_facts(process.pid if process is not None else None), "server": ctx.kube.url}
-
-    def stop_kube() -> None:
-        ctx.kube.stop()
-        with contextlib.suppress(OSError):
-            shutil.copy(ctx.kube.log_path, ctx.evidence / "localkube.log")
-
-    def start_proxy() -> Facts:
-        ctx.proxy.start()
-        return {**process_facts(ctx.proxy.pid), "url": ctx.proxy.url}
 
     def await_containers() -> Facts:
         if ctx.pending is None:
@@ -392,19 +383,23 @@ def docker_actions(ctx: DockerBringUp, bringup: BringUp) -> list[Action]:
         if ctx.sandbox is not None:
             ctx.sandbox.release()
 
-    def wait_available() -> None:
+    def sandbox() -> ContainerSandbox:
         if ctx.sandbox is None:
-            raise SandboxError("waited for the scenario before it was deployed (drillbook's bug)")
-        ctx.sandbox.wait_available()
+            raise SandboxError("a bring-up action ran before the deploy action made the sandbox (drillbook's bug)")
+        return ctx.sandbox
+
+    def wait_available() -> None:
+        sandbox().wait_available()
 
     return [
         Action("state dir", make_state, lambda: shutil.rmtree(ctx.state, ignore_errors=True),
                UndoSpec("remove-dir", f"remove {ctx.state}", {"path": str(ctx.state)})),
         Action("datastores", start_containers, lambda: ctx.remove(ctx.label, ctx.pending),
                UndoSpec("remove-containers", f"remove the containers labelled {ctx.label}", {"label": ctx.label})),
-        Action("cluster", start_kube, stop_kube, UndoSpec("stop-process", "stop localkube")),
-        Action("fault proxy", start_proxy, ctx.proxy.stop, UndoSpec("stop-process", "stop the fault proxy")),
+        cluster_action(ctx.kube, ctx.evidence),
+        fault_proxy_action(ctx.proxy),
         Action("datastores ready", await_containers),  # undone by "datastores"
         Action("deploy", apply, release),  # the objects go with the cluster
         Action("wait available", wait_available),
+        metrics_action(ctx.prometheus, sandbox, ctx.scenario, ctx.state, ctx.evidence),
     ]  # fmt: skip

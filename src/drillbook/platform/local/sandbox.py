@@ -24,7 +24,6 @@ whatever the journal says a killed run left.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import shutil
@@ -42,14 +41,15 @@ import yaml
 from drillbook.drill.ports import Sandbox, SandboxFactory
 from drillbook.errors import DrillbookError, SandboxError
 from drillbook.journal import Platform
-from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec, process_facts
+from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec
 from drillbook.platform.kube_sandbox import ClusterIPAccess, KubeSandbox
+from drillbook.platform.local.actions import cluster_action, fault_proxy_action, metrics_action
 from drillbook.platform.local.datastores import IMAGES_FILE
 from drillbook.platform.local.datastores.snapshot import SNAPSHOT_ENV, offer_snapshots, snapshot_key, take_snapshot
 from drillbook.platform.local.kube.cluster import LocalKubeProcess
 from drillbook.platform.local.record import SandboxRecord, record
 from drillbook.platform.local.toxiproxy import ToxiproxyProcess
-from drillbook.platform.prometheus import PrometheusAction, PrometheusContext
+from drillbook.platform.prometheus import PrometheusAction
 from drillbook.scenario import Scenario, load_scenario
 
 DEFAULT_TIME_FACTOR = 0.2
@@ -146,19 +146,8 @@ def local_actions(ctx: LocalBringUp, bringup: BringUp) -> list[Action]:
         _write_snapshot_images([IMAGES_FILE, ctx.scenario.images], ctx.state)
         return {"path": str(ctx.state)}
 
-    def start_kube() -> Facts:
-        ctx.kube.start()
+    def identify() -> None:
         ctx.identify(ctx.evidence, state_dir=ctx.state, kubeconfig=ctx.kube.kubeconfig, server=ctx.kube.url)
-        return {**process_facts(_pid(ctx.kube)), "server": ctx.kube.url}
-
-    def stop_kube() -> None:
-        ctx.kube.stop()
-        with contextlib.suppress(OSError):
-            shutil.copy(ctx.kube.log_path, ctx.evidence / "localkube.log")
-
-    def start_proxy() -> Facts:
-        ctx.proxy.start()
-        return {**process_facts(ctx.proxy.pid), "url": ctx.proxy.url}
 
     def apply() -> None:
         ctx.sandbox = ctx.sandbox_type(
@@ -181,30 +170,15 @@ def local_actions(ctx: LocalBringUp, bringup: BringUp) -> list[Action]:
         if ctx.snapshots is not None:
             _snapshot(_up(ctx.sandbox), ctx.snapshots, ctx.evidence, ctx.offered)
 
-    def metrics() -> None:
-        sandbox = _up(ctx.sandbox)
-        ctx.prometheus.up(
-            PrometheusContext(
-                scenario=ctx.scenario,
-                api_client=sandbox.api_client,
-                service_address=sandbox.access.address,
-                state_dir=ctx.state / "prometheus",
-                evidence_dir=ctx.evidence,
-                kube_state_dir=ctx.state / "kube",
-            )
-        )
-        sandbox.prometheus_url = ctx.prometheus.url
-        sandbox.prometheus_rules = ctx.prometheus.load_rules
-
     return [
         Action("state dir", make_state, lambda: remove_later(ctx.state),
                UndoSpec("remove-dir", f"remove {ctx.state}", {"path": str(ctx.state)})),
-        Action("cluster", start_kube, stop_kube, UndoSpec("stop-process", "stop localkube")),
-        Action("fault proxy", start_proxy, ctx.proxy.stop, UndoSpec("stop-process", "stop the fault proxy")),
+        cluster_action(ctx.kube, ctx.evidence, on_started=identify),
+        fault_proxy_action(ctx.proxy),
         Action("deploy", apply, release),  # the objects go with the cluster
         Action("wait available", lambda: _up(ctx.sandbox).wait_available()),
         Action("snapshot", snapshot),
-        Action("metrics", metrics, ctx.prometheus.down),
+        metrics_action(ctx.prometheus, lambda: _up(ctx.sandbox), ctx.scenario, ctx.state, ctx.evidence),
     ]  # fmt: skip
 
 
@@ -276,7 +250,3 @@ def _snapshot(sandbox: KubeSandbox, snapshots: Path, evidence: Path, offered: in
         log.write_text(f"no snapshot of {sandbox.scenario.name}'s PostgreSQL; later drills seed it again: {exc}\n")
         return
     log.write_text(f"snapshot of {sandbox.scenario.name}'s PostgreSQL in {time.monotonic() - started:.1f} s: {where}\n")
-
-
-def _pid(kube: LocalKubeProcess) -> int | None:
-    return kube.process.pid if kube.process is not None and kube.process.poll() is None else None
