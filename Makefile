@@ -38,13 +38,13 @@ SOAK ?= 5
 # 25 minutes on 2 cores: see README, "Tests").
 test: install lint
 	$(BIN)/pytest tests -m "$(UNIT)" -n $(JOBS)
-	$(BIN)/pytest tests -m "(live or docker or browser) and not gameday"
+	$(BIN)/pytest tests -m "(live or docker or browser) and not gameday" --durations=40
 
 test-fast: install
 	$(BIN)/pytest tests -m "$(UNIT)" -n $(JOBS)
 
 test-live: install
-	$(BIN)/pytest tests -m "(live or docker or browser) and not gameday"
+	$(BIN)/pytest tests -m "(live or docker or browser) and not gameday" --durations=40
 
 test-gameday: install
 	$(BIN)/pytest tests -m gameday

@@ -229,6 +229,25 @@ def test_the_state_dir_of_a_dead_run_is_removed_and_a_live_runs_kept(
         shutil.rmtree(live_state, ignore_errors=True)
 
 
+def test_a_dead_runs_database_snapshots_are_removed_and_a_live_runs_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for run, pid in (("dead", _dead_pid()), ("live", os.getpid())):
+        run_dir = tmp_path / run
+        (run_dir / "snapshots" / "azora").mkdir(parents=True)
+        (run_dir / "snapshots" / "azora" / "base.tar").write_bytes(b"x" * 3_000_000)
+        (run_dir / "journal.jsonl").write_text("")
+        state = run_dir / "gone-state"  # already removed: only the snapshots are left
+        (run_dir / "sandboxes" / "azora-1").mkdir(parents=True)
+        SandboxRecord(pid, str(state), "", "", "").write(run_dir / "sandboxes" / "azora-1")
+    assert main(["cleanup", str(tmp_path / "dead")]) == 0
+    assert not (tmp_path / "dead" / "snapshots").exists()
+    assert f"removed the run's database snapshots {tmp_path / 'dead' / 'snapshots'} (3 MB)" in capsys.readouterr().out
+    assert main(["cleanup", str(tmp_path / "live")]) == 0
+    assert (tmp_path / "live" / "snapshots" / "azora" / "base.tar").exists()
+    assert f"(pid {os.getpid()}) is still running" in capsys.readouterr().out
+
+
 def test_a_recorded_state_dir_that_drillbook_did_not_make_is_never_removed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,6 +10,8 @@ It acts only on what the run recorded, and only once it has proven that what it 
   once the run that made it is dead (``drillbook.platform.replay``), each outcome said as it is;
 * a local sandbox's state dir (``/tmp/drillbook-…``) is removed when the run that made it is dead, with the
   data its stock postgres pods kept outside it (``/tmp/localkube-pg-…``);
+* the run's PostgreSQL snapshots (``RUN_DIR/snapshots``, a copy of each system's provisioned database, azora's
+  ~300 MB) are removed once no sandbox of the run is still running: a finished run deletes them itself;
 * the step firewalls of dead runs are removed;
 * a dead run's background commands (``kubectl port-forward``) still running are ended, found by their marker.
 
@@ -67,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     failures += replay_sandboxes(run_dir, print) + reap_docker_sandboxes(run_dir, print)
     for entry in records:
         _remove_state(entry)
+    _remove_snapshots(run_dir, records)
     for table in remove_stale_tables():
         print(f"removed the firewall {table} of a dead run")
     return 1 if failures else 0
@@ -163,6 +166,20 @@ def _remove_state(entry: Any) -> None:
     size = _size(state)
     shutil.rmtree(state, ignore_errors=True)
     print(f"removed the state dir {state} of a dead run ({size / 1e6:.0f} MB)")
+
+
+def _remove_snapshots(run_dir: Path, records: list[Any]) -> None:
+    """The run's database snapshots, once every process that recorded a sandbox in it is dead."""
+    snapshots = run_dir / "snapshots"
+    if not snapshots.is_dir():
+        return
+    running = sorted({entry.pid for entry in records if pid_alive(entry.pid)})
+    if running:
+        print(f"left {snapshots} alone: the run that made it (pid {running[0]}) is still running")
+        return
+    size = _size(snapshots)
+    shutil.rmtree(snapshots, ignore_errors=True)
+    print(f"removed the run's database snapshots {snapshots} ({size / 1e6:.0f} MB)")
 
 
 def _size(path: Path) -> int:
