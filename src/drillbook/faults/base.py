@@ -191,10 +191,14 @@ _REGISTRY: dict[str, type[Fault]] = {}
 def register(cls: F) -> F:
     """Class decorator: make a fault available under its ``name``."""
     existing = _REGISTRY.get(cls.name)
-    if existing is not None and existing is not cls:
+    if existing is not None and _where(existing) != _where(cls):  # a module imported again replaces its own
         raise ValueError(f"two faults named {cls.name!r}: {existing.__module__} and {cls.__module__}")
     _REGISTRY[cls.name] = cls
     return cls
+
+
+def _where(cls: type[Fault]) -> tuple[str, str]:
+    return cls.__module__, cls.__qualname__
 
 
 def fault_class(name: str) -> type[Fault]:
