@@ -128,8 +128,9 @@ def _scenarios_dir(config: pytest.Config) -> Path:
 
 
 def pytest_bdd_step_error(request: pytest.FixtureRequest, exception: BaseException, **_: Any) -> None:
-    """Remember why a step failed so the drill's teardown can journal it."""
-    request.node.stash[_ERROR] = exception
+    """Remember why a drill's step failed so the drill's teardown can journal it."""
+    if PLAN_KEY in request.node.stash:  # another project's scenario is none of drillbook's business
+        request.node.stash[_ERROR] = exception
 
 
 @pytest.fixture

@@ -153,6 +153,7 @@ def _keywords(plan: DrillPlan, scenarios_dir: Path) -> set[str]:
 
 
 def _relative(path: str, config: pytest.Config) -> str:
+    """A feature file as messages and JUnit name it: relative to the rootdir when inside it."""
     try:
         return str(Path(path).resolve().relative_to(Path(str(config.rootpath)).resolve()))
     except ValueError:
