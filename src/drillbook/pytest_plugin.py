@@ -1,12 +1,14 @@
 """drillbook's pytest plugin: options, the run's journal and reports, the drill fixture and the step library.
 
-Loaded in every pytest session of an environment where drillbook is installed; it does nothing (no run
-directory, no journal) until a drill actually runs.
+Loaded in every pytest session of an environment where drillbook is installed. It touches only drillbook's own
+scenarios, the drills: a scenario is one when one of its sentences is a drillbook step. Each drill is compiled once
+at collection into a :class:`~drillbook.gherkin.plan.DrillPlan` and checked (names, fault parameters, runbook
+steps: ``gherkin/collect.py``); every other test and every other library's scenario is left as it was collected.
+Nothing is written (no run directory, no journal) until a drill actually runs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import sys
 from collections.abc import Iterator
@@ -14,38 +16,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_bdd.scenario import find_fixturedefs_for_step
 
 from drillbook.errors import DrillbookError
+from drillbook.gherkin.collect import PLAN_KEY
+from drillbook.gherkin.options import add_options, setting
 from drillbook.gherkin.run import RUN_KEY, RunContext
 from drillbook.journal import Platform
 
-pytest_plugins = ("drillbook.gherkin.steps", "drillbook.gherkin.sharding", "drillbook.gherkin.jobs")
-
-_HINTS = pytest.StashKey[list[str]]()
-_FEATURE = pytest.StashKey[tuple[str, int]]()
+pytest_plugins = (
+    "drillbook.gherkin.steps",
+    "drillbook.gherkin.collect",
+    "drillbook.gherkin.sharding",
+    "drillbook.gherkin.jobs",
+)
 _ERROR = pytest.StashKey[BaseException]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """drillbook's command-line options."""
-    group = parser.getgroup("drillbook", "drillbook game days")
-    group.addoption("--drillbook-reports", default="reports", help="where run directories go (default: reports)")
-    group.addoption(
-        "--drillbook-platform",
-        default="local",
-        choices=[p.value for p in Platform],
-        help="where drills run: local (embedded, default), kind, k3s or existing",
-    )
-    group.addoption("--drillbook-scenarios", default=None, help="scenario directory (default: <rootdir>/scenarios)")
-    group.addoption("--drillbook-run-id", default="", help="name of this run's directory (default: timestamp)")
-    group.addoption(
-        "--drillbook-feature",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="run only the drills of this .feature file (repeatable); drillbook gameday PATH.feature passes it",
-    )
+    """drillbook's options: each setting on the command line and in the ini file (the command line wins)."""
+    add_options(parser)
     parser.addini(
         "drillbook_control",
         "do-nothing control run per (system, fault): off, once (cached for the run, default) or always",
@@ -96,6 +85,7 @@ class _Interrupts:
             signal.signal(signal.SIGINT, signal.default_int_handler)
         if signal.getsignal(signal.SIGTERM) in (_stop, _again):
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        _Interrupts.received = 0  # the next session in this process (pytester) starts uninterrupted
 
     @property
     def exit_code(self) -> int:
@@ -115,108 +105,32 @@ def _again(signum: int, frame: object) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Prepare (but do not open) this run's context."""
     root = Path(str(config.rootpath))
-    scenarios = config.getoption("--drillbook-scenarios")
     config.stash[RUN_KEY] = RunContext(
-        reports_root=(root / config.getoption("--drillbook-reports")).resolve(),
-        platform=Platform(config.getoption("--drillbook-platform")),
-        scenarios_dir=Path(scenarios).resolve() if scenarios else root / "scenarios",
+        reports_root=(root / str(setting(config, "--drillbook-reports"))).resolve(),
+        platform=Platform(setting(config, "--drillbook-platform") or Platform.LOCAL.value),
+        scenarios_dir=_scenarios_dir(config),
         argv=list(sys.argv),
-        run_id=config.getoption("--drillbook-run-id"),
+        run_id=setting(config, "--drillbook-run-id") or "",
     )
     config.pluginmanager.register(_Interrupts(config.stash[RUN_KEY]), "drillbook-interrupts")
     config.addinivalue_line("filterwarnings", "ignore:record_xml_attribute is an experimental feature")
 
 
-@pytest.hookimpl(tryfirst=True)  # before -k deselects: the incident ids are keywords
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Check every drill before anything runs: its names, its sentences, that its incident can be judged.
-
-    Also keeps only the drills of ``--drillbook-feature`` files and makes each drill's incident id (as the
-    runbook writes it, ``RB-007``) and system keywords, so ``-k RB-007`` selects that drill.
-    """
-    from pytest_bdd.scenario import scenario_wrapper_template_registry
-
-    from drillbook.gherkin.validate import problems
-
-    run = config.stash[RUN_KEY]
-    wanted = {Path(f).resolve() for f in config.getoption("--drillbook-feature")}
-    found: list[str] = []
-    kept: list[pytest.Item] = []
-    for item in items:
-        template = scenario_wrapper_template_registry.get(getattr(item, "function", None))  # type: ignore[arg-type]
-        if template is None:
-            kept.append(item)
-            continue
-        if wanted and Path(template.feature.filename).resolve() not in wanted:
-            continue
-        kept.append(item)
-        steps = [(step.line_number, step.name) for step in template.steps]
-        item.stash[_HINTS] = [text for _, text in steps]
-        item.stash[_FEATURE] = (_relative(template.feature.filename, config), template.line_number)
-        feature = template.feature.rel_filename
-        for problem in [*_unknown_steps(item, feature, template.steps), *problems(feature, steps, run.scenarios_dir)]:
-            if problem not in found:
-                found.append(problem)
-        item.extra_keyword_matches.update(_keywords(item.stash[_HINTS], run.scenarios_dir))
-    if wanted:
-        deselected = [item for item in items if item not in kept]
-        if deselected:
-            config.hook.pytest_deselected(items=deselected)
-        items[:] = kept
-        if not items:
-            names = ", ".join(sorted(str(f) for f in wanted))
-            raise pytest.UsageError(
-                f"drillbook: no drill of {names} was collected: is there a test module beside it that calls "
-                "pytest_bdd.scenarios(...) (as features/test_gameday.py does)?"
-            )
-    if found:
-        raise pytest.UsageError("drillbook: these drills cannot be run as written:\n" + "\n".join(found))
-
-
-def _unknown_steps(item: pytest.Item, feature: str, steps: list[Any]) -> list[str]:
-    """Sentences no step definition visible to this drill matches, each with the closest known ones."""
-    from drillbook.gherkin.validate import known_sentences, unknown_step_problem
-
-    fixtures = item.session._fixturemanager
-    missing = [step for step in steps if not any(find_fixturedefs_for_step(step, fixtures, item))]
-    if not missing:
-        return []
-    known = known_sentences(_visible_sentences(fixtures, item))
-    return [unknown_step_problem(feature, step, known) for step in missing]
-
-
-def _visible_sentences(fixtures: Any, item: pytest.Item) -> list[str]:
-    """Plain (string) step sentences this drill can see: the repository's own steps and fault phrases."""
-    from pytest_bdd import parsers
-    from pytest_bdd.compat import get_fixture_names, getfixturedefs
-    from pytest_bdd.steps import step_function_context_registry
-
-    found: list[str] = []
-    for name in get_fixture_names(fixturemanager=fixtures):
-        for fixturedef in getfixturedefs(fixtures, name, item) or []:
-            context = step_function_context_registry.get(fixturedef.func)
-            if context is not None and isinstance(context.parser, parsers.string):
-                kind = (context.type or "given").capitalize()
-                found.append(f"{kind} {context.parser.name}")
-    return found
-
-
-def _keywords(step_texts: list[str], scenarios_dir: Path) -> set[str]:
-    """The drill's system and incident, as the feature names them and as the runbook writes the id."""
-    from drillbook.gherkin.validate import hints
-    from drillbook.runbook import parse_runbook
-
-    seen = hints(step_texts)
-    found = {k for k in (seen.system, seen.incident) if k}
-    if seen.system and seen.incident:
-        with contextlib.suppress(DrillbookError, KeyError, OSError):  # the name check reports it
-            found.add(parse_runbook(scenarios_dir / seen.system / "runbook.md").incident(seen.incident).id)
-    return found
+def _scenarios_dir(config: pytest.Config) -> Path:
+    """``--drillbook-scenarios`` (relative to where pytest runs), else the ini's (relative to the ini file), else
+    ``<rootdir>/scenarios``."""
+    given = config.getoption("drillbook_scenarios")
+    if given is not None:
+        return Path(given).resolve()
+    written = setting(config, "--drillbook-scenarios")
+    base = config.inipath.parent if config.inipath is not None else Path(str(config.rootpath))
+    return (base / written).resolve() if written else Path(str(config.rootpath)) / "scenarios"
 
 
 def pytest_bdd_step_error(request: pytest.FixtureRequest, exception: BaseException, **_: Any) -> None:
-    """Remember why a step failed so the drill's teardown can journal it."""
-    request.node.stash[_ERROR] = exception
+    """Remember why a drill's step failed so the drill's teardown can journal it."""
+    if PLAN_KEY in request.node.stash:  # another project's scenario is none of drillbook's business
+        request.node.stash[_ERROR] = exception
 
 
 @pytest.fixture
@@ -235,51 +149,54 @@ def drillbook_sandbox_factory(request: pytest.FixtureRequest) -> Any:
     return sandbox_factory(run.platform, run.scenarios_dir, run.run_dir)
 
 
-def _relative(path: str, config: pytest.Config) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(Path(str(config.rootpath)).resolve()))
-    except ValueError:
-        return path
-
-
 @pytest.fixture
 def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record_xml_attribute: Any) -> Iterator[Any]:
-    """The drill of this scenario: built from the system and incident its steps name, always finished."""
+    """The drill of this scenario: built from the plan compiled at collection, always finished."""
     from drillbook.drill.control import ControlSettings, FileControlCache
     from drillbook.drill.session import Drill
     from drillbook.drill.spec import DrillSpec
-    from drillbook.gherkin.validate import hints
     from drillbook.overrides import incident_for_drill
     from drillbook.report.junit import junit_properties
     from drillbook.runbook import parse_runbook
     from drillbook.slo.checks import checks_for_incident
 
     run = request.config.stash[RUN_KEY]
-    seen = hints(request.node.stash.get(_HINTS, []))
-    if seen.system is None or seen.incident is None:
-        pytest.fail('a drill must name its system (the "x" system) and its incident (incident "ID")', pytrace=False)
+    drill_plan = request.node.stash.get(PLAN_KEY, None)
+    if drill_plan is None:
+        pytest.fail(
+            "drillbook_drill is the fixture of drillbook's scenarios: this test is not one (no sentence of it is a "
+            "drillbook step); see drillbook list --steps",
+            pytrace=False,
+        )
+    if drill_plan.system is None or drill_plan.incident is None:
+        pytest.fail(
+            f'{drill_plan.where(drill_plan.line)}: a drill must name its system (Given the "x" system is running) '
+            'and its incident (the SLOs of incident "ID" are breached…)',
+            pytrace=False,
+        )
+    system, scenario_dir = drill_plan.system.value, run.scenarios_dir / drill_plan.system.value
     journal = run.open()
-    runbook = parse_runbook(run.scenarios_dir / seen.system / "runbook.md")
+    runbook = parse_runbook(scenario_dir / "runbook.md")
     try:
-        incident, overrides = incident_for_drill(runbook, seen.incident, run.scenarios_dir / seen.system)
+        incident, overrides = incident_for_drill(runbook, drill_plan.incident.value, scenario_dir)
     except DrillbookError as exc:
         pytest.fail(f"drillbook: {exc}", pytrace=False)
-    plan = _plan(checks_for_incident(incident, runbook), seen.slos, run.scenarios_dir / seen.system)
+    slos = tuple(s.value for s in drill_plan.slos)
+    plan = _plan(checks_for_incident(incident, runbook), slos, scenario_dir)
     run.drills += 1
-    feature = request.node.stash.get(_FEATURE, None)
-    if feature is not None:  # JUnit annotations point at the .feature, not at pytest-bdd's scenario.py
-        record_xml_attribute("file", feature[0])
-        record_xml_attribute("line", str(feature[1]))
+    # JUnit annotations point at the .feature, not at pytest-bdd's scenario.py
+    record_xml_attribute("file", drill_plan.feature)
+    record_xml_attribute("line", str(drill_plan.line))
     assert run.run_dir is not None
     control = ControlSettings.parse(
         str(request.config.getini("drillbook_control")), str(request.config.getini("drillbook_control_window"))
     )
     drill = Drill(
-        drill_id=f"{seen.system}/{incident.id}#{run.drills}",
+        drill_id=f"{system}/{incident.id}#{run.drills}",
         spec=DrillSpec(
-            system=seen.system,
+            system=system,
             incident_id=incident.id,
-            fault=seen.fault,
+            fault=drill_plan.fault.name if drill_plan.fault else "",
             supplied=dict(overrides.supplied) if overrides else {},
             follow_up_steps=_follow_up(runbook, incident, overrides),
             overrides=tuple(overrides.notes()) if overrides else (),

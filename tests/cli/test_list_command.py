@@ -31,13 +31,14 @@ def test_list_shows_each_incident_as_the_runbook_writes_it_and_flags_one_with_no
     assert "<- nothing to run: drillbook lint" in out.split("RB-102", 1)[1]
 
 
-def test_list_shows_every_fault_with_the_parameters_it_reads(capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_shows_every_fault_with_the_parameters_it_declares(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list", "--faults"]) == 0
     out = capsys.readouterr().out
     assert "pool-exhaustion" in out
-    assert 'mode="idle"' in out
-    assert "latency_ms=1000" in out
-    assert 'dependency="postgres"' in out  # read by the proxy base class, not the fault's own
+    assert "mode (idle|active, default idle)" in out
+    assert "latency_ms (int, ms, >= 1, default 1000)" in out
+    assert "dependency (str, default postgres)" in out  # declared once for both proxy faults
+    assert "tag (str, required)" in out  # bad-release: the schema the drills are checked against
 
 
 def test_list_shows_drills_with_file_line_and_incident(capsys: pytest.CaptureFixture[str]) -> None:

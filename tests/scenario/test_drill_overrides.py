@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from drillbook.errors import ScenarioError
+from drillbook.gherkin.plan import plan_from_text
 from drillbook.gherkin.validate import problems
 from drillbook.overrides import check_overrides, incident_for_drill, load_overrides
 from drillbook.runbook import parse_runbook
@@ -145,9 +146,10 @@ def test_a_drill_may_name_an_incident_that_only_drills_yaml_defines(tmp_path: Pa
         (4, "Given the drill supplies `kubectl get pods -n shop` for step 3"),
         (5, 'When the operator follows incident "pool-exhausted"'),
     ]
-    assert problems("orders.feature", steps, tmp_path) == []
+    assert problems(plan_from_text("orders.feature", steps), tmp_path) == []
     unknown = [*steps[:1], (5, 'When the operator follows incident "RB-404"')]
-    assert [p.split(": ", 1)[0] for p in problems("orders.feature", unknown, tmp_path)] == ["orders.feature:5"]
+    found = problems(plan_from_text("orders.feature", unknown), tmp_path)
+    assert [p.split(": ", 1)[0] for p in found] == ["orders.feature:5"]
 
 
 def test_the_drill_rehearses_the_range_not_the_parsers_reading(tmp_path: Path) -> None:

@@ -120,17 +120,22 @@ def drills(features: Path) -> Iterator[str]:
 def faults() -> Iterator[str]:
     """Each registered fault: its summary and the parameters it reads, with their defaults."""
     from drillbook.faults.base import available_faults
+    from drillbook.faults.params import describe_params
 
     found = available_faults()
     yield f'Faults ({len(found)}; When the "NAME" fault is injected with KEY "VALUE", …):'
     for name, cls in found.items():
-        params = ", ".join(f"{key}={default.strip()}" for key, default in fault_parameters(cls)) or "none"
+        if cls.parameters is not None:  # the schema the drills are checked against
+            params = describe_params(cls.parameters)
+        else:
+            params = ", ".join(f"{key}={default.strip()}" for key, default in fault_parameters(cls)) or "none"
         yield f"  {name:<18} {cls.summary}"
         yield f"  {'':<18} parameters: {params}"
 
 
 def fault_parameters(cls: type) -> list[tuple[str, str]]:
-    """(key, default as written) for every ``self.param``/``self.int_param`` the fault's classes read."""
+    """(key, default as written) for every ``self.param``/``self.int_param`` the fault's classes read: for a
+    fault that declares no parameter schema."""
     found: dict[str, str] = {}
     for klass in cls.__mro__:
         try:

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from drillbook.faults.base import register
 from drillbook.faults.crashloop import Crashloop
+from drillbook.faults.params import Param
 from drillbook.faults.target import FaultTarget
 
 
@@ -19,6 +20,12 @@ class BadRelease(Crashloop):
     name: ClassVar[str] = "bad-release"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate", "latency_p95")
     summary: ClassVar[str] = "roll out the app's release tag (a broken build named in the image map)"
+    parameters: ClassVar[tuple[Param, ...]] = (
+        Param("tag", "str", "the release rolled out, as the scenario's image map names it", required=True),
+        Param(
+            "mode", "str", "always release (this fault is crashloop's release mode)", "release", choices=("release",)
+        ),
+    )
 
     def __init__(
         self, target: FaultTarget | None = None, params: Mapping[str, str] | None = None, **kwargs: object

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from drillbook.errors import FaultInjectionError, ScenarioError
+from drillbook.faults.params import Param, ParamValue, check_params
 from drillbook.faults.target import FaultTarget
 
 T = TypeVar("T")
@@ -51,6 +52,10 @@ class Fault(abc.ABC):
     """Nothing inside the sandbox lifts it while it is applied: only drillbook's revert (or an action aimed at it)
     does. A recovery watch may then end early once no runbook action ran and the breach has never lifted
     (``drill/session.py``). Leave ``False`` when the system's own controllers could work around it."""
+    parameters: ClassVar[tuple[Param, ...] | None] = None
+    """Every parameter the fault takes (:mod:`drillbook.faults.params`); a drill giving any other, or a bad value,
+    is refused before anything runs. Every built-in fault declares its own; ``None`` (a fault written before
+    schemas) takes its parameters unchecked."""
 
     def __init__(
         self,
@@ -61,12 +66,27 @@ class Fault(abc.ABC):
     ) -> None:
         self._target = target
         self.params = dict(params or {})
+        self.options = self.check_params(self.params)
+        """The parameters, typed and checked against :attr:`parameters`, defaults filled in."""
         self.journal = journal
         self.injected = False
         self.reverted = False
         self.injected_at: float | None = None
         """``time.time()`` when :meth:`inject` began (None before)."""
         self._record: RevertRecord | None = None
+
+    @classmethod
+    def check_params(cls, given: Mapping[str, str]) -> dict[str, ParamValue]:
+        """The drill's parameters read against this fault's schema, defaults filled in.
+
+        A fault with rules between parameters (a mode that needs another one) extends this.
+
+        Raises:
+            FaultParameterError: An unknown parameter, a bad value or a missing required one.
+        """
+        if cls.parameters is None:
+            return dict(given)
+        return check_params(cls.name, cls.parameters, given)
 
     @property
     def target(self) -> FaultTarget:
@@ -171,10 +191,14 @@ _REGISTRY: dict[str, type[Fault]] = {}
 def register(cls: F) -> F:
     """Class decorator: make a fault available under its ``name``."""
     existing = _REGISTRY.get(cls.name)
-    if existing is not None and existing is not cls:
+    if existing is not None and _where(existing) != _where(cls):  # a module imported again replaces its own
         raise ValueError(f"two faults named {cls.name!r}: {existing.__module__} and {cls.__module__}")
     _REGISTRY[cls.name] = cls
     return cls
+
+
+def _where(cls: type[Fault]) -> tuple[str, str]:
+    return cls.__module__, cls.__qualname__
 
 
 def fault_class(name: str) -> type[Fault]:

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from drillbook.errors import FaultInjectionError
 from drillbook.faults import _kube
 from drillbook.faults._rollout import TemplateFault
 from drillbook.faults.base import register
+from drillbook.faults.params import Param
 
 VARIABLE = "STANDIN_LEAK_CONNECTIONS"
 
@@ -43,15 +43,21 @@ class ConnectionLeak(TemplateFault):
     name: ClassVar[str] = "connection-leak"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate", "latency_p95")
     summary: ClassVar[str] = "roll out a build that never releases share of its pool connections (restart frees them)"
+    parameters: ClassVar[tuple[Param, ...]] = (
+        Param(
+            "share",
+            "float",
+            "the share of business requests that keep their pool connection",
+            default=0.1,
+            min=0,
+            min_exclusive=True,
+            max=1,
+        ),
+    )
 
     def apply(self) -> None:
         share = self.param("share", "0.1")
-        try:
-            value = float(share)
-        except ValueError:
-            value = -1.0
-        if not 0 < value <= 1:
-            raise FaultInjectionError(f"connection-leak: share must be a number in (0, 1], got {share!r}")
+        value = float(self.options["share"])
         index = _kube.container_index(self._deployment, self.target.app.container)
         name = self._deployment["spec"]["template"]["spec"]["containers"][index]["name"]
         annotations = self._deployment["metadata"].get("annotations") or {}

@@ -15,12 +15,14 @@ put the recorded pod template back (a rollout to the previous ReplicaSet; a no-o
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from drillbook.errors import FaultInjectionError
 from drillbook.faults import _kube
 from drillbook.faults._rollout import TemplateFault
 from drillbook.faults.base import register
+from drillbook.faults.params import FaultParameterError, Param, ParamValue
 
 
 @register
@@ -30,6 +32,28 @@ class Crashloop(TemplateFault):
     name: ClassVar[str] = "crashloop"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate",)
     summary: ClassVar[str] = "a bad deploy (mode missing-env|bad-command|bad-image|release) rolled out via the API"
+    parameters: ClassVar[tuple[Param, ...]] = (
+        Param(
+            "mode",
+            "str",
+            "how the deploy is broken",
+            default="missing-env",
+            choices=("missing-env", "bad-command", "bad-image", "release"),
+        ),
+        Param("variable", "str", "mode missing-env: the variable removed from the app container", "DATABASE_URL"),
+        Param("tag", "str", "mode release: the release rolled out (required); mode bad-image: the unpullable tag"),
+    )
+
+    @classmethod
+    def check_params(cls, given: Mapping[str, str]) -> dict[str, ParamValue]:
+        """Mode ``release`` needs the release's ``tag``."""
+        options = super().check_params(given)
+        if options.get("mode") == "release" and "tag" not in options:
+            raise FaultParameterError(
+                f'fault "{cls.name}": mode "release" needs the parameter "tag" (the release to roll out, as the '
+                f'scenario\'s image map names it); give it as: with tag "…"'
+            )
+        return options
 
     def apply(self) -> None:
         index = _kube.container_index(self._deployment, self.target.app.container)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
+from drillbook.faults.params import Param
 
 
 @register
@@ -19,6 +20,9 @@ class LoadSpike(Fault):
     name: ClassVar[str] = "load-spike"
     symptoms: ClassVar[tuple[str, ...]] = ("latency_p95", "error_rate")
     summary: ClassVar[str] = "multiply the traffic generator's users by factor (default 5)"
+    parameters: ClassVar[tuple[Param, ...]] = (
+        Param("factor", "int", "how many times the steady users the spike brings (1 would be no spike)", 5, min=2),
+    )
 
     def revert_record(self) -> RevertRecord:
         traffic = self.require(self.target.traffic, "running traffic")

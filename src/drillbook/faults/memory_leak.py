@@ -12,6 +12,7 @@ from typing import ClassVar
 from drillbook.faults import _kube
 from drillbook.faults._rollout import TemplateFault
 from drillbook.faults.base import register
+from drillbook.faults.params import Param
 
 
 @register
@@ -21,6 +22,10 @@ class MemoryLeak(TemplateFault):
     name: ClassVar[str] = "memory-leak"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate",)
     summary: ClassVar[str] = "roll out a leaking build (env LEAK_MEMORY_MB_PER_S) until pods are OOMKilled"
+    parameters: ClassVar[tuple[Param, ...]] = (
+        Param("mb_per_s", "float", "how fast the build leaks", 20, unit="MB/s", min=0, min_exclusive=True),
+        Param("variable", "str", "the app's environment variable that sets the leak rate", "LEAK_MEMORY_MB_PER_S"),
+    )
 
     def apply(self) -> None:
         index = _kube.container_index(self._deployment, self.target.app.container)

@@ -14,8 +14,10 @@ from typing import ClassVar
 
 from drillbook.faults import _toxiproxy
 from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
+from drillbook.faults.params import Param
 
 _TOXIC = "drillbook-latency"
+_DEPENDENCY = Param("dependency", "str", "the dependency whose fault proxy is used (postgres, redis)", "postgres")
 
 
 class _ProxyFault(Fault):
@@ -37,6 +39,12 @@ class Latency(_ProxyFault):
     persists_until_reverted: ClassVar[bool] = True  # the proxy is outside the cluster: no pod reaches it
     symptoms: ClassVar[tuple[str, ...]] = ("latency_p95",)
     summary: ClassVar[str] = "latency toxic on the proxy in front of a dependency (latency_ms, jitter_ms)"
+    parameters: ClassVar[tuple[Param, ...]] = (
+        Param("latency_ms", "int", "the delay added", 1000, unit="ms", min=1),
+        Param("jitter_ms", "int", "random variation around the delay", 0, unit="ms", min=0),
+        Param("stream", "str", "the direction delayed", "downstream", choices=("downstream", "upstream")),
+        _DEPENDENCY,
+    )
 
     def revert_record(self) -> RevertRecord:
         return RevertRecord(self.name, "remove the latency toxic", self.base_spec())
@@ -66,6 +74,7 @@ class Partition(_ProxyFault):
     persists_until_reverted: ClassVar[bool] = True  # the proxy is outside the cluster: no pod reaches it
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate",)
     summary: ClassVar[str] = "disable the proxy in front of a dependency (connections refused and dropped)"
+    parameters: ClassVar[tuple[Param, ...]] = (_DEPENDENCY,)
 
     def revert_record(self) -> RevertRecord:
         return RevertRecord(self.name, "enable the proxy again", self.base_spec())

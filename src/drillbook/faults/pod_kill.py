@@ -12,6 +12,7 @@ from kubernetes import client
 
 from drillbook.faults import _kube
 from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
+from drillbook.faults.params import Param
 
 
 @register
@@ -21,6 +22,9 @@ class PodKill(Fault):
     name: ClassVar[str] = "pod-kill"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate",)
     summary: ClassVar[str] = "delete the app's pods at once (count, default all)"
+    parameters: ClassVar[tuple[Param, ...]] = (
+        Param("count", "int", "how many pods are deleted (default: all)", min=1),
+    )
 
     def revert_record(self) -> RevertRecord:
         return RevertRecord(self.name, "nothing to undo: the ReplicaSet replaces deleted pods", {})

@@ -38,6 +38,7 @@ import asyncpg
 from drillbook.errors import FaultInjectionError
 from drillbook.faults._helpers import start_helper, stop_helper
 from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
+from drillbook.faults.params import Param
 
 _HOG = "drillbook.faults._hog"
 _PASSWORD = "drillbook-leaky-worker"
@@ -50,6 +51,30 @@ class PoolExhaustion(Fault):
     name: ClassVar[str] = "pool-exhaustion"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate", "latency_p95")
     summary: ClassVar[str] = "a job outside the app holds PostgreSQL at max_connections (mode idle|active)"
+    parameters: ClassVar[tuple[Param, ...]] = (
+        Param(
+            "mode",
+            "str",
+            "idle holds idle connections; active runs a long query on each",
+            "idle",
+            choices=("idle", "active"),
+        ),
+        Param("role", "str", "the login role of the job (app: the application's own user)", "app"),
+        Param("hold_s", "int", "a hard bound on how long the job holds its connections", 900, unit="s", min=1),
+        Param(
+            "eager_s", "float", "how long after the failover the job reconnects as fast as the app", 3, unit="s", min=0
+        ),
+        Param(
+            "refill_per_s",
+            "float",
+            "how fast the job retakes freed slots after that",
+            1,
+            unit="slots/s",
+            min=0,
+            min_exclusive=True,
+        ),
+        Param("kick", "str", "drop the app's connections once the job holds the slots", "yes", choices=("yes", "no")),
+    )
 
     def revert_record(self) -> RevertRecord:
         self._marker = f"drillbook-hog-{uuid.uuid4().hex[:8]}"
@@ -66,23 +91,14 @@ class PoolExhaustion(Fault):
 
     def apply(self) -> None:
         dsn = self.require(self.target.postgres_dsn, "a PostgreSQL DSN for the application's user")
-        mode = self.param("mode", "idle")
-        if mode not in {"idle", "active"}:
-            raise FaultInjectionError(f"pool-exhaustion: mode must be 'idle' or 'active', got {mode!r}")
+        mode = self.param("mode", "idle")  # idle or active: the schema refused anything else
         role = self.param("role", "app")
         admin = self.target.postgres_admin_dsn
         if role != "app" and admin is not None:
             dsn = asyncio.run(_ensure_role(admin, role))
         args = ["--dsn", dsn, "--mode", mode, "--hold-s", str(self.int_param("hold_s", 900))]
-        for key, default in (("eager_s", "3"), ("refill_per_s", "1")):
-            raw = self.param(key, default)
-            try:
-                ok = float(raw) > 0 or (key == "eager_s" and float(raw) == 0)
-            except ValueError:
-                ok = False
-            if not ok:
-                raise FaultInjectionError(f"pool-exhaustion: {key} must be a positive number, got {raw!r}")
-            args += [f"--{key.replace('_', '-')}", raw]
+        for key, default in (("eager_s", "3"), ("refill_per_s", "1")):  # numbers in range: the schema checked
+            args += [f"--{key.replace('_', '-')}", self.param(key, default)]
         app_user = urlsplit(self.target.postgres_dsn or "").username
         kick = self.param("kick", "yes") == "yes" and app_user is not None and admin is not None
         self.held = self._start_hog(args, admin if kick else None, app_user or "")

@@ -16,6 +16,7 @@ from typing import ClassVar
 from drillbook.errors import FaultInjectionError
 from drillbook.faults import _kube, _toxiproxy
 from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
+from drillbook.faults.params import Param
 from drillbook.faults.target import Workload
 
 
@@ -26,6 +27,15 @@ class RedisOutage(Fault):
     name: ClassVar[str] = "redis-outage"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate",)
     summary: ClassVar[str] = "Redis stopped (mode stop: scaled to zero) or cut off (mode proxy)"
+    parameters: ClassVar[tuple[Param, ...]] = (
+        Param(
+            "mode",
+            "str",
+            "stop scales Redis to zero; proxy disables its fault proxy",
+            "stop",
+            choices=("stop", "proxy"),
+        ),
+    )
 
     def revert_record(self) -> RevertRecord:
         mode = self.param("mode", "stop")

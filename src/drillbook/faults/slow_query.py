@@ -15,6 +15,7 @@ import asyncpg
 
 from drillbook.errors import FaultInjectionError
 from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
+from drillbook.faults.params import Param
 
 
 @register
@@ -24,6 +25,9 @@ class SlowQuery(Fault):
     name: ClassVar[str] = "slow-query"
     symptoms: ClassVar[tuple[str, ...]] = ("latency_p95",)
     summary: ClassVar[str] = "drop the index the app's hot query needs (index)"
+    parameters: ClassVar[tuple[Param, ...]] = (
+        Param("index", "str", "the index dropped (it must exist)", "idx_votes_poll_id"),
+    )
 
     def revert_record(self) -> RevertRecord:
         dsn = self.require(self.target.postgres_admin_dsn, "a PostgreSQL admin DSN")

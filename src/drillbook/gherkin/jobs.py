@@ -1,4 +1,5 @@
-"""``--drillbook-jobs N``: run the game day's independent drills in N pytest processes at once, as one run.
+"""``--drillbook-jobs N`` (ini ``drillbook_jobs``): run the game day's independent drills in N pytest processes
+at once, as one run.
 
 Each process runs one shard (``--drillbook-shard i/N``, the stable round-robin slice CI matrices use) into its own
 run directory under ``<reports>/<run>/shards/``; when all have ended, their journals and JUnit files are merged
@@ -27,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from drillbook.errors import UsageError
+from drillbook.gherkin.options import setting
 
 #: Options a job sets itself, so the caller's values are dropped from the command line it passes on.
 _OWN = (
@@ -77,26 +79,16 @@ def job_args(args: Sequence[str], index: int, jobs: int, shards_root: Path, *, j
     ]
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """The ``--drillbook-jobs`` option."""
-    parser.getgroup("drillbook").addoption(
-        "--drillbook-jobs",
-        default="1",
-        metavar="N",
-        help="run the drills in N processes at once, merged into one run ('auto': one per two cores; default 1)",
-    )
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     """With ``--drillbook-jobs N`` > 1, run N shard processes instead of this session, then merge their runs."""
     try:
-        jobs = parse_jobs(str(config.getoption("--drillbook-jobs")))
+        jobs = parse_jobs(setting(config, "--drillbook-jobs") or "1")
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from exc
     if jobs <= 1 or config.getoption("help") or config.getoption("collectonly"):
         return None
-    if config.getoption("--drillbook-shard"):
+    if setting(config, "--drillbook-shard"):
         raise pytest.UsageError("give --drillbook-jobs or --drillbook-shard, not both: jobs split the run into shards")
     return run_jobs(config, jobs)
 
@@ -107,8 +99,8 @@ def run_jobs(config: pytest.Config, jobs: int) -> int:
     from drillbook.report import render_reports, update_latest
 
     root = Path(str(config.rootpath))
-    reports = (root / str(config.getoption("--drillbook-reports"))).resolve()
-    run_id = str(config.getoption("--drillbook-run-id") or "") or time.strftime("%Y%m%d-%H%M%S") + f"-j{jobs}"
+    reports = (root / str(setting(config, "--drillbook-reports"))).resolve()
+    run_id = setting(config, "--drillbook-run-id") or time.strftime("%Y%m%d-%H%M%S") + f"-j{jobs}"
     run_dir = reports / run_id
     shards_root = run_dir / "shards"
     shards_root.mkdir(parents=True, exist_ok=True)

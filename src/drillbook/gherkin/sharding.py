@@ -1,4 +1,5 @@
-"""``--drillbook-shard i/n``: run a stable slice of the drills, so a CI matrix spreads a fleet over runners.
+"""``--drillbook-shard i/n`` (ini ``drillbook_shard``): run a stable slice of the drills, so a CI matrix spreads a
+fleet over runners.
 
 Drills are ordered by their pytest node id and dealt round-robin: shard ``i`` of ``n`` keeps every ``n``-th drill
 starting at the ``i``-th. The same features always give the same slices, every drill lands in exactly one shard,
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from drillbook.errors import UsageError
+from drillbook.gherkin.options import setting
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
@@ -49,20 +51,10 @@ def select(node_ids: list[str], shard: Shard) -> set[str]:
     return {node_id for position, node_id in enumerate(ordered) if shard.keeps(position)}
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """The ``--drillbook-shard`` option."""
-    parser.getgroup("drillbook").addoption(
-        "--drillbook-shard",
-        default=None,
-        metavar="I/N",
-        help="run only shard I of N of the drills (a stable round-robin slice by node id)",
-    )
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the drills of the other shards, after every check on the whole set has run."""
-    text = config.getoption("--drillbook-shard")
+    text = setting(config, "--drillbook-shard")
     if not text:
         return
     try:

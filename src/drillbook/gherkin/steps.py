@@ -20,7 +20,6 @@ sentences for one repository's drills are declared with :func:`fault_phrase`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
@@ -30,20 +29,16 @@ from pytest_bdd import given, parsers, then, when
 
 from drillbook.drill.session import Drill, DrillOutcome
 from drillbook.drill.verdict import outcome_for_pytest
+from drillbook.gherkin.plan import clause, parse_params
 from drillbook.journal import Verdict
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 FAULT_PHRASES: dict[str, tuple[str, dict[str, str]]] = {}
-"""Sentence → (fault name, parameters), for collection-time checks and the docs."""
+"""Sentence → (fault name, parameters), for the docs (``drillbook list --steps``)."""
 
-_PARAM = re.compile(r'(\w+)\s+"([^"]*)"')
-
-
-def parse_params(text: str) -> dict[str, str]:
-    """``mode "idle", variable "DATABASE_URL"`` → ``{"mode": "idle", "variable": "DATABASE_URL"}``."""
-    return dict(_PARAM.findall(text))
+__all__ = ["FAULT_PHRASES", "fault_phrase", "iter_step_patterns", "parse_params", "report_verdict", "verdict_step"]
 
 
 def verdict_step(func: Callable[P, R]) -> Callable[P, R]:
@@ -80,6 +75,7 @@ def report_verdict(verdict: Verdict, reason: str) -> None:
 
 
 @given(parsers.re(r'the "(?P<system>[^"]+)" system is running(?: on the (?P<where>[\w -]+))?'))
+@clause("system")
 @verdict_step
 def system_is_running(drillbook_drill: Drill, drillbook_sandbox_factory: Any, system: str) -> None:
     """Provision the system (its scenario directory names it)."""
@@ -87,6 +83,7 @@ def system_is_running(drillbook_drill: Drill, drillbook_sandbox_factory: Any, sy
 
 
 @given(parsers.re(r"steady traffic of (?P<users>\d+) users?"), converters={"users": int})
+@clause("traffic")
 @verdict_step
 def steady_traffic(drillbook_drill: Drill, users: int, request: pytest.FixtureRequest) -> None:
     """Warm the app with the scenario's own read requests, then start user traffic that feeds the SLO monitor."""
@@ -110,29 +107,34 @@ def _warm_up(drill: Drill, request: pytest.FixtureRequest) -> None:
 
 
 @given(parsers.re(r'the drill measures "(?P<slo>[^"]+)"'))
+@clause("measures")
 def drill_measures(drillbook_drill: Drill, slo: str) -> None:
-    """An SLO the drill states itself; read before the drill starts (see the plugin's fixture)."""
+    """An SLO the drill states itself; read from the drill's plan before the drill starts (see the plugin)."""
 
 
 @given(parsers.re(r'step (?P<number>\d+) follows "(?P<branch>[^"]+)"'), converters={"number": int})
+@clause("branch")
 def choose_branch(drillbook_drill: Drill, number: int, branch: str) -> None:
     """Follow a named branch ("Option 2") of a step instead of the first."""
     drillbook_drill.spec.branches[number] = branch
 
 
 @given(parsers.re(r"the drill supplies `(?P<command>[^`]+)` for step (?P<number>\d+)"), converters={"number": int})
+@clause("supplies")
 def supply_command(drillbook_drill: Drill, command: str, number: int) -> None:
     """Give a prose-only step a command; the report marks it as supplied by the drill, not the runbook."""
     drillbook_drill.spec.supplied[number] = command
 
 
 @given(parsers.re(r"step (?P<number>\d+) is optional"), converters={"number": int})
+@clause("optional")
 def optional_step(drillbook_drill: Drill, number: int) -> None:
     """A step whose failure is shown but does not fail the drill."""
     drillbook_drill.spec.optional_steps.add(number)
 
 
 @when(parsers.re(r'the "(?P<fault>[\w-]+)" fault is injected(?: with (?P<params>.+))?'))
+@clause("fault")
 @verdict_step
 def inject_fault(drillbook_drill: Drill, fault: str, params: str | None) -> None:
     """Inject a registered fault with optional parameters (``mode "idle", variable "X"``)."""
@@ -146,6 +148,7 @@ def fault_phrase(sentence: str, fault: str, **params: str) -> None:
     """
     FAULT_PHRASES[sentence] = (fault, dict(params))
 
+    @clause("fault", fault=fault, param_values=dict(params))
     @verdict_step
     def _inject(drillbook_drill: Drill) -> None:
         drillbook_drill.inject(fault, dict(params))
@@ -158,6 +161,7 @@ def fault_phrase(sentence: str, fault: str, **params: str) -> None:
     parsers.re(r'the SLOs(?: of incident "(?P<incident>[^"]+)")? are breached within (?P<seconds>\d+) seconds?'),
     converters={"seconds": int},
 )
+@clause("breach")
 @verdict_step
 def slos_breached(drillbook_drill: Drill, seconds: int, incident: str | None) -> None:
     """The fault must breach the SLOs within the time, or the drill is vacuous."""
@@ -165,6 +169,7 @@ def slos_breached(drillbook_drill: Drill, seconds: int, incident: str | None) ->
 
 
 @when(parsers.re(r'the operator follows incident "(?P<incident>[^"]+)"'))
+@clause("follows")
 @verdict_step
 def operator_follows(drillbook_drill: Drill, incident: str) -> None:
     """Run the incident's steps verbatim, in order."""
@@ -172,6 +177,7 @@ def operator_follows(drillbook_drill: Drill, incident: str) -> None:
 
 
 @then(parsers.re(r"the SLOs are restored(?: within the incident's time target)?"))
+@clause("restored")
 @verdict_step
 def slos_restored(drillbook_drill: Drill) -> None:
     """Watch recovery to the deadline (or until restored and held); then the verdict is reached."""

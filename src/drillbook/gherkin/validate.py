@@ -1,5 +1,6 @@
-"""Collection-time checks: a drill naming an unknown system, incident or fault fails before anything runs,
-with the feature file, the line, and what exists."""
+"""Collection-time checks of a compiled :class:`~drillbook.gherkin.plan.DrillPlan`: a drill naming an unknown
+system, incident, fault or runbook step fails before anything runs, with the feature file, the line, what exists
+and the closest name."""
 
 from __future__ import annotations
 
@@ -7,49 +8,26 @@ import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from drillbook.errors import DrillbookError
+from drillbook.gherkin.plan import DrillPlan, Sentence, compile_plan, sentences_from_library
 from drillbook.runbook.lint import lint_runbook
 from drillbook.runbook.model import Effect, Incident, Runbook
-
-_SYSTEM = re.compile(r'the "(?P<system>[^"]+)" system')
-_INCIDENT = re.compile(r'incident "(?P<incident>[^"]+)"')
-_FAULT = re.compile(r'the "(?P<fault>[\w-]+)" fault is injected')
-_STEP_REF = re.compile(r"(?:for step|step) (?P<number>\d+)(?: follows| is optional|$)")
-_MEASURES = re.compile(r'the drill measures "(?P<slo>[^"]+)"')
-_FOLLOWS = re.compile(r'the operator follows incident "')
 
 
 @dataclass(frozen=True)
 class ScenarioHints:
-    """What a scenario's step texts name, read before it runs."""
+    """What a scenario names, for ``drillbook list`` (read through the plan)."""
 
     system: str | None
     incident: str | None
-    slos: tuple[str, ...] = ()
-    """Objectives the drill states itself (``the drill measures "error rate < 1%"``)."""
-    fault: str = ""
-    """The fault the drill injects, by name (from the generic step or a declared fault sentence)."""
 
 
 def hints(step_texts: list[str]) -> ScenarioHints:
-    """The system, incident and drill-stated SLOs a scenario's steps name (first mention wins)."""
-    system = next((m["system"] for t in step_texts if (m := _SYSTEM.search(t))), None)
-    incident = next((m["incident"] for t in step_texts if (m := _INCIDENT.search(t))), None)
-    slos = tuple(m["slo"] for t in step_texts if (m := _MEASURES.search(t)))
-    return ScenarioHints(system, incident, slos, _fault(step_texts))
-
-
-def _fault(step_texts: list[str]) -> str:
-    from drillbook.gherkin.steps import FAULT_PHRASES
-
-    for text in step_texts:
-        if match := _FAULT.search(text):
-            return match["fault"]
-        if text in FAULT_PHRASES:
-            return FAULT_PHRASES[text][0]
-    return ""
+    """The system and incident a scenario's step texts name, matched by the step library's own parsers."""
+    plan = compile_plan("", 0, "", sentences_from_library([(0, "", text) for text in step_texts]))
+    incident = plan.incident
+    return ScenarioHints(plan.system.value if plan.system else None, incident.value if incident else None)
 
 
 def available_systems(scenarios_dir: Path) -> list[str]:
@@ -67,81 +45,99 @@ def runbook_text(runbook: Runbook) -> str:
         return ""
 
 
-def problems(feature: str, steps: list[tuple[int, str]], scenarios_dir: Path) -> list[str]:
-    """Everything wrong with one scenario's names, as ``file:line: message`` lines."""
-    from drillbook.faults.base import available_faults
+def _did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def problems(plan: DrillPlan, scenarios_dir: Path) -> list[str]:
+    """Everything wrong with one drill's names, as ``file:line: message`` lines in line order."""
+    prefix = f"{plan.feature}:"
+
+    def line_of(message: str) -> int:
+        number = message.removeprefix(prefix).split(":", 1)[0]
+        return int(number) if number.isdigit() else 0
+
+    return sorted(_problems(plan, scenarios_dir), key=line_of)
+
+
+def _problems(plan: DrillPlan, scenarios_dir: Path) -> list[str]:
     from drillbook.overrides import incident_for_drill
     from drillbook.runbook import parse_runbook
 
-    found: list[str] = []
+    found = list(plan.problems)
     systems = available_systems(scenarios_dir)
-    system: str | None = None
-    for line, text in steps:
-        if match := _SYSTEM.search(text):
-            system = match["system"]
-            if system not in systems:
-                found.append(
-                    f"{feature}:{line}: unknown system {system!r}; available systems in {scenarios_dir}: "
-                    f"{', '.join(systems) or 'none'}"
-                )
-                system = None
-        if (match := _FAULT.search(text)) and match["fault"] not in available_faults():
+    if plan.system is not None and plan.system.value not in systems:
+        found.append(
+            f"{plan.where(plan.system.line)}: unknown system {plan.system.value!r}; available systems in "
+            f"{scenarios_dir}: {', '.join(systems) or 'none'}{_did_you_mean(plan.system.value, systems)}"
+        )
+        return found
+    if plan.system is None:
+        if plan.incidents or plan.fault is not None:
             found.append(
-                f"{feature}:{line}: unknown fault {match['fault']!r}; available faults: {', '.join(available_faults())}"
+                f'{plan.where(plan.line)}: the drill names no system; add: Given the "<system>" system is running '
+                f"on the local platform (available systems in {scenarios_dir}: {', '.join(systems) or 'none'})"
             )
-        if (match := _INCIDENT.search(text)) and system is not None:
-            try:
-                runbook = parse_runbook(scenarios_dir / system / "runbook.md")
-            except DrillbookError as exc:
-                found.append(f"{feature}:{line}: the runbook of {system!r} cannot be read: {exc}")
-                continue
-            try:
-                incident, override = incident_for_drill(runbook, match["incident"], scenarios_dir / system)
-            except KeyError:
-                ids = ", ".join(i.id for i in runbook.incidents)
-                found.append(
-                    f"{feature}:{line}: no incident {match['incident']!r} in {system}'s runbook; it has: {ids} "
-                    f"(or name its lines in {scenarios_dir / system / 'drills.yaml'})"
-                )
-                continue
-            except DrillbookError as exc:
-                found.append(f"{feature}:{line}: {exc}")
-                continue
-            numbers = sorted({step.number for step in incident.steps})
-            if _FOLLOWS.search(text):
+        return found
+    system = plan.system.value
+    try:
+        runbook = parse_runbook(scenarios_dir / system / "runbook.md")
+    except DrillbookError as exc:
+        line = plan.incident.line if plan.incident else plan.system.line
+        return [*found, f"{plan.where(line)}: the runbook of {system!r} cannot be read: {exc}"]
+    followed: Incident | None = None
+    for mention in plan.incidents:
+        try:
+            incident, override = incident_for_drill(runbook, mention.value, scenarios_dir / system)
+        except KeyError:
+            ids = [i.id for i in runbook.incidents]
+            found.append(
+                f"{plan.where(mention.line)}: no incident {mention.value!r} in {system}'s runbook; it has: "
+                f"{', '.join(ids)}{_did_you_mean(mention.value, ids)} "
+                f"(or name its lines in {scenarios_dir / system / 'drills.yaml'})"
+            )
+            continue
+        except DrillbookError as exc:
+            found.append(f"{plan.where(mention.line)}: {exc}")
+            continue
+        if followed is None:
+            followed = incident
+            if plan.follows_line is not None:
+                supplied = {r.number for r in plan.supplied} | set(override.supplied if override else ())
                 found.extend(
                     action_problems(
-                        feature,
-                        line,
-                        incident,
-                        runbook,
-                        supplied=supplied_steps([t for _, t in steps]) | set(override.supplied if override else ()),
-                        text=runbook_text(runbook),
+                        plan.where(plan.follows_line), incident, runbook, supplied=supplied, text=runbook_text(runbook)
                     )
                 )
-            for ref_line, ref_text in steps:
-                ref = _STEP_REF.search(ref_text)
-                if ref and int(ref["number"]) not in numbers:
-                    found.append(
-                        f"{feature}:{ref_line}: incident {incident.id} has no step {ref['number']}; "
-                        f"its steps are {', '.join(map(str, numbers)) or 'none'}"
-                    )
+        elif incident.id != followed.id:
+            found.append(
+                f"{plan.where(mention.line)}: the drill follows incident {followed.id} (line "
+                f"{plan.incidents[0].line}) but this sentence names {incident.id}: a drill rehearses one incident"
+            )
+    if followed is not None:
+        numbers = sorted({step.number for step in followed.steps})
+        found.extend(
+            f"{plan.where(ref.line)}: incident {followed.id} has no step {ref.number}; "
+            f"its steps are {', '.join(map(str, numbers)) or 'none'}"
+            for ref in plan.step_refs
+            if ref.number not in numbers
+        )
     return found
 
 
-_SUPPLIED = re.compile(r"the drill supplies `[^`]+` for step (?P<number>\d+)")
 _WRITTEN = re.compile(r"<[^>]+>|\[[^\]]*\]")
 
 
-def unknown_step_problem(feature: str, step: Any, known: list[str]) -> str:
+def unknown_step_problem(plan: DrillPlan, step: Sentence, known: list[str]) -> str:
     """``file:line`` for a sentence no step definition matches, with the closest sentences drillbook knows."""
-    said = f"{step.type.capitalize()} {step.name}"
+    said = f"{step.keyword} {step.text}"
     closest = difflib.get_close_matches(said, known, n=3, cutoff=0.6)
     if not closest:  # compare the words only: a typo in a long fault sentence still finds its sentence
         by_name = {_WRITTEN.sub("", k.split(" ", 1)[1]): k for k in known if " " in k}
-        closest = [by_name[m] for m in difflib.get_close_matches(step.name, list(by_name), n=3, cutoff=0.3)]
+        closest = [by_name[m] for m in difflib.get_close_matches(step.text, list(by_name), n=3, cutoff=0.3)]
     hint = "; closest known sentences:\n      " + "\n      ".join(closest) if closest else ""
-    return f"{feature}:{step.line_number}: no step matches {said!r}{hint}\n    (every sentence: drillbook list --steps)"
+    return f"{plan.where(step.line)}: no step matches {said!r}{hint}\n    (every sentence: drillbook list --steps)"
 
 
 def known_sentences(visible: list[str]) -> list[str]:
@@ -156,9 +152,7 @@ def known_sentences(visible: list[str]) -> list[str]:
     return found
 
 
-def action_problems(
-    feature: str, line: int, incident: Incident, runbook: Runbook, *, supplied: set[int], text: str
-) -> list[str]:
+def action_problems(where: str, incident: Incident, runbook: Runbook, *, supplied: set[int], text: str) -> list[str]:
     """An incident the drill cannot act on: no step with a command it could run, and none supplied.
 
     A runbook whose steps are all prose (or that was read with no steps at all) cannot be judged: the drill
@@ -184,11 +178,6 @@ def action_problems(
         why = "it was read with 0 steps"
     lines = "\n    ".join(findings) or f"{runbook.path}:{incident.line}: no-steps: incident {incident.id!r}"
     return [
-        f"{feature}:{line}: incident {incident.id} cannot be judged: {why}; the drill would rehearse nothing "
+        f"{where}: incident {incident.id} cannot be judged: {why}; the drill would rehearse nothing "
         f"and blame the runbook\n    {lines}\n    fix: {fix}"
     ]
-
-
-def supplied_steps(step_texts: list[str]) -> set[int]:
-    """The step numbers a scenario supplies commands for."""
-    return {int(m["number"]) for t in step_texts if (m := _SUPPLIED.search(t))}
