@@ -684,14 +684,14 @@ def test_a_settled_sandbox_whose_action_did_not_help_ends_the_watch_early_with_t
     assert "stayed breached throughout" in note
     assert "the control run saw no self-healing in 2 s" in note
     assert "the SLOs were not restored within 30 s after its steps (decided after" in early.reason
-    assert any("recovery watch ran to its deadline; the sandbox: it has no change probe" in m for m in _notes(full))
+    assert any("the sandbox was not at rest (it has no change probe" in m for m in _notes(full))
 
 
 @pytest.mark.parametrize(
     ("sandbox", "why"),
     [
-        (_CrashloopingSandbox, "the sandbox: pod default/app-1, container app: waiting (CrashLoopBackOff)"),
-        (_UnreadableSandbox, "the sandbox: its change probe failed (the sandbox's objects could not be listed"),
+        (_CrashloopingSandbox, "not at rest (pod default/app-1, container app: waiting (CrashLoopBackOff))"),
+        (_UnreadableSandbox, "not at rest (its change probe failed (the sandbox's objects could not be listed"),
     ],
     ids=["crashloop", "probe-error"],
 )
@@ -728,6 +728,7 @@ def test_a_restore_that_relapses_inside_the_settle_window_keeps_the_watch_going(
     )
     assert _recover_notes(result) == []
     assert result.phase_seconds(Phase.RECOVER) >= SLOW.restore_within_s
+    assert any("the SLOs were not seen breached in every window" in message for message in _notes(result))
 
 
 def _notes(result: _Result) -> list[str]:

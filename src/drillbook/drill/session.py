@@ -58,7 +58,7 @@ from drillbook.drill.ports import (
     Traffic,
 )
 from drillbook.drill.projection import Projection, ProjectionSettings, project, resolution_target
-from drillbook.drill.settle import Settled, SettleEvidence, SettleTracker, settled_and_breached
+from drillbook.drill.settle import Settled, SettleEvidence, SettleTracker, settle_window_s, settled_and_breached
 from drillbook.drill.spec import DrillSettings, DrillSpec
 from drillbook.drill.verdict import (
     AlertSeen,
@@ -428,8 +428,7 @@ class Drill:
             if not self._held():
                 self.state.not_held = self._not_held_detail()
                 if not self.state.watch_decided and self.state.settle_probed_at is not None:
-                    why = self.state.settle.why_not or "at rest, but not for a whole settle window of breached SLOs"
-                    self.journal.write(events.note(self, f"recovery watch ran to its deadline; the sandbox: {why}"))
+                    self.journal.write(events.note(self, f"recovery watch ran to its deadline: {self._unsettled()}"))
 
     def conclude(self) -> Judgement:
         """Judge the drill and journal the verdict (once)."""
@@ -543,6 +542,17 @@ class Drill:
                 required_hold_s=self.required_hold_s(),
                 max_sample_gap_s=self.settings.window_s,
             )
+        )
+
+    def _unsettled(self) -> str:
+        """Why a watch that probed the sandbox was not decided as settled (for the journal)."""
+        since, control = self.state.settle.settled_since, self.state.control
+        if since is None or control is None:
+            return f"the sandbox was not at rest ({self.state.settle.why_not})"
+        window = settle_window_s(control.window_s, self.required_hold_s())
+        return (
+            f"the sandbox was at rest from t={since:.1f} s, but the SLOs were not seen breached in every window of a "
+            f"{window:.1f} s settle window after both it and the last action"
         )
 
     def _probe_settle(self, now: float) -> None:
