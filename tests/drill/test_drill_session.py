@@ -666,6 +666,12 @@ class _RollingSandbox(_ProbedSandbox):
     changes = staticmethod(lambda t: "deployment default/app: 1 of 2 replicas updated" if t < 25.0 else None)
 
 
+class _LateRestSandbox(_ProbedSandbox):
+    """Busy until a second before the watch's deadline (a scale-out whose last pods start late)."""
+
+    changes = staticmethod(lambda t: "deployment default/app: 19 ready of 20 replicas" if t < 34.0 else None)
+
+
 SETTLING = {"fault": "test-stuck", "control": ONCE, "settings": SLOW}
 
 
@@ -692,8 +698,9 @@ def test_a_settled_sandbox_whose_action_did_not_help_ends_the_watch_early_with_t
     [
         (_CrashloopingSandbox, "not at rest (pod default/app-1, container app: waiting (CrashLoopBackOff))"),
         (_UnreadableSandbox, "not at rest (its change probe failed (the sandbox's objects could not be listed"),
+        (_LateRestSandbox, "s had not passed"),
     ],
-    ids=["crashloop", "probe-error"],
+    ids=["crashloop", "probe-error", "at-rest-too-late"],
 )
 def test_a_sandbox_still_changing_or_unreadable_keeps_the_watch_to_its_deadline(
     tmp_path: Path, sandbox: type[_Sandbox], why: str

@@ -550,9 +550,16 @@ class Drill:
         if since is None or control is None:
             return f"the sandbox was not at rest ({self.state.settle.why_not})"
         window = settle_window_s(control.window_s, self.required_hold_s())
+        acted = [result.ended for result in self._command_results() if _could_act(result)]
+        start = max([since, *acted])
+        if self.t() - start < window:
+            return (
+                f"the sandbox was at rest from t={since:.1f} s, but the settle window of {window:.1f} s from "
+                f"t={start:.1f} s had not passed"
+            )
         return (
-            f"the sandbox was at rest from t={since:.1f} s, but the SLOs were not seen breached in every window of a "
-            f"{window:.1f} s settle window after both it and the last action"
+            f"the sandbox was at rest from t={since:.1f} s, but the SLOs were not seen breached in every window of "
+            f"the {window:.1f} s settle window from t={start:.1f} s"
         )
 
     def _probe_settle(self, now: float) -> None:
