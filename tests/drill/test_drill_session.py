@@ -16,7 +16,9 @@ import pytest
 
 from drillbook.drill.control import ControlMode, ControlSettings, FileControlCache
 from drillbook.drill.session import Drill, DrillOutcome
+from drillbook.drill.settle import SandboxSnapshot
 from drillbook.drill.spec import DrillSettings, DrillSpec
+from drillbook.errors import SandboxError
 from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
 from drillbook.faults.target import FaultTarget, TrafficControl, Workload
 from drillbook.journal import (
@@ -626,6 +628,118 @@ def test_a_signal_that_lifted_once_keeps_the_watch_open(tmp_path: Path) -> None:
     )
     assert _recover_notes(result) == []
     assert result.phase_seconds(Phase.RECOVER) >= SLOW.restore_within_s
+
+
+# -- a watch decided early after actions that did not help: the sandbox settled, the SLOs stayed breached ---------
+
+
+class _ProbedSandbox(_Sandbox):
+    """A sandbox with a change probe: at rest unless ``changes`` says otherwise at the fake clock's time."""
+
+    changes: ClassVar[Callable[[float], str | None]] = staticmethod(lambda _t: None)
+    """Fake-clock seconds since the world began → why it is changing (a new fingerprint each probe), or None."""
+    fails: ClassVar[bool] = False
+
+    probes: int = 0
+
+    def change_fingerprint(self) -> SandboxSnapshot:
+        self.probes += 1
+        if self.fails:
+            raise SandboxError("the sandbox's objects could not be listed: ApiException: (503)")
+        why = self.changes(self.world.clock.now - self.world.started_at)
+        if why is not None:
+            return SandboxSnapshot(f"changing-{self.probes}", (why,))
+        return SandboxSnapshot("at-rest")
+
+
+class _CrashloopingSandbox(_ProbedSandbox):
+    changes = staticmethod(lambda _t: "pod default/app-1, container app: waiting (CrashLoopBackOff)")
+
+
+class _UnreadableSandbox(_ProbedSandbox):
+    fails = True
+
+
+class _RollingSandbox(_ProbedSandbox):
+    """A rollout the step started that goes on for 10 s after the steps (the fix lands when it completes)."""
+
+    changes = staticmethod(lambda t: "deployment default/app: 1 of 2 replicas updated" if t < 25.0 else None)
+
+
+class _LateRestSandbox(_ProbedSandbox):
+    """Busy until a second before the watch's deadline (a scale-out whose last pods start late)."""
+
+    changes = staticmethod(lambda t: "deployment default/app: 19 ready of 20 replicas" if t < 34.0 else None)
+
+
+SETTLING = {"fault": "test-stuck", "control": ONCE, "settings": SLOW}
+
+
+def test_a_settled_sandbox_whose_action_did_not_help_ends_the_watch_early_with_the_same_verdict(tmp_path: Path) -> None:
+    early = _run(tmp_path, name="early", runner=_idle, sandbox_type=_ProbedSandbox, **SETTLING)  # type: ignore[arg-type]
+    full = _run(tmp_path, name="full", runner=_idle, **SETTLING)  # type: ignore[arg-type]  # no probe: the full watch
+    assert early.verdict is full.verdict is Verdict.FAILED, early.reason
+    assert early.event.outcome == full.event.outcome == "not restored"
+    assert sorted(f.kind for f in early.event.findings) == sorted(f.kind for f in full.event.findings)
+    assert full.phase_seconds(Phase.RECOVER) >= SLOW.restore_within_s
+    # Settle window: max(2 s control, 2 x 0.6 s hold) after the last action, plus a probe and a poll.
+    assert early.phase_seconds(Phase.RECOVER) < 4.0
+    [note] = _recover_notes(early)
+    assert "of the 30 s watch: nothing the scenario deployed has changed since t=" in note
+    assert "the last action ended at t=" in note
+    assert "stayed breached throughout" in note
+    assert "the control run saw no self-healing in 2 s" in note
+    assert "the SLOs were not restored within 30 s after its steps (decided after" in early.reason
+    assert any("the sandbox was not at rest (it has no change probe" in m for m in _notes(full))
+
+
+@pytest.mark.parametrize(
+    ("sandbox", "why"),
+    [
+        (_CrashloopingSandbox, "not at rest (pod default/app-1, container app: waiting (CrashLoopBackOff))"),
+        (_UnreadableSandbox, "not at rest (its change probe failed (the sandbox's objects could not be listed"),
+        (_LateRestSandbox, "s had not passed"),
+    ],
+    ids=["crashloop", "probe-error", "at-rest-too-late"],
+)
+def test_a_sandbox_still_changing_or_unreadable_keeps_the_watch_to_its_deadline(
+    tmp_path: Path, sandbox: type[_Sandbox], why: str
+) -> None:
+    result = _run(tmp_path, runner=_idle, sandbox_type=sandbox, **SETTLING)  # type: ignore[arg-type]
+    assert result.verdict is Verdict.FAILED
+    assert _recover_notes(result) == []
+    assert result.phase_seconds(Phase.RECOVER) >= SLOW.restore_within_s
+    assert any(why in message for message in _notes(result))
+
+
+def test_a_rollout_that_lands_the_fix_after_the_steps_is_watched_until_it_restores(tmp_path: Path) -> None:
+    # The fix shows 10 s after its step, while the rollout it started is still going: the watch must wait for it.
+    result = _run(
+        tmp_path,
+        runner=lambda w: _Runner(w, fix_delay_s=10.0),
+        sandbox_type=_RollingSandbox,
+        **SETTLING,  # type: ignore[arg-type]
+    )
+    assert result.verdict is Verdict.PASSED, result.reason
+    assert _recover_notes(result) == []
+
+
+def test_a_restore_that_relapses_inside_the_settle_window_keeps_the_watch_going(tmp_path: Path) -> None:
+    # A flapping fault (bad 1 s, quiet 1.5 s) on a sandbox at rest: quiet windows keep the outcome open.
+    result = _run(
+        tmp_path,
+        world=lambda c: _World(c, flap=(1.0, 1.5)),
+        runner=_idle,
+        sandbox_type=_ProbedSandbox,
+        **SETTLING,  # type: ignore[arg-type]
+    )
+    assert _recover_notes(result) == []
+    assert result.phase_seconds(Phase.RECOVER) >= SLOW.restore_within_s
+    assert any("the SLOs were not seen breached in every window" in message for message in _notes(result))
+
+
+def _notes(result: _Result) -> list[str]:
+    return [e.message for e in result.journal if isinstance(e, Note)]
 
 
 class _JournaledSandbox(_Sandbox):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
+from drillbook.drill.settle import SandboxSnapshot
 from drillbook.faults.target import FaultTarget, TrafficControl
 from drillbook.journal import Decision, Platform, ToolVersions
 from drillbook.runbook.model import Step
@@ -111,6 +112,18 @@ class AlertRuleLoader(Protocol):
     """Optional ability of a sandbox: load the incident's alerts into its Prometheus as real alerting rules."""
 
     def load_alert_rules(self, rules: Sequence[AlertRule]) -> None: ...
+
+
+@runtime_checkable
+class ChangeProbe(Protocol):
+    """Optional ability of a sandbox: whether anything the scenario deployed is still changing.
+
+    A sandbox without it never lets a recovery watch end as settled (:mod:`drillbook.drill.settle`).
+    """
+
+    def change_fingerprint(self) -> SandboxSnapshot:
+        """The sandbox now; raises a :class:`~drillbook.errors.DrillbookError` when it cannot be read."""
+        ...
 
 
 SandboxFactory = Callable[[str], Sandbox]

@@ -9,7 +9,9 @@ Recovery is watched until the SLOs are restored and held, or until the recovery 
 did: a stale diagnostic never cuts the watch short. The one other end is a decided outcome: the fault persists
 until reverted (it says so: ``Fault.persists_until_reverted``), no command that ran could have acted on the system,
 the breach never lifted for a moment since it began, and the control run saw no self-healing; then nothing is
-left that could restore the SLOs before the deadline, and waiting it out would only cost time.
+left that could restore the SLOs before the deadline, and waiting it out would only cost time. When actions did
+run, the same holds once the sandbox has *settled*: nothing it deployed changed and the SLOs stayed breached for a
+whole settle window after the last action (:mod:`drillbook.drill.settle`).
 
 "Held" means every breached check has passed on every window for ``max(hold_s, relapse_hold_factor × the longest
 quiet gap seen between failing windows)``, so a lull between two crashes of a flapping fault is not taken for
@@ -46,6 +48,7 @@ from drillbook.drill.ports import (
     AlertRuleLoader,
     BackgroundCommands,
     BringUpReport,
+    ChangeProbe,
     CommandOutcome,
     PrometheusQueries,
     Sandbox,
@@ -55,6 +58,7 @@ from drillbook.drill.ports import (
     Traffic,
 )
 from drillbook.drill.projection import Projection, ProjectionSettings, project, resolution_target
+from drillbook.drill.settle import Settled, SettleEvidence, SettleTracker, settle_window_s, settled_and_breached
 from drillbook.drill.spec import DrillSettings, DrillSpec
 from drillbook.drill.verdict import (
     AlertSeen,
@@ -124,6 +128,9 @@ class _State:
     not_held: str | None = None
     watch_decided: str = ""
     """Why the recovery watch ended before its deadline (see :meth:`Drill._not_restorable`)."""
+    settle: SettleTracker = field(default_factory=SettleTracker)
+    """Whether the sandbox has been at rest since the steps ended (its change probe, polled by the watch)."""
+    settle_probed_at: float | None = None
     control: Control | None = None
     attribution: Attribution | None = None
     alerts: list[AlertEvaluation] = field(default_factory=list)
@@ -420,6 +427,8 @@ class Drill:
             self.settings = replace(self.settings, restore_within_s=within)
             if not self._held():
                 self.state.not_held = self._not_held_detail()
+                if not self.state.watch_decided and self.state.settle_probed_at is not None:
+                    self.journal.write(events.note(self, f"recovery watch ran to its deadline: {self._unsettled()}"))
 
     def conclude(self) -> Judgement:
         """Judge the drill and journal the verdict (once)."""
@@ -493,26 +502,82 @@ class Drill:
     def _not_restorable(self, within_s: float) -> str | None:
         """Why the SLOs provably cannot come back before the deadline, or ``None`` while the outcome is open.
 
-        Only when every way back is closed: the fault is applied and nothing inside the sandbox lifts it, no
-        command that ran could have changed the system (an action or a tool of unknown effect, even a failed
-        one), the breach never lifted since it began (a flapping signal keeps the watch going), and the control
-        run with no response saw no self-healing (with the control off, nothing is known, so the watch runs on).
+        Only when every way back is closed: the fault is applied and nothing inside the sandbox lifts it, and the
+        control run with no response saw no self-healing (with the control off, nothing is known, so the watch
+        runs on). Then either no command that ran could have changed the system (an action or a tool of unknown
+        effect, even a failed one) and the breach never lifted since it began (a flapping signal keeps the watch
+        going), or the sandbox has settled with the SLOs breached (:mod:`drillbook.drill.settle`).
         """
         fault, control = self.state.fault, self.state.control
         if fault is None or not fault.injected or fault.reverted or not type(fault).persists_until_reverted:
             return None
-        if self.state.breach is None or self.state.restores or not self.monitor.breached:
-            return None
         if control is None or control.self_healed:
             return None
-        if any(_could_act(result) for result in self._command_results()):
-            return None
         watched = self.t() - (self.state.t_respond_end if self.state.t_respond_end is not None else self.t())
-        return (
-            f"decided after {watched:.1f} s of the {within_s:.0f} s watch: the {fault.name} fault persists until "
-            "reverted, no command that ran could act on the system, the SLOs never came back since the breach, and "
-            "the control run saw no self-healing"
+        head = f"decided after {watched:.1f} s of the {within_s:.0f} s watch: "
+        acted = [result.ended for result in self._command_results() if _could_act(result)]
+        if not acted and self.state.breach is not None and not self.state.restores and self.monitor.breached:
+            return head + (
+                f"the {fault.name} fault persists until reverted, no command that ran could act on the system, the "
+                "SLOs never came back since the breach, and the control run saw no self-healing"
+            )
+        settled = self._settled(control.window_s, max(acted, default=None))
+        return head + settled.describe(fault.name) if settled is not None else None
+
+    def _settled(self, control_window_s: float, last_action_ended: float | None) -> Settled | None:
+        """The settle rule on what the watch has seen so far (the fault's and the control's part already hold)."""
+        now = self.t()
+        self._probe_settle(now)
+        return settled_and_breached(
+            SettleEvidence(
+                now=now,
+                fault_lasts=True,
+                control_window_s=control_window_s,
+                commands_running=self.state.t_respond_end is None,
+                last_action_ended=last_action_ended,
+                settled_since=self.state.settle.settled_since,
+                samples=[(sample.t, sample.failing) for sample in self._samples()],
+                restores=[self.t(restore.t) for restore in self.state.restores],
+                breached_now=self.monitor.breached,
+                required_hold_s=self.required_hold_s(),
+                max_sample_gap_s=self.settings.window_s,
+            )
         )
+
+    def _unsettled(self) -> str:
+        """Why a watch that probed the sandbox was not decided as settled (for the journal)."""
+        since, control = self.state.settle.settled_since, self.state.control
+        if since is None or control is None:
+            return f"the sandbox was not at rest ({self.state.settle.why_not})"
+        window = settle_window_s(control.window_s, self.required_hold_s())
+        acted = [result.ended for result in self._command_results() if _could_act(result)]
+        start = max([since, *acted])
+        if self.t() - start < window:
+            return (
+                f"the sandbox was at rest from t={since:.1f} s, but the settle window of {window:.1f} s from "
+                f"t={start:.1f} s had not passed"
+            )
+        return (
+            f"the sandbox was at rest from t={since:.1f} s, but the SLOs were not seen breached in every window of "
+            f"the {window:.1f} s settle window from t={start:.1f} s"
+        )
+
+    def _probe_settle(self, now: float) -> None:
+        """Ask the sandbox whether anything it deployed is changing: after the steps, every ``settle_probe_s``."""
+        last = self.state.settle_probed_at
+        if self.state.t_respond_end is None or (last is not None and now - last < self.settings.settle_probe_s):
+            return
+        self.state.settle_probed_at = now
+        sandbox = self.state.sandbox
+        if sandbox is None or not isinstance(sandbox, ChangeProbe):
+            self.state.settle.observe(now, None, "it has no change probe, so it is never taken as settled")
+            return
+        try:
+            snapshot = sandbox.change_fingerprint()
+        except DrillbookError as exc:  # no evidence: the watch goes on
+            self.state.settle.observe(now, None, f"its change probe failed ({exc})")
+            return
+        self.state.settle.observe(now, snapshot)
 
     def _not_held_detail(self) -> str | None:
         if self.monitor.breached:

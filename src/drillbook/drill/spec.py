@@ -44,6 +44,9 @@ class DrillSettings:
     """A window with fewer requests is no data, not a pass."""
     poll_s: float = 0.25
     """How often waits look at the monitor."""
+    settle_probe_s: float = 1.0
+    """How often the recovery watch asks the sandbox whether anything it deployed is still changing (a few list
+    calls on the cluster's API each time); see :mod:`drillbook.drill.settle`."""
 
 
 @dataclass

@@ -588,10 +588,11 @@ def judge(seen: Observations) -> Judgement:
             f"(restore_within_s) to judge it.{tail}",
             "not observed",
         )
+    decided = f" ({seen.watch_decided})" if seen.watch_decided else ""
     return done(
         Verdict.FAILED,
         f"the runbook's actions ran, but the SLOs were not restored within {seen.restore_deadline_s:.0f} s "
-        f"after its steps.{tail}",
+        f"after its steps{decided}.{tail}",
         "not restored",
     )
 

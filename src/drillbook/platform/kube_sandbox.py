@@ -9,6 +9,7 @@ differs per provider is only how the cluster comes up and how the host reaches a
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ import yaml
 from kubernetes import client, config
 
 from drillbook.drill.clock import Clock, SystemClock
+from drillbook.drill.settle import SandboxSnapshot
 from drillbook.errors import ClusterError, SandboxError
 from drillbook.faults.target import FaultTarget, TrafficControl, Workload
 from drillbook.gherkin.run import PLATFORM_LABELS, tool_versions
@@ -323,6 +325,25 @@ class KubeSandbox:
         error.add_note("Hint: run `drillbook localkube` with the scenario's images and `kubectl describe` the pods")
         raise error
 
+    def change_fingerprint(self) -> SandboxSnapshot:
+        """Whether anything the scenario deployed is changing, over its own namespaces only (the drill's
+        :class:`~drillbook.drill.ports.ChangeProbe`; see :mod:`drillbook.drill.settle`).
+
+        Raises :class:`ClusterError` when the API cannot be read: the drill then keeps watching.
+        """
+        apps, core = client.AppsV1Api(self.api_client), client.CoreV1Api(self.api_client)
+        autoscaling = client.AutoscalingV2Api(self.api_client)
+        seen: dict[str, list[dict[str, Any]]] = {"Deployment": [], "ReplicaSet": [], "Pod": [], "Autoscaler": []}
+        try:
+            for namespace in self.namespaces():
+                seen["Deployment"] += self._items(apps.list_namespaced_deployment(namespace))
+                seen["ReplicaSet"] += self._items(apps.list_namespaced_replica_set(namespace))
+                seen["Pod"] += self._items(core.list_namespaced_pod(namespace))
+                seen["Autoscaler"] += self._items(autoscaling.list_namespaced_horizontal_pod_autoscaler(namespace))
+        except Exception as exc:  # ApiException, urllib3's errors, a closed client: no evidence either way
+            raise ClusterError(f"the sandbox's objects could not be listed: {type(exc).__name__}: {exc}") from exc
+        return change_snapshot(seen)
+
     def namespaces(self) -> list[str]:
         """The sandbox's own namespaces: those its manifests create or put objects in, and the scenario's."""
         found: list[str] = []
@@ -375,6 +396,55 @@ class KubeSandbox:
             f"then `kubectl -n {first.namespace} describe pod {first.pod}`"
         )
         return error
+
+
+def change_snapshot(seen: Mapping[str, Sequence[dict[str, Any]]]) -> SandboxSnapshot:
+    """The fingerprint and the unsettled parts of listed objects, by kind (``Deployment``, ``ReplicaSet``, ``Pod``,
+    ``Autoscaler``)."""
+    parts: list[str] = []
+    for kind, objects in sorted(seen.items()):
+        for obj in objects:
+            parts.append(f"{kind} {_ref(obj)} {obj['metadata'].get('resourceVersion', '')}")
+    for pod in seen.get("Pod", ()):
+        for status in _container_statuses(pod):
+            parts.append(f"restarts {_ref(pod)}/{status.get('name')} {status.get('restartCount', 0)}")
+    unsettled = [why for d in seen.get("Deployment", ()) if (why := _rollout_unsettled(d))]
+    unsettled += [why for pod in seen.get("Pod", ()) if (why := _pod_unsettled(pod))]
+    unsettled += [f"autoscaler {_ref(hpa)} may still scale" for hpa in seen.get("Autoscaler", ())]
+    fingerprint = hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
+    return SandboxSnapshot(fingerprint, tuple(unsettled))
+
+
+def _rollout_unsettled(deployment: dict[str, Any]) -> str | None:
+    """Why a Deployment's rollout is not complete, or ``None`` (observed, and every replica updated and ready)."""
+    meta, status = deployment["metadata"], deployment.get("status") or {}
+    if status.get("observedGeneration") != meta.get("generation"):
+        return f"deployment {_ref(deployment)}: generation {meta.get('generation')} not yet observed"
+    desired = int((deployment.get("spec") or {}).get("replicas", 1))
+    counts = {name: int(status.get(f"{name}Replicas", 0) or 0) for name in ("updated", "ready", "available")}
+    counts["total"] = int(status.get("replicas", 0) or 0)
+    if any(count != desired for count in counts.values()):
+        shown = ", ".join(f"{count} {name}" for name, count in counts.items())
+        return f"deployment {_ref(deployment)}: {shown} of {desired} replicas"
+    return None
+
+
+def _pod_unsettled(pod: dict[str, Any]) -> str | None:
+    """Why a pod is on its way somewhere (pending, starting, waiting to restart, terminating), or ``None``."""
+    if pod["metadata"].get("deletionTimestamp"):
+        return f"pod {_ref(pod)} is terminating"
+    if (pod.get("status") or {}).get("phase", "Pending") == "Pending":
+        return f"pod {_ref(pod)} is pending"
+    for status in _container_statuses(pod):
+        waiting = (status.get("state") or {}).get("waiting")
+        if waiting is not None:
+            return f"pod {_ref(pod)}, container {status.get('name')}: waiting ({waiting.get('reason', 'no reason')})"
+    return None
+
+
+def _container_statuses(pod: dict[str, Any]) -> list[dict[str, Any]]:
+    status = pod.get("status") or {}
+    return [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
 
 
 def _available(deployment: dict[str, Any]) -> int:
