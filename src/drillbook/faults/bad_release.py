@@ -20,6 +20,9 @@ class BadRelease(Crashloop):
     name: ClassVar[str] = "bad-release"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate", "latency_p95")
     summary: ClassVar[str] = "roll out the app's release tag (a broken build named in the image map)"
+    persists_until_reverted: ClassVar[bool] = True
+    """No controller rolls a Deployment back by itself: the broken build serves (or crashloops) until a rollback,
+    a new image or drillbook's revert. A pod that keeps restarting never counts as settled, so it keeps the watch."""
     parameters: ClassVar[tuple[Param, ...]] = (
         Param("tag", "str", "the release rolled out, as the scenario's image map names it", required=True),
         Param(
