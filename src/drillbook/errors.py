@@ -66,6 +66,12 @@ class FaultInjectionError(DrillbookError):
     """A fault could not be injected or reverted."""
 
 
+class FaultNotOnPlatform(FaultInjectionError):
+    """This platform cannot apply the fault as the drill asks (a Redis Deployment to scale where Redis is a
+    container outside the cluster): a limit of the sandbox, known before anything was applied, never the
+    runbook's failure."""
+
+
 class TrafficError(DrillbookError):
     """The traffic generator failed to start or stopped reporting."""
 

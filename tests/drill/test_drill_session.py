@@ -18,7 +18,7 @@ from drillbook.drill.control import ControlMode, ControlSettings, FileControlCac
 from drillbook.drill.session import Drill, DrillOutcome
 from drillbook.drill.settle import SandboxSnapshot
 from drillbook.drill.spec import DrillSettings, DrillSpec
-from drillbook.errors import SandboxError
+from drillbook.errors import FaultNotOnPlatform, SandboxError
 from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
 from drillbook.faults.target import FaultTarget, TrafficControl, Workload
 from drillbook.journal import (
@@ -233,6 +233,15 @@ class _Stuck(_Break):
     persists_until_reverted: ClassVar[bool] = True
 
 
+@register
+class _Elsewhere(_Break):
+    name: ClassVar[str] = "test-elsewhere"
+    summary: ClassVar[str] = "acts on a Deployment this platform does not have (tests only)"
+
+    def revert_record(self) -> RevertRecord:
+        raise FaultNotOnPlatform("Redis is a container outside the cluster here")
+
+
 def _command(text: str, effect: Effect, line: int) -> Command:
     return Command(text, line, "bash", text.split(maxsplit=1)[0], effect)
 
@@ -325,6 +334,16 @@ def _run(
     assert sandbox.closed
     assert time.monotonic() - wall < 20, "the drill must not sleep for real"
     return _Result(judgement.verdict, judgement.reason, the_world, read_journal(path), clock.monotonic() - t0)
+
+
+def test_a_fault_this_platform_cannot_apply_is_inconclusive_with_nothing_applied_and_no_steps_run(
+    tmp_path: Path,
+) -> None:
+    result = _run(tmp_path, fault="test-elsewhere")
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "not rehearsed on this platform: Redis is a container outside the cluster here" in result.reason
+    assert result.world.reverts == 0
+    assert not any(isinstance(e, PhaseChanged) and e.phase is Phase.RESPOND for e in result.journal)
 
 
 def test_a_runbook_that_fixes_the_fault_passes_and_the_journal_tells_the_whole_story(tmp_path: Path) -> None:

@@ -12,102 +12,23 @@ finding kind is pinned exactly.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from seed_pins import EXPECTED, Expected, Key, matches, run_game_day
 
 # The whole game day runs in this module's fixture: far longer than the suite's per-test timeout.
 pytestmark = [pytest.mark.slow, pytest.mark.gameday, pytest.mark.timeout(5400)]
-
-ROOT = Path(__file__).resolve().parents[2]
-
-Key = tuple[str, str]
-Expected = tuple[str, frozenset[str], str]
-
-TIMING_DEPENDENT = frozenset({"no-effect", "alert-not-fired", "alert-no-data", "alert-unchecked"})
-"""Finding kinds that depend on how fast the SLOs move after a step, not on what the runbook says. The alert kinds
-(whether the runbook's alert fired in a compressed drill) never count and are proven by
-``tests/platform/prometheus/test_prometheus_drill_live.py``, not pinned here."""
-
-# (system, incident id) -> (verdict, the finding kinds it carries, pytest -k selecting the drill)
-EXPECTED: dict[Key, Expected] = {}  # filled in below from the reviewed game day
-
-
-def _pin(system: str, incident: str, verdict: str, kinds: str, keyword: str) -> None:
-    EXPECTED[(system, incident)] = (verdict, frozenset(kinds.split()), keyword)
-
-
-# Reviewed against the audit, drill by drill (verdict, then why).
-# architect-api: the Fix's 10-minute filter cannot match a leak seconds old; the sandbox says so (not the runbook).
-_pin("architect-api", "database-connection-exhaustion", "inconclusive", "not-rehearsable", "database_connection")
-# Diagnostics only, and `kubectl logs <pod>` without -n.
-_pin("architect-api", "pods-not-starting", "failed", "stale-command", "pods_not_starting")
-# mean_time (PostgreSQL 13 renamed it); the drill supplies the Common Tasks scale-out for the prose step 4.
-_pin("architect-api", "P3", "failed", "missing-tool prose-only stale-command", "p3_high")
-# "Scale or restart" keeps the bad release; no rollback. The external dependency check is not run.
-_pin("architect-api", "P2", "failed", "blocked-by-policy", "p2_high")
-_pin("architect-api", "P1", "passed", "", "p1_api")
-# The leak lives in the app: the runbook's restart releases it. The kill filter needs 10 min of age.
-_pin("azora", "RB-007", "passed", "not-rehearsable prose-only", "rb007")
-# restartPolicy OnFailure is invalid for a Deployment; the real fix (helm rollback) cannot be rehearsed.
-_pin("azora", "RB-003", "failed", "invalid-action missing-tool prose-only", "rb003")
-_pin("azora", "RB-006", "passed", "prose-only", "rb006")
-# Restored by its CREATE INDEX (without CONCURRENTLY: harmful); mean_time is stale in steps 1 and 6.
-_pin("azora", "RB-008", "passed_with_findings", "harmful prose-only stale-command", "rb008")
-# The rollback is helm: not rehearsable here.
-_pin("azora", "RB-002", "inconclusive", "missing-tool prose-only", "rb002")
-# The remedy is prose; mean_time again.
-_pin("azora", "RB-004", "failed", "prose-only stale-command", "rb004")
-# A restart buys time against a leak still in the build; the watch cannot tell a hold from the next quiet gap.
-_pin("azora", "RB-005", "inconclusive", "prose-only", "rb005")
-_pin("chat-rooms", "high-error-rate-alert", "passed", "missing-tool", "high_error_rate_alert")
-# The runbook's resolution is prose; the drill supplies the rollback it keeps in another section.
-_pin("phase5-todo", "PodCrashLooping", "passed_with_findings", "prose-only", "podcrashlooping")
-_pin("phase5-todo", "HighErrorRate", "passed_with_findings", "prose-only", "higherrorrate")
-_pin("phase5-todo", "DatabaseConnectionFailed", "failed", "prose-only", "databaseconnectionfailed")
-# A partition: the Mitigation for an unreachable database is prose.
-_pin("zephyr-voting", "Incident-2", "failed", "prose-only", "incident_2")
-# "Restart Redis service" is prose; the drill restarts Redis and the app reconnects by itself, as claimed.
-_pin("zephyr-voting", "Incident-3", "passed_with_findings", "prose-only", "incident_3")
-_pin("zephyr-voting", "Incident-5", "passed", "prose-only", "incident_5")
-_pin("zephyr-voting", "rollback-procedure", "passed", "missing-tool prose-only", "rollback_procedure")
-
-
-def _run(reports: Path, run_id: str, keyword: str | None = None) -> dict[Key, dict[str, Any]]:
-    command = [
-        sys.executable, "-m", "pytest", "features", "-q", "-p", "no:cacheprovider",
-        f"--drillbook-reports={reports}", f"--drillbook-run-id={run_id}",
-    ]  # fmt: skip
-    if keyword:
-        command += ["-k", keyword]
-    done = subprocess.run(
-        command, check=False, cwd=ROOT, capture_output=True, text=True, timeout=3600, env=dict(os.environ)
-    )
-    summary = reports / run_id / "summary.json"
-    assert summary.is_file(), f"the game day wrote no summary:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
-    drills = json.loads(summary.read_text())["drills"]
-    return {(d["system"], d["incident_id"]): d for d in drills}
-
-
-def _matches(drill: dict[str, Any], expected: Expected) -> bool:
-    verdict, kinds, _ = expected
-    seen = set(drill.get("finding_kinds", []))
-    return bool(drill["verdict"] == verdict and seen - TIMING_DEPENDENT == kinds - TIMING_DEPENDENT)
 
 
 @pytest.fixture(scope="module")
 def game_day(tmp_path_factory: pytest.TempPathFactory) -> dict[Key, dict[str, Any]]:
     reports = tmp_path_factory.mktemp("reports")
-    results = _run(reports, "pinned")
-    flipped = [key for key, expected in EXPECTED.items() if key in results and not _matches(results[key], expected)]
+    results = run_game_day(reports, "pinned")
+    flipped = [key for key, expected in EXPECTED.items() if key in results and not matches(results[key], expected)]
     if flipped:
         keyword = " or ".join(EXPECTED[key][2] for key in flipped)
-        results |= _run(reports, "pinned-again", keyword)
+        results |= run_game_day(reports, "pinned-again", keyword)
     return results
 
 
@@ -119,4 +40,4 @@ def test_every_seed_drill_ran(game_day: dict[Key, dict[str, Any]]) -> None:
 def test_seed_drill_verdict_is_pinned(game_day: dict[Key, dict[str, Any]], key: Key, expected: Expected) -> None:
     drill = game_day[key]
     kinds = sorted(drill.get("finding_kinds", []))
-    assert _matches(drill, expected), f"{key}: {drill['verdict']} {kinds}: {drill['reason']}"
+    assert matches(drill, expected), f"{key}: {drill['verdict']} {kinds}: {drill['reason']}"

@@ -70,7 +70,7 @@ from drillbook.drill.verdict import (
     is_action,
     judge,
 )
-from drillbook.errors import DrillbookError, FaultInjectionError, SandboxError, ScenarioError
+from drillbook.errors import DrillbookError, FaultInjectionError, FaultNotOnPlatform, SandboxError, ScenarioError
 from drillbook.faults.base import Fault, RevertRecord, fault_class
 from drillbook.journal import Decision, Finding, FindingKind, JournalWriter, Phase, PhaseStatus, Whose
 from drillbook.runbook.model import Command, Incident, Runbook, Step
@@ -120,6 +120,7 @@ class _State:
     events_at_baseline_end: int = 0
     """Monitor events before this index belong to the baseline (a settled cold start), not to the fault."""
     sandbox_error: str | None = None
+    fault_not_on_platform: str | None = None
     judgement: Judgement | None = None
     projection: Projection | None = None
     restore_t: float | None = None
@@ -334,6 +335,12 @@ class Drill:
             self.state.fault = fault
             try:
                 fault.inject()
+            except FaultNotOnPlatform as exc:
+                self.state.fault_not_on_platform = str(exc)
+                self.say(f"not rehearsable on this platform: {exc}")
+                self._decide(raise_on_failure=False)
+                assert self.state.judgement is not None
+                raise DrillOutcome(self.state.judgement) from exc
             except FaultInjectionError as exc:
                 self._sandbox_failed(f"the fault could not be injected: {exc}")
             self.state.t_inject = self.t()
@@ -638,6 +645,7 @@ class Drill:
             target_s=target.seconds if target else None,
             target_note=target_note,
             sandbox_error=self.state.sandbox_error,
+            fault_not_on_platform=self.state.fault_not_on_platform,
             baseline_held=self.state.baseline_held,
             baseline_detail=self.state.baseline_detail,
             breached=self.state.breach is not None,

@@ -29,7 +29,8 @@ not see), *alert-no-data* or *alert-unchecked* (the sandbox's). Alerts never dec
 
 Then the drill (:func:`judge`), in this order:
 
-1. the sandbox broke → **error**;
+1. the sandbox broke → **error**; this platform cannot apply the drill's fault at all (known before anything
+   was applied) → **inconclusive**;
 2. the SLOs did not hold before the fault → **invalid**;
 3. the fault never breached, breached without margin, or the do-nothing control restored by itself →
    **vacuous**;
@@ -438,6 +439,8 @@ class Observations:
     target_note: str = ""
     """Why there is no resolution target, when the runbook states only a response SLA."""
     sandbox_error: str | None = None
+    fault_not_on_platform: str | None = None
+    """Why this platform cannot apply the drill's fault (:class:`~drillbook.errors.FaultNotOnPlatform`)."""
     baseline_held: bool = True
     baseline_detail: str = ""
     breached: bool = False
@@ -493,6 +496,12 @@ def judge(seen: Observations) -> Judgement:
 
     if seen.sandbox_error is not None:
         return done(Verdict.ERROR, f"the sandbox failed, so nothing was proven: {seen.sandbox_error}", "not judged")
+    if seen.fault_not_on_platform is not None:
+        return done(
+            Verdict.INCONCLUSIVE,
+            f"not rehearsed on this platform: {seen.fault_not_on_platform}. Nothing about the runbook was judged",
+            "not judged",
+        )
     if not seen.baseline_held:
         return done(
             Verdict.INVALID,

@@ -47,6 +47,7 @@ import yaml
 
 from drillbook.drill.ports import Sandbox, SandboxFactory
 from drillbook.errors import DatastoreError, DrillbookError, SandboxError
+from drillbook.faults.target import FaultTarget, TrafficControl
 from drillbook.journal import Platform
 from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec
 from drillbook.platform.docker.datastores import (
@@ -184,6 +185,18 @@ class ContainerSandbox(KubeSandbox):
     def __init__(self, *, containers: Mapping[str, DatastoreContainer], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.containers = dict(containers)
+
+    def fault_target(self, traffic: TrafficControl | None) -> FaultTarget:
+        """As on ``local``, but the datastores have no Deployment: a fault that acts on one is refused, saying why."""
+        target = super().fault_target(traffic)
+        why = "is a container outside the cluster on the docker platform, as a managed datastore is"
+        if self.scenario.postgres is not None:
+            target.postgres = None
+            target.outside_cluster = {**target.outside_cluster, "postgres": f"PostgreSQL {why}"}
+        if self.scenario.redis is not None:
+            target.redis = None
+            target.outside_cluster = {**target.outside_cluster, "redis": f"Redis {why}"}
+        return target
 
     def _deploy_behind_fault_proxy(self, url: str, deps: list[Dependency]) -> None:
         path = self.scenario.manifests

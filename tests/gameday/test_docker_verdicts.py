@@ -1,0 +1,73 @@
+"""The seed game day on ``docker`` gives the verdicts pinned for ``local`` (slow: the whole game day, on docker).
+
+``docker`` keeps localkube as the cluster and moves PostgreSQL and Redis into testcontainers containers behind the
+fault proxy, so every drill that acts on the app, the network or the data gives local's verdict and finding
+kinds. One drill cannot be rehearsed there by design: its fault scales the Redis Deployment to zero, and on
+``docker`` Redis is a container outside the cluster (as a managed Redis is). That drill must say so and be
+inconclusive; it must never fail or error as if the runbook or drillbook had broken.
+
+A drill whose verdict differs is run once more on its own before the test fails, as the local pin does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from seed_pins import EXPECTED, Expected, Key, matches, run_game_day
+
+from drillbook.errors import SandboxError
+from drillbook.platform.docker import DockerEngine, build_images
+
+pytestmark = [pytest.mark.slow, pytest.mark.gameday, pytest.mark.docker, pytest.mark.timeout(5400)]
+
+NOT_ON_DOCKER: dict[Key, str] = {
+    ("zephyr-voting", "Incident-3"): "not rehearsed on this platform: redis-outage (mode stop) scales Redis",
+}
+"""Drills docker cannot rehearse by design → what their inconclusive reason must say."""
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[None]:
+    docker = DockerEngine()
+    try:
+        handle = docker.ensure()
+    except SandboxError as exc:
+        pytest.skip(f"the docker game day needs a Docker engine: {exc}")
+    try:
+        build_images(lambda line: print(f"drillbook images: {line}"))
+        yield
+    finally:
+        if handle.started_now:
+            docker.stop_if_ours()
+
+
+def _as_expected(key: Key, drill: dict[str, Any]) -> bool:
+    if key in NOT_ON_DOCKER:
+        return drill["verdict"] == "inconclusive" and NOT_ON_DOCKER[key] in drill["reason"]
+    return matches(drill, EXPECTED[key])
+
+
+@pytest.fixture(scope="module")
+def game_day(engine: None, tmp_path_factory: pytest.TempPathFactory) -> dict[Key, dict[str, Any]]:
+    reports = tmp_path_factory.mktemp("reports-docker")
+    results = run_game_day(reports, "docker", platform="docker")
+    flipped = [key for key in EXPECTED if key in results and not _as_expected(key, results[key])]
+    if flipped:
+        keyword = " or ".join(EXPECTED[key][2] for key in flipped)
+        results |= run_game_day(reports, "docker-again", keyword, platform="docker")
+    return results
+
+
+def test_every_seed_drill_ran_on_docker(game_day: dict[Key, dict[str, Any]]) -> None:
+    assert set(game_day) == set(EXPECTED)
+
+
+@pytest.mark.parametrize(("key", "expected"), sorted(EXPECTED.items()), ids=str)
+def test_seed_drill_on_docker_gives_locals_pinned_verdict(
+    game_day: dict[Key, dict[str, Any]], key: Key, expected: Expected
+) -> None:
+    drill = game_day[key]
+    kinds = sorted(drill.get("finding_kinds", []))
+    assert _as_expected(key, drill), f"{key} on docker: {drill['verdict']} {kinds}: {drill['reason']}"
