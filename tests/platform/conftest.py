@@ -1,4 +1,4 @@
-"""The Docker tier: an engine (started by drillbook when none runs) and the locally built images."""
+"""Platform tests: the Docker tier's engine (started by drillbook when none runs) and the locally built images."""
 
 from __future__ import annotations
 
