@@ -7,6 +7,11 @@ names the kubeconfig's current context (comma-separated), checked before anythin
 Everything the run does (faults, deploys, runbook commands) uses a copy of the kubeconfig cut down to that
 one context, written into the run directory when the run starts; before each provision the user's kubeconfig
 is checked again, and a context that now points at another server or CA is refused.
+
+The last bring-up action, ``metrics``, is the sandbox's Prometheus, scraping the pods and the nodes' cAdvisor
+through the API server's proxy (:mod:`drillbook.platform.prometheus.modes`) when that API server is on loopback
+(a local cluster). A remote API server is never scraped: Prometheus is then left out of the sandbox, the reason
+journaled with the action, and the runbook's PromQL steps stay unbound.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from drillbook.journal import Platform
 from drillbook.platform.bringup import Action, BringUp, UndoSpec
 from drillbook.platform.endpoint_access import EndpointAccess
 from drillbook.platform.kube_sandbox import KubeSandbox
+from drillbook.platform.prometheus import PrometheusAction
+from drillbook.platform.prometheus.bringup import cluster_metrics_action
 from drillbook.scenario import Scenario, load_scenario
 
 _counter = itertools.count(1)
@@ -140,11 +147,13 @@ def scenario_sandbox(
     workdir: Path,
     on_close: Callable[[], None],
     bringup: BringUp | None = None,
+    *,
+    sandbox_type: type[KubeSandbox] = KubeSandbox,
 ) -> KubeSandbox:
     """The sandbox of a scenario on the existing cluster. It waits as every :class:`KubeSandbox` does: only on the
     Deployments the scenario's manifests name (another team's unhealthy one never blocks), failing fast with the
     pod's events and logs when one cannot start."""
-    return KubeSandbox(
+    return sandbox_type(
         scenario=scenario,
         platform=Platform.EXISTING,
         kube_env=kube_env,
@@ -156,8 +165,24 @@ def scenario_sandbox(
     )
 
 
-def provider(scenarios_dir: Path, run_dir: Path, environ: Mapping[str, str] | None = None) -> SandboxFactory:
-    """Deploy scenarios into the allowed existing cluster named by ``KUBECONFIG``."""
+Existed = Callable[[Mapping[str, str]], Callable[[str, str, str], bool]]
+"""Given the kube env, whether (kind, namespace, name) is in the cluster before the drill applies anything."""
+
+
+def provider(
+    scenarios_dir: Path,
+    run_dir: Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    existed: Existed = _existed,
+    sandbox_type: type[KubeSandbox] = KubeSandbox,
+    prometheus: Callable[[], PrometheusAction] = PrometheusAction,
+) -> SandboxFactory:
+    """Deploy scenarios into the allowed existing cluster named by ``KUBECONFIG``.
+
+    ``existed``, ``sandbox_type`` and ``prometheus``: a test hands in ones that run no kubectl and start no
+    Prometheus.
+    """
     env = os.environ if environ is None else environ
     path = env.get("KUBECONFIG")
     if not path:
@@ -173,10 +198,12 @@ def provider(scenarios_dir: Path, run_dir: Path, environ: Mapping[str, str] | No
         workdir = run_dir / "sandboxes" / f"{system}-{next(_counter)}"
         workdir.mkdir(parents=True, exist_ok=True)
         kube_env = {"KUBECONFIG": str(kubeconfig)}
-        created = created_objects(scenario.manifests, _existed(kube_env))  # before anything is applied
+        created = created_objects(scenario.manifests, existed(kube_env))  # before anything is applied
         path = created_file(workdir, created)
         bringup = BringUp(workdir, platform=Platform.EXISTING.value)
-        sandbox = scenario_sandbox(scenario, kube_env, workdir, on_close=bringup.close, bringup=bringup)
+        sandbox = scenario_sandbox(
+            scenario, kube_env, workdir, on_close=bringup.close, bringup=bringup, sandbox_type=sandbox_type
+        )
 
         def delete() -> None:
             sandbox.release()
@@ -189,6 +216,7 @@ def provider(scenarios_dir: Path, run_dir: Path, environ: Mapping[str, str] | No
             [
                 Action("deploy", sandbox.apply, delete, replay if created else None),
                 Action("wait available", sandbox.wait_available),
+                cluster_metrics_action(prometheus(), lambda: sandbox, scenario, kubeconfig, workdir),
             ]
         )
         return sandbox

@@ -3,6 +3,10 @@
 No registry is reachable where drillbook runs its CI, so the k3s image must already be in the local engine
 (``DRILLBOOK_K3S_IMAGE``, default ``rancher/k3s:latest``), and the scenario's images, built locally, are imported
 into the cluster's containerd (``docker save IMAGE | docker exec -i CONTAINER ctr images import -``).
+
+The last bring-up action, ``metrics``, is the sandbox's Prometheus: it scrapes the pods and the node's cAdvisor
+through the API server the container publishes on the host's loopback (:mod:`drillbook.platform.prometheus.modes`);
+a Docker engine elsewhere publishes it off loopback, and then Prometheus is left out, with that reason.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec
 from drillbook.platform.endpoint_access import EndpointAccess
 from drillbook.platform.kind import images_to_load
 from drillbook.platform.kube_sandbox import KubeSandbox
+from drillbook.platform.prometheus import PrometheusAction
+from drillbook.platform.prometheus.bringup import cluster_metrics_action
 from drillbook.scenario import load_scenario
 
 _counter = itertools.count(1)
@@ -66,8 +72,14 @@ def provider(
     run_dir: Path,
     container_factory: Callable[[], Any] = _k3s_container,
     importer: Callable[[str, Sequence[str]], None] = import_images,
+    *,
+    sandbox_type: type[KubeSandbox] = KubeSandbox,
+    prometheus: Callable[[], PrometheusAction] = PrometheusAction,
 ) -> SandboxFactory:
-    """A fresh k3s container per drill; its stop is recorded before it starts, so no failure leaks it."""
+    """A fresh k3s container per drill; its stop is recorded before it starts, so no failure leaks it.
+
+    ``sandbox_type`` and ``prometheus``: a test hands in ones that run no kubectl and start no Prometheus.
+    """
 
     def provision(system: str) -> Sandbox:
         scenario = load_scenario(scenarios_dir / system)
@@ -92,7 +104,7 @@ def provider(
 
         def apply() -> None:
             kubeconfig.write_text(container.config_yaml(), encoding="utf-8")
-            sandbox = KubeSandbox(
+            sandbox = sandbox_type(
                 scenario=scenario,
                 platform=Platform.K3S,
                 kube_env=kube_env,
@@ -114,6 +126,7 @@ def provider(
                 Action("images", load),
                 Action("deploy", apply, release),
                 Action("wait available", lambda: made[0].wait_available()),  # noqa: PLW0108 - made[0] exists only then
+                cluster_metrics_action(prometheus(), lambda: made[0], scenario, kubeconfig, workdir),
             ]
         )
         return made[0]

@@ -8,6 +8,10 @@ commands, and a unit test holds them together. Each command runs as a journaled 
 
 Images are built locally (``drillbook images build --seed DIR``, :mod:`drillbook.platform.docker.seed_images`: no
 registry is reachable in our CI) under the names the manifests use, and loaded with ``kind load docker-image``.
+
+After the plan's commands come two in-process actions (:func:`kind_actions`): ``access`` (the sandbox's API
+client and its Service relays) and ``metrics``, the sandbox's Prometheus, which scrapes the pods and the node's
+cAdvisor through the API server kind publishes on 127.0.0.1 (:mod:`drillbook.platform.prometheus.modes`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec
 from drillbook.platform.docker.seed_images import seed_image_plan
 from drillbook.platform.endpoint_access import EndpointAccess
 from drillbook.platform.kube_sandbox import KubeSandbox
-from drillbook.scenario import load_scenario
+from drillbook.platform.prometheus import PrometheusAction
+from drillbook.platform.prometheus.bringup import cluster_metrics_action
+from drillbook.scenario import Scenario, load_scenario
 
 Runner = Callable[[Sequence[str]], str]
 
@@ -164,8 +170,45 @@ def cluster_name(system: str) -> str:
     return f"drillbook-{system}"[:30] + f"-{uuid.uuid4().hex[:6]}"
 
 
-def provider(scenarios_dir: Path, run_dir: Path, runner: Runner = run_command) -> SandboxFactory:
-    """A fresh kind cluster per drill."""
+def kind_actions(
+    plan: Sequence[Step],
+    runner: Runner,
+    sandbox: Callable[[], KubeSandbox],
+    prometheus: PrometheusAction,
+    *,
+    scenario: Scenario,
+    kubeconfig: Path,
+    workdir: Path,
+) -> list[Action]:
+    """The whole kind bring-up: the plan's commands, then ``access`` (``sandbox()`` makes the sandbox; the undo
+    releases it) and ``metrics`` (Prometheus through the API server; the undo stops it), so teardown stops
+    Prometheus, then the relays, then deletes the cluster."""
+    made: list[KubeSandbox] = []
+
+    def access() -> None:
+        made.append(sandbox())
+
+    def release() -> None:
+        for box in made:
+            box.release()
+
+    def deployed() -> KubeSandbox:
+        return made[0]
+
+    return [
+        *plan_actions(plan, runner),
+        Action("access", access, release),
+        cluster_metrics_action(prometheus, deployed, scenario, kubeconfig, workdir),
+    ]
+
+
+def provider(
+    scenarios_dir: Path,
+    run_dir: Path,
+    runner: Runner = run_command,
+    prometheus: Callable[[], PrometheusAction] = PrometheusAction,
+) -> SandboxFactory:
+    """A fresh kind cluster per drill (``prometheus``: a test hands in a fake one)."""
     if runner is run_command and shutil.which("kind") is None:
         raise UsageError("the kind platform needs the kind CLI on PATH (and a running Docker engine)")
 
@@ -184,20 +227,27 @@ def provider(scenarios_dir: Path, run_dir: Path, runner: Runner = run_command) -
             scenario_deployments(scenario.manifests),
         )
         bringup = BringUp(workdir, platform=Platform.KIND.value)
-        bringup.run_all(plan_actions(plan, runner))
         kube_env = {"KUBECONFIG": str(kubeconfig)}
-        try:
-            return KubeSandbox(
-                scenario=scenario,
-                platform=Platform.KIND,
-                kube_env=kube_env,
-                workdir=workdir,
-                access_factory=lambda api: EndpointAccess(kube_env, api),
-                on_close=bringup.close,
-                bringup=bringup,
+        made: list[KubeSandbox] = []
+
+        def sandbox() -> KubeSandbox:
+            made.append(
+                KubeSandbox(
+                    scenario=scenario,
+                    platform=Platform.KIND,
+                    kube_env=kube_env,
+                    workdir=workdir,
+                    access_factory=lambda api: EndpointAccess(kube_env, api),
+                    on_close=bringup.close,
+                    bringup=bringup,
+                )
             )
-        except BaseException:
-            bringup.close()
-            raise
+            return made[-1]
+
+        actions = kind_actions(
+            plan, runner, sandbox, prometheus(), scenario=scenario, kubeconfig=kubeconfig, workdir=workdir
+        )
+        bringup.run_all(actions)
+        return made[0]
 
     return provision

@@ -17,7 +17,8 @@ from drillbook.platform.bringup import Action, Facts, UndoSpec, process_facts
 from drillbook.platform.kube_sandbox import KubeSandbox
 from drillbook.platform.local.kube.cluster import LocalKubeProcess
 from drillbook.platform.local.toxiproxy import ToxiproxyProcess
-from drillbook.platform.prometheus import PrometheusAction, PrometheusContext
+from drillbook.platform.prometheus import PodsOnLoopback, PrometheusAction
+from drillbook.platform.prometheus.bringup import metrics_action as prometheus_metrics_action
 from drillbook.scenario import Scenario
 
 
@@ -59,24 +60,11 @@ def metrics_action(
 ) -> Action:
     """Start Prometheus and its exporters against the deployed ``sandbox()``; the undo stops them all.
 
-    localkube's pods are process groups on this machine, so their container metrics are served from its state
-    directory (``state/kube``); a datastore outside the cluster (a container) is scraped through its Service, as
-    the app reaches it.
+    localkube's pods are process groups on this machine with loopback IPs, so they are scraped directly and their
+    container metrics are served from its state directory (``state/kube``): :class:`PodsOnLoopback`. A datastore
+    outside the cluster (a container) is scraped through its Service, as the app reaches it.
     """
-
-    def start() -> None:
-        up = sandbox()
-        prometheus.up(
-            PrometheusContext(
-                scenario=scenario,
-                api_client=up.api_client,
-                service_address=up.access.address,
-                state_dir=state / "prometheus",
-                evidence_dir=evidence,
-                kube_state_dir=state / "kube",
-            )
-        )
-        up.prometheus_url = prometheus.url
-        up.prometheus_rules = prometheus.load_rules
-
-    return Action("metrics", start, prometheus.down)
+    pods = PodsOnLoopback(state / "kube")
+    return prometheus_metrics_action(
+        prometheus, sandbox, scenario, cluster=lambda: pods, state_dir=state / "prometheus", evidence=evidence
+    )

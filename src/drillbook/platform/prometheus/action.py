@@ -2,10 +2,12 @@
 
 ``up`` starts, in order, each one's undo stacked before it acts:
 
-1. the exporters — Debian's ``prometheus-postgres-exporter`` / ``prometheus-redis-exporter`` for the scenario's
-   datastores (reached on the Services' loopback addresses), and, on localkube, drillbook's cAdvisor-style
-   container exporter (:mod:`~drillbook.platform.prometheus.cadvisor`);
-2. the app pod targets: a file_sd file rewritten as pods come and go (:mod:`~drillbook.platform.prometheus.targets`);
+1. the cluster's side, as the context's :class:`~drillbook.platform.prometheus.modes.ClusterScrape` reaches it:
+   the app pod targets (a file_sd file rewritten as pods come and go) and the container metrics — on localkube
+   the pods' loopback IPs and drillbook's cAdvisor-style exporter, on a real cluster the API server's proxy
+   (:mod:`~drillbook.platform.prometheus.modes`);
+2. the datastores' exporters — Debian's ``prometheus-postgres-exporter`` / ``prometheus-redis-exporter`` for the
+   scenario's datastores, reached on the Services' loopback addresses;
 3. Prometheus itself, on loopback, with the generated config and a per-run TSDB directory.
 
 ``down`` runs the undos in reverse (every one, even when one fails) and removes the storage directory. Every
@@ -29,21 +31,16 @@ from typing import Any
 from drillbook.errors import SandboxError
 from drillbook.execute.bindings import Bindings
 from drillbook.platform.prometheus.bindings import with_prometheus
-from drillbook.platform.prometheus.cadvisor import CadvisorExporter
 from drillbook.platform.prometheus.client import PrometheusClient
 from drillbook.platform.prometheus.config import ScrapeJob, render_config, render_rules
-from drillbook.platform.prometheus.kube_state import RestartCounts
+from drillbook.platform.prometheus.modes import ClusterScrape
 from drillbook.platform.prometheus.process import (
     ServerProcess,
     postgres_exporter,
     prometheus_process,
     redis_exporter,
 )
-from drillbook.platform.prometheus.targets import PodTargetWriter
 from drillbook.scenario import Scenario
-
-APP_JOB = "app"
-"""Job label of the app pods' series (``up{job="app"}``); :class:`~drillbook.slo.promql.PromqlWindows` selects it."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +48,8 @@ class PrometheusContext:
     """What the action needs from the sandbox being brought up."""
 
     scenario: Scenario
+    cluster: ClusterScrape
+    """How the app pods and the container metrics are reached: ``PodsOnLoopback`` or ``ThroughApiServer``."""
     api_client: Any
     """The sandbox's ``kubernetes`` API client (pods are listed for the app's targets)."""
     service_address: Callable[[str, str, int | None], tuple[str, int]]
@@ -59,9 +58,6 @@ class PrometheusContext:
     """A per-run temp directory for the config, file_sd and TSDB; removed by ``down``."""
     evidence_dir: Path
     """Where the logs are kept after the run."""
-    kube_state_dir: Path | None = None
-    """localkube's state directory: container metrics are served from its pods' process groups. ``None`` on
-    clusters that have their own cAdvisor (not scraped: they are not on loopback)."""
 
 
 class PrometheusAction:
@@ -109,23 +105,7 @@ class PrometheusAction:
         state, logs = ctx.state_dir, ctx.evidence_dir
         state.mkdir(parents=True, exist_ok=True)
         self._undos.append(lambda: shutil.rmtree(state, ignore_errors=True))
-        jobs: list[ScrapeJob] = []
-        app = ctx.scenario.app
-        pods = PodTargetWriter(
-            ctx.api_client,
-            state / "app-pods.json",
-            namespace=app.namespace,
-            selector=app.selector or f"app={app.deployment}",
-            container=app.container,
-        )
-        self._undos.append(pods.stop)
-        pods.start()
-        jobs.append(ScrapeJob(APP_JOB, file_sd=pods.path))
-        if ctx.kube_state_dir is not None:
-            cadvisor = CadvisorExporter(ctx.kube_state_dir, extra=RestartCounts(ctx.api_client).render)
-            self._undos.append(cadvisor.stop)
-            cadvisor.start()
-            jobs.append(ScrapeJob("kubelet", static=(cadvisor.address,), metrics_path="/metrics"))
+        jobs: list[ScrapeJob] = ctx.cluster.start(ctx, self._undos.append)
         pg = ctx.scenario.postgres
         if pg is not None:
             host, port = ctx.service_address(pg.namespace, pg.service, pg.port)

@@ -11,7 +11,8 @@ that put itself in a session of its own; the shim itself does not, as in ``kubec
 * ``container_cpu_usage_seconds_total``: user + system CPU of the group, kept monotonic when a process of the
   group exits (the seconds it used stay counted, as in a cgroup's ``cpuacct.usage``).
 
-It runs as a thread of the drillbook process on a loopback port, so it ends with the run.
+It runs as a thread of the drillbook process on a loopback port, so it ends with the run; localkube also serves
+it itself, on its node's ``/api/v1/nodes/localkube/proxy/metrics/cadvisor`` as a real kubelet does.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psutil
+
+from drillbook.platform.prometheus.exporter import MetricsExporter
 
 Identity = tuple[str, str, str]
 """(namespace, pod, container)."""
@@ -138,71 +140,14 @@ def _labels(ident: Identity) -> str:
     return f'{{namespace="{namespace}",pod="{pod}",container="{container}"}}'
 
 
-class CadvisorExporter:
-    """Serves :class:`ContainerMeter` on ``http://127.0.0.1:<port>/metrics``.
-
-    A sampler thread reads ``/proc`` every ``period_s`` and the handler answers with the latest reading at once:
-    on a busy machine a full ``/proc`` walk can take longer than Prometheus's 1 s scrape timeout.
-    """
+class CadvisorExporter(MetricsExporter):
+    """Serves :class:`ContainerMeter` on ``http://127.0.0.1:<port>/metrics`` (sampled: see :mod:`.exporter`)."""
 
     def __init__(self, state_dir: Path, period_s: float = 1.0, extra: Callable[[], str] | None = None) -> None:
         """Serve the containers of the localkube in ``state_dir``; ``extra`` adds more families (restart counts)."""
         self.meter = ContainerMeter(state_dir)
-        self.period_s = period_s
         self.extra = extra
-        self._latest = b""
-        self._stop = threading.Event()
-        exporter = self
+        super().__init__(self._render, name="cadvisor", period_s=period_s)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path.split("?", 1)[0] != "/metrics":
-                    self.send_error(404, "only /metrics is served here")
-                    return
-                body = exporter._latest
-                with contextlib.suppress(OSError):  # Prometheus gave up on a slow scrape: nothing to answer
-                    self.send_response(200)
-                    self.send_header("Content-Type", "text/plain; version=0.0.4")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="cadvisor-exporter", daemon=True)
-        self._sampler = threading.Thread(target=self._sample_loop, name="cadvisor-sampler", daemon=True)
-
-    @property
-    def address(self) -> str:
-        """``127.0.0.1:port``."""
-        host, port = self._server.server_address[:2]
-        return f"{host!s}:{port}"
-
-    def start(self) -> CadvisorExporter:
-        """Take the first reading, then sample and serve in the background."""
-        self._latest = self._render()
-        self._sampler.start()
-        self._thread.start()
-        return self
-
-    def _sample_loop(self) -> None:
-        while not self._stop.wait(self.period_s):
-            with contextlib.suppress(Exception):  # one failed walk keeps the last reading; the next one retries
-                self._latest = self._render()
-
-    def _render(self) -> bytes:
-        text = self.meter.render() + (self.extra() if self.extra is not None else "")
-        return text.encode()
-
-    def stop(self) -> None:
-        """Stop sampling and serving, and close the socket."""
-        self._stop.set()
-        if self._sampler.is_alive():
-            self._sampler.join(timeout=5)
-        if self._thread.is_alive():
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-        self._server.server_close()
+    def _render(self) -> str:
+        return self.meter.render() + (self.extra() if self.extra is not None else "")

@@ -3,6 +3,10 @@
 Every scrape target is either written here from addresses the sandbox handed in, or read by Prometheus from
 file_sd JSON files that :mod:`drillbook.platform.prometheus.targets` rewrites as pods come and go. Both paths go
 through :func:`require_loopback`, so a config that would reach beyond the machine is never written.
+
+On a real cluster every target is the API server's loopback address and the ``__metrics_path__`` label picks the
+pod or node behind its proxy; such a job carries a :class:`ScrapeAuth` (the sandbox kubeconfig's credentials, as
+files) and its ``scheme``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
@@ -31,14 +36,55 @@ class TargetGroup:
 
 
 @dataclass(frozen=True)
+class ScrapeAuth:
+    """How Prometheus connects to a job's targets: the scheme and, for an API server, the kubeconfig's credentials.
+
+    Every path names a file drillbook wrote (mode 0600) under the Prometheus state directory.
+    """
+
+    scheme: Literal["http", "https"] = "http"
+    ca_file: Path | None = None
+    """The cluster's CA; ``None`` trusts the system's (or nothing is verified, see ``insecure_skip_verify``)."""
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    token_file: Path | None = None
+    """A bearer token, sent as ``Authorization: Bearer``."""
+    insecure_skip_verify: bool = False
+    """The kubeconfig says ``insecure-skip-tls-verify: true``: Prometheus does as kubectl does."""
+
+    def render(self) -> dict[str, object]:
+        """The job-level keys (``scheme``, ``tls_config``, ``authorization``) for ``prometheus.yml``."""
+        keys: dict[str, object] = {"scheme": self.scheme}
+        tls = {
+            key: str(path)
+            for key, path in (("ca_file", self.ca_file), ("cert_file", self.cert_file), ("key_file", self.key_file))
+            if path is not None
+        }
+        tls_config: dict[str, object] = dict(tls)
+        if self.insecure_skip_verify:
+            tls_config["insecure_skip_verify"] = True
+        if tls_config:
+            keys["tls_config"] = tls_config
+        if self.token_file is not None:
+            keys["authorization"] = {"type": "Bearer", "credentials_file": str(self.token_file)}
+        return keys
+
+
+@dataclass(frozen=True)
 class ScrapeJob:
-    """One scrape job: static loopback targets, or a file_sd file drillbook keeps up to date."""
+    """One scrape job: static loopback targets (plain or in labelled groups), or a file_sd file drillbook keeps up
+    to date."""
 
     name: str
     static: tuple[str, ...] = ()
     file_sd: Path | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    """Labels of the ``static`` targets."""
     metrics_path: str = "/metrics"
+    groups: tuple[TargetGroup, ...] = ()
+    """Static groups with labels of their own (a node's ``__metrics_path__`` behind the API server's proxy)."""
+    auth: ScrapeAuth | None = None
+    """``None``: plain HTTP, no credentials (every loopback exporter and localkube's pods)."""
 
 
 def require_loopback(target: str) -> str:
@@ -80,11 +126,12 @@ def render_config(
             "scrape_interval": every,
             "scrape_timeout": every,
         }
-        if job.static:
-            group: dict[str, object] = {"targets": [require_loopback(t) for t in job.static]}
-            if job.labels:
-                group["labels"] = dict(job.labels)
-            entry["static_configs"] = [group]
+        if job.auth is not None:
+            entry.update(job.auth.render())
+        groups = [TargetGroup(job.static, job.labels)] if job.static else []
+        static = [_static_group(g) for g in (*groups, *job.groups) if g.targets]
+        if static:
+            entry["static_configs"] = static
         if job.file_sd is not None:
             entry["file_sd_configs"] = [{"files": [str(job.file_sd)], "refresh_interval": "1s"}]
         scrape_configs.append(entry)
@@ -95,6 +142,13 @@ def render_config(
         config["rule_files"] = [str(path) for path in rule_files]
     config["scrape_configs"] = scrape_configs
     return yaml.safe_dump(config, sort_keys=False)
+
+
+def _static_group(group: TargetGroup) -> dict[str, object]:
+    entry: dict[str, object] = {"targets": [require_loopback(t) for t in group.targets]}
+    if group.labels:
+        entry["labels"] = dict(group.labels)
+    return entry
 
 
 RULE_GROUP = "drillbook-runbook-alerts"

@@ -3,7 +3,9 @@
 A fault that kills or rolls pods gives them new IPs; Prometheus must scrape the new pods within seconds, as it
 would through Kubernetes service discovery. :class:`PodTargetWriter` lists the app's pods with the real
 ``kubernetes`` client every ``period_s`` and rewrites the file_sd JSON when the set changes (Prometheus watches
-the file). Only pod IPs on loopback are written (localkube's pods live in 127.10.0.0/16).
+the file). How a pod is reached is a :data:`PodRoute`: :func:`pod_ip_route` scrapes the pod IP itself, which only
+localkube's pods allow (they live in 127.10.0.0/16, and only loopback IPs are written);
+:class:`ApiServerRoute` scrapes a real cluster's pods through the API server's proxy, on its loopback address.
 """
 
 from __future__ import annotations
@@ -11,19 +13,55 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
 
 from drillbook.errors import SandboxError
+from drillbook.platform.prometheus.apiserver import pod_proxy_path
 from drillbook.platform.prometheus.config import TargetGroup, require_loopback, write_file_sd
 
 log = logging.getLogger(__name__)
 
+PodRoute = Callable[[str, str, str, int], TargetGroup | None]
+"""(namespace, pod, pod IP, port) → the file_sd group that scrapes it, or ``None`` when it cannot be reached."""
 
-def pod_targets(core: Any, namespace: str, selector: str, container: str | None) -> list[TargetGroup]:
-    """One group per running pod with an IP: ``podIP:containerPort``, labelled namespace and pod."""
+
+def pod_ip_route(namespace: str, pod: str, ip: str, port: int) -> TargetGroup | None:
+    """Scrape ``podIP:port`` itself, when the IP is on loopback (localkube's pods); labelled namespace and pod."""
+    try:
+        target = require_loopback(f"{ip}:{port}")
+    except SandboxError:
+        log.warning("not scraping pod %s at %s: not a sandbox address", pod, ip)
+        return None
+    return TargetGroup(targets=(target,), labels={"namespace": namespace, "pod": pod})
+
+
+@dataclass(frozen=True)
+class ApiServerRoute:
+    """Scrape a pod through the API server's proxy: the target is the API server's loopback ``host:port``, the
+    pod's path is its ``__metrics_path__``; ``instance`` stays ``podIP:port`` as Kubernetes discovery sets it."""
+
+    api_server: str
+    """The API server's loopback ``host:port``."""
+
+    def __call__(self, namespace: str, pod: str, ip: str, port: int) -> TargetGroup | None:
+        labels = {
+            "namespace": namespace,
+            "pod": pod,
+            "instance": f"{ip}:{port}",
+            "__metrics_path__": pod_proxy_path(namespace, pod, port),
+        }
+        return TargetGroup(targets=(require_loopback(self.api_server),), labels=labels)
+
+
+def pod_targets(
+    core: Any, namespace: str, selector: str, container: str | None, route: PodRoute = pod_ip_route
+) -> list[TargetGroup]:
+    """One group per running pod with an IP and a container port, as ``route`` reaches it."""
     listing = core.list_namespaced_pod(namespace, label_selector=selector)
     groups: list[TargetGroup] = []
     for pod in listing.items:
@@ -33,14 +71,10 @@ def pod_targets(core: Any, namespace: str, selector: str, container: str | None)
         port = _metrics_port(pod, container)
         if port is None:
             continue
-        try:
-            target = require_loopback(f"{ip}:{port}")
-        except SandboxError:
-            log.warning("not scraping pod %s at %s: not a sandbox address", pod.metadata.name, ip)
-            continue
-        labels = {"namespace": namespace, "pod": str(pod.metadata.name)}
-        groups.append(TargetGroup(targets=(target,), labels=labels))
-    return sorted(groups, key=lambda g: g.targets)
+        group = route(namespace, str(pod.metadata.name), str(ip), port)
+        if group is not None:
+            groups.append(group)
+    return sorted(groups, key=lambda g: (g.targets, sorted(g.labels.items())))
 
 
 def _metrics_port(pod: Any, container: str | None) -> int | None:
@@ -63,6 +97,7 @@ class PodTargetWriter:
         namespace: str,
         selector: str,
         container: str | None,
+        route: PodRoute = pod_ip_route,
         period_s: float = 0.5,
     ) -> None:
         self.core = client.CoreV1Api(api_client)
@@ -70,6 +105,7 @@ class PodTargetWriter:
         self.namespace = namespace
         self.selector = selector
         self.container = container
+        self.route = route
         self.period_s = period_s
         self._written: list[TargetGroup] | None = None
         self._stop = threading.Event()
@@ -77,7 +113,7 @@ class PodTargetWriter:
 
     def refresh(self) -> list[TargetGroup]:
         """List the pods now and rewrite the file when the targets changed."""
-        groups = pod_targets(self.core, self.namespace, self.selector, self.container)
+        groups = pod_targets(self.core, self.namespace, self.selector, self.container, self.route)
         if groups != self._written:
             write_file_sd(self.path, groups)
             self._written = groups

@@ -46,6 +46,10 @@ def api_groups() -> JsonObj:
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
+_PROXY_VERBS = ["create", "delete", "get", "patch", "update"]
+"""The proxy subresources' verbs, as upstream lists them (every method is forwarded)."""
+
+
 def resource_list(group: str, version: str) -> JsonObj | None:
     """``GET /api/v1`` or ``/apis/<group>/<version>``; None when not served."""
     gv = f"{group}/{version}" if group else version
@@ -95,9 +99,10 @@ def resource_list(group: str, version: str) -> JsonObj | None:
                 "attach": "PodAttachOptions",
                 "portforward": "PodPortForwardOptions",
                 "log": "Pod",
+                "proxy": f"{res.kind}ProxyOptions",
             }.get(sub, res.kind)
             verbs = {"exec": ["create", "get"], "attach": ["create", "get"], "portforward": ["create", "get"],
-                     "log": ["get"]}.get(sub, ["get", "patch", "update"])  # fmt: skip
+                     "log": ["get"], "proxy": _PROXY_VERBS}.get(sub, ["get", "patch", "update"])  # fmt: skip
             sub_entry: JsonObj = {
                 "name": f"{res.name}/{sub}",
                 "singularName": "",

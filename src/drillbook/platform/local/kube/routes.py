@@ -355,8 +355,8 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
-    """Register every route on ``app``; metrics routes come before the generic group route."""
-    from drillbook.platform.local.kube import metrics
+    """Register every route on ``app``; metrics and proxy routes come before the generic group routes."""
+    from drillbook.platform.local.kube import metrics, proxy
 
     r = app.router
     r.add_get("/version", version)
@@ -367,6 +367,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/openapi/v3", openapi_root)
     r.add_get("/openapi/v3/{path:.+}", openapi_doc)
     metrics.add_routes(app)
+    proxy.add_routes(app)
     r.add_get("/api/{version}", group_resources)
     r.add_get("/apis/{group}", group_info)
     r.add_get("/apis/{group}/{version}", group_resources)

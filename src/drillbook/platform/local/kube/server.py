@@ -18,6 +18,7 @@ from drillbook.platform.local.kube.api import Api
 from drillbook.platform.local.kube.contract import KubeletLike
 from drillbook.platform.local.kube.controllers import ControllerManager
 from drillbook.platform.local.kube.discovery import VERSION
+from drillbook.platform.local.kube.proxy import NODE_METRICS_KEY, NodeMetrics
 from drillbook.platform.local.kube.routes import API_KEY, CLOSING_KEY, add_routes
 from drillbook.platform.local.kube.services import ServiceProxies
 from drillbook.platform.local.kube.store import Store
@@ -151,6 +152,7 @@ class LocalKubeServer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app[API_KEY] = self.api
         app[CLOSING_KEY] = self._closing
+        app[NODE_METRICS_KEY] = NodeMetrics(self.state_dir)  # the node proxy's cAdvisor endpoint
         add_routes(app)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
