@@ -77,3 +77,25 @@ def _unit_tier_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(time, "sleep", short_sleep)
     monkeypatch.setattr(socket.socket, "listen", listen_locally_only)
     yield
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[Any]:
+    """A Docker engine with drillbook's images; the tests skip, saying why, where none can run.
+
+    An engine this session had to start is stopped at its end; one that was running already is left alone.
+    """
+    from drillbook.errors import SandboxError
+    from drillbook.platform.docker import DockerEngine, build_images
+
+    engine = DockerEngine()
+    try:
+        handle = engine.ensure()
+    except SandboxError as exc:
+        pytest.skip(f"the Docker tier needs a Docker engine: {exc}")
+    try:
+        build_images(lambda line: print(f"drillbook images: {line}"))
+        yield handle
+    finally:
+        if handle.started_now:
+            engine.stop_if_ours()

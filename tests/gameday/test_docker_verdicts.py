@@ -11,14 +11,10 @@ A drill whose verdict differs is run once more on its own before the test fails,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from seed_pins import EXPECTED, Expected, Key, matches, run_game_day
-
-from drillbook.errors import SandboxError
-from drillbook.platform.docker import DockerEngine, build_images
 
 pytestmark = [pytest.mark.slow, pytest.mark.gameday, pytest.mark.docker, pytest.mark.timeout(5400)]
 
@@ -28,21 +24,6 @@ NOT_ON_DOCKER: dict[Key, str] = {
 """Drills docker cannot rehearse by design → what their inconclusive reason must say."""
 
 
-@pytest.fixture(scope="module")
-def engine() -> Iterator[None]:
-    docker = DockerEngine()
-    try:
-        handle = docker.ensure()
-    except SandboxError as exc:
-        pytest.skip(f"the docker game day needs a Docker engine: {exc}")
-    try:
-        build_images(lambda line: print(f"drillbook images: {line}"))
-        yield
-    finally:
-        if handle.started_now:
-            docker.stop_if_ours()
-
-
 def _as_expected(key: Key, drill: dict[str, Any]) -> bool:
     if key in NOT_ON_DOCKER:
         return drill["verdict"] == "inconclusive" and NOT_ON_DOCKER[key] in drill["reason"]
@@ -50,7 +31,7 @@ def _as_expected(key: Key, drill: dict[str, Any]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def game_day(engine: None, tmp_path_factory: pytest.TempPathFactory) -> dict[Key, dict[str, Any]]:
+def game_day(docker_engine: object, tmp_path_factory: pytest.TempPathFactory) -> dict[Key, dict[str, Any]]:
     reports = tmp_path_factory.mktemp("reports-docker")
     results = run_game_day(reports, "docker", platform="docker")
     flipped = [key for key in EXPECTED if key in results and not _as_expected(key, results[key])]
