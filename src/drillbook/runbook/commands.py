@@ -24,6 +24,7 @@ from drillbook.runbook.effects import (
     worst,
 )
 from drillbook.runbook.model import Command, Effect
+from drillbook.runbook.sessions import REMOTE_SHELL, REPL_KINDS, SessionStack
 
 _LANGUAGES = {
     "": "",
@@ -84,14 +85,6 @@ _OUTPUT_LINE = re.compile(
     r"\(\d+ rows?\)|OK$|PONG$|QUEUED$|[{}\[\]|+]|-{3,}|={3,}|error:|Error from server|Warning:|NAME\s|"
     r"[A-Z][A-Z0-9_-]+(?:\s{2,}[A-Z][A-Z0-9_() -]*)+$)"
 )
-_SESSION_END = re.compile(r"^(?:exit|logout|quit|\\q|\.exit|\\quit|exit\(\))\s*;?$", re.IGNORECASE)
-_REPLS = {"psql": "sql", "mysql": "sql", "mariadb": "sql", "sqlite3": "sql", "cqlsh": "sql", "redis-cli": "redis"}
-_REPLS.update({"mongo": "mongo", "mongosh": "mongo"})
-_SHELLS = frozenset({"bash", "sh", "ash", "zsh", "dash", "/bin/bash", "/bin/sh"})
-_LEAVES_SESSION = KNOWN_TOOLS | {"sudo"}
-_MAY_OPEN = frozenset({*_REPLS, *_SHELLS, "oc", "chroot", "ssh", "sudo"})
-"""First words of a command that can open a session without ``--`` (``kubectl exec -it pod -- bash`` has one)."""
-"""A line starting with one of these is the next shell command, typed after leaving a REPL without showing it."""
 _COMPOUND = {"for": "done", "while": "done", "until": "done", "if": "fi", "case": "esac"}
 _CLOSERS = {closer: re.compile(rf"(?:^|[;&|\s]){closer}\b") for closer in set(_COMPOUND.values())}
 _COMMAND_START = re.compile(r"^(?:[A-Za-z_]\w*=|[a-z./_~$\[({!][^\s:]*(?:\s|$))")
@@ -251,23 +244,25 @@ def _sql_statements(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, st
 
 
 def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]:
-    """Commands of a shell block, with the language each runs in: ``bash``, ``sql``, ``redis``, ``mongo``, ``prose``.
+    """Commands of a shell block, with the language each runs in: ``bash``, ``remote-shell``, ``sql``, ``redis``,
+    ``mongo``, ``prose``.
 
     Prompts are stripped; in a block with prompts, lines without one are output. Output lines (``deployment.apps/x
     restarted``, tables, JSON) are never commands. After an interactive opener (``psql …``, ``redis-cli``,
-    ``mongosh``, ``kubectl exec -it … -- bash``, ``oc debug node/…``) the lines typed next run inside that session
-    until ``exit``/``\\q``.
+    ``mongosh``, ``kubectl exec -it … -- bash``, ``oc debug node/…``, ``ssh host``) the lines typed next run inside
+    that session until ``exit``/``\\q`` (:mod:`drillbook.runbook.sessions`).
     """
     prompted = any(_prompt(text) for _, text in lines)
     root = _root_prompted(lines) if not prompted else False
     prompted = prompted or root
-    session: str = "bash"
+    sessions = SessionStack()
     seen_prompt = False
     index = 0
     while index < len(lines):
         at, raw = lines[index]
         index += 1
         text = raw.strip()
+        prompt = ""  # the prompt this line was typed at
         if prompted:
             match = _ROOT_PROMPT.match(raw) if root else _prompt(raw)
             if match is None:
@@ -278,18 +273,20 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
             else:
                 seen_prompt = True
                 text = raw[match.end() :].strip()
-                session = _prompt_session(match.group(0)) or session
+                prompt = match.group(0).strip()
+                sessions.at_prompt(prompt)
         if not text or text.startswith("#") or text.startswith("--") or text.startswith("//"):
             continue
-        if _SESSION_END.match(text):
-            session = "bash"
+        if sessions.end(text):
             continue
         if not prompted and _NOT_A_COMMAND.match(text):
             continue
-        if session != "bash" and not _SQL_START.match(text) and text.split()[0] in _LEAVES_SESSION:
-            session = "bash"  # the next shell command: the writer left the session without showing its exit
-        if session in ("sql", "redis", "mongo") or _SQL_START.match(text):
-            language = "sql" if session == "bash" else session
+        sql = _SQL_START.match(text) is not None
+        if sessions.language != "bash":
+            sessions.leave(text, sql)  # the next shell command: the writer left the session without showing its exit
+        session = sessions.language
+        if session in REPL_KINDS or sql:
+            language = session if session in REPL_KINDS else "sql"
             if language == "sql" and text.startswith("\\"):
                 yield at, text, "sql"  # psql meta-command
                 continue
@@ -339,22 +336,9 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
                 if lines[index - 1][1].strip() == heredoc.group(1):
                     break
             text = "\n".join(body)
-        yield at, text, "bash" if _COMMAND_START.match(text) else "prose"
-        session = opened_session(text) or session
-
-
-def _prompt_session(prompt: str) -> str | None:
-    """The REPL a prompt belongs to: ``orders=#`` and ``psql>`` are SQL, ``127.0.0.1:6379>`` is Redis."""
-    prompt = prompt.strip()
-    if re.search(r"[=(][#>]$|(?:psql|mysql|mariadb|sqlite|postgres|cqlsh)[\w-]*>$", prompt):
-        return "sql"
-    if re.search(r":\d{2,5}(?:\[\d+\])?>$|^redis", prompt):
-        return "redis"
-    if re.search(r"mongo|\[(?:primary|secondary)\]", prompt, re.IGNORECASE):
-        return "mongo"
-    if prompt.endswith(("$", "#", "%")) and not prompt.endswith("=#"):
-        return "bash"
-    return None
+        shell = REMOTE_SHELL if session == REMOTE_SHELL else "bash"
+        yield at, text, shell if _COMMAND_START.match(text) else "prose"
+        sessions.opened(text, prompt)
 
 
 _ROOT_PROMPT = re.compile(r"^\s*#\s(?=\s*\S)")
@@ -373,56 +357,6 @@ def _statement_done(parts: list[str], language: str) -> bool:
         whole = " ".join(parts)
         return whole.count("(") <= whole.count(")") and whole.count("{") <= whole.count("}")
     return last.endswith(";") or last.endswith("\\G") or last.endswith("\\gx")
-
-
-def opened_session(text: str) -> str | None:
-    """The session an interactive command opens (``sql``, ``redis``, ``mongo``, ``bash``), or ``None``."""
-    if "\n" in text:
-        return None
-    words = text.split()
-    if not words or (words[0].rsplit("/", 1)[-1] not in _MAY_OPEN and "=" not in words[0] and "--" not in words):
-        return None  # most commands: no client, shell, debug pod or wrapper that could open a session
-    if words[0] == "sudo" or "=" in words[0]:
-        words = shell_tokens(text)  # "sudo -u postgres psql", "PGPASSWORD=… psql -h db"
-    inner = words[words.index("--") + 1 :] if "--" in words else words
-    if not inner:
-        return None
-    tool = inner[0].rsplit("/", 1)[-1] if inner[0] not in _SHELLS else inner[0]
-    interactive = {"-it", "-ti", "-i", "--stdin", "-t", "--tty"} & set(words)
-    if words[0] in ("kubectl", "oc", "docker", "podman") and "--" in words and not interactive:
-        return None
-    if tool in _SHELLS and len(inner) == 1:
-        return "bash"
-    if words[0] == "oc" and len(words) > 1 and words[1] == "debug":
-        return "bash"
-    if words[0] in ("chroot", "ssh") and len(words) <= 3:
-        return "bash"
-    repl = _REPLS.get(tool)
-    if repl is None:
-        return None
-    args = inner[1:]
-    if repl == "sql" and any(a in ("-c", "-f", "-e", "--command", "--file", "--execute", "-l") for a in args):
-        return None
-    if repl == "sql" and any(a.startswith(("-c", "-e")) and len(a) > 2 for a in args):
-        return None
-    if repl == "redis" and _redis_words(args):
-        return None  # redis-cli PING runs one command
-    if repl == "mongo" and any(a in ("--eval", "-f", "--file") for a in args):
-        return None
-    return repl
-
-
-def _redis_words(args: list[str]) -> list[str]:
-    words: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in ("-h", "-p", "-a", "-n", "-u", "--user", "--pass", "-s", "-r", "-i", "--tls", "--cacert"):
-            skip = arg not in ("--tls",)
-        elif not arg.startswith("-"):
-            words.append(arg)
-    return words
 
 
 def _open_quote(text: str) -> bool:
