@@ -54,6 +54,8 @@ def test_a_shell_given_one_command_with_sh_c_opens_no_session() -> None:
         "podman exec -it -u root web /bin/sh",
         "oc rsh api-7d9f",
         "oc rsh -c app api-7d9f",
+        "oc -n media rsh api-7d9f",
+        "oc -n infra debug node/worker-3",
         "oc debug node/worker-3.ocp.acme.internal",
         "oc debug node/worker-3 -- chroot /host",
         "chroot /host",

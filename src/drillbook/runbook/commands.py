@@ -15,6 +15,7 @@ from drillbook.runbook.branches import block_branches
 from drillbook.runbook.effects import (
     KNOWN_TOOLS,
     SQL_DANGER,
+    kubectl_effect,
     kubectl_verb,
     part_effect,
     shell_tokens,
@@ -73,7 +74,7 @@ def _prompt(line: str) -> re.Match[str] | None:
     """``_PROMPT`` at the start of ``line``; every prompt ends in ``$ # % >`` or starts with ``➜``, so a line with
     none of them (most command lines) is passed without running the pattern's many alternatives."""
     if "$" in line or "#" in line or ">" in line or "%" in line or "➜" in line:
-        return _PROMPT.match(line)
+        return None if line.lstrip()[:1] == "#" else _PROMPT.match(line)  # no prompt starts with "#": a comment
     return None
 
 
@@ -94,6 +95,7 @@ _ASSIGNED = re.compile(r"(?:^|[;&|]\s*|\bexport\s+)([A-Za-z_]\w*)=", re.MULTILIN
 _OPEN_QUOTE = re.compile(r"""(?:[^\\'"#]+|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|(?<=\S)#)*+['"]""", re.DOTALL)
 """Escapes, closed quotes and a ``#`` inside a word, taken whole and never given back (``*+``), then a quote that
 nothing closed: the line leaves a string open. A comment's ``#`` (at the start or after a space) stops the scan."""
+_LEADING_ASSIGNMENT = re.compile(r"([A-Za-z_]\w*)=")
 _LOOP_VARIABLE = re.compile(r"\b(?:for|read(?:\s+-\w+)*)\s+([A-Za-z_]\w*)")
 _HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_]\w*)['\"]?")
 _PLACEHOLDERS = (  # each with a substring it cannot match without, to skip the scan cheaply
@@ -105,6 +107,13 @@ _PLACEHOLDERS = (  # each with a substring it cannot match without, to skip the 
     ("xx", re.compile(r"\b[\w-]*(?:xxx|XXX)[\w-]*")),
 )
 _SHELL_SPECIALS = frozenset({"$NF", "$NR", "$FS", "$OFS", "$RS", "$PWD", "$HOME", "$USER", "$RANDOM", "$PATH"})
+
+
+_ENV_ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=\S")
+_CHAT_LINE = re.compile(r"^(?:slack|page|pagerduty|notify|email)\b\s*:", re.IGNORECASE)
+_COMMENTED_WORD = re.compile(r"^#\s+(\S+)")
+_EMPHASIS = re.compile(r"\*+|`+|(?<!\w)_+|_+(?!\w)")
+_SQL_CLIENT = re.compile(r"^(psql|mysql|pgcli|sqlite3)\b")
 
 
 def normalise_language(info: str) -> str:
@@ -172,11 +181,11 @@ def _looks_like_shell(code: str) -> bool:
         first = text.split(maxsplit=1)[0]
         if first in KNOWN_TOOLS or first.startswith(("./", "/usr/", "/opt/", "~/")) or first.endswith(".sh"):
             return True
-        if _SQL_START.match(text) or re.match(r"^[A-Z_][A-Z0-9_]*=\S", text):
+        if _SQL_START.match(text) or _ENV_ASSIGNMENT.match(text):
             return True
-        if re.match(r"^(?:slack|page|pagerduty|notify|email)\b\s*:", text, re.IGNORECASE):
+        if _CHAT_LINE.match(text):
             return True  # "Slack: @oncall …": a notification written as a chat line
-        if re.match(r"^#\s+(\S+)", text) and text[2:].split(maxsplit=1)[0] in KNOWN_TOOLS:
+        if _COMMENTED_WORD.match(text) and text[2:].split(maxsplit=1)[0] in KNOWN_TOOLS:
             return True
     return False
 
@@ -205,18 +214,31 @@ def _drop_script_variables(commands: list[Command]) -> list[Command]:
         if "\n" in command.text:  # a loop or if-block sets its own variables before using them
             assigned.update(_LOOP_VARIABLE.findall(command.text))
             assigned.update(_ASSIGNED.findall(command.text))
-        own = [p for p in command.placeholders if p.lstrip("${").rstrip("}") not in assigned]
-        kept.append(replace(command, placeholders=tuple(own)) if len(own) != len(command.placeholders) else command)
+        if command.placeholders:
+            own = [p for p in command.placeholders if p.lstrip("${").rstrip("}") not in assigned]
+            kept.append(replace(command, placeholders=tuple(own)) if len(own) != len(command.placeholders) else command)
+        else:
+            kept.append(command)
         if "=" in command.text:
-            assigned.update(_ASSIGNED.findall(command.text))
+            assigned.update(_assigned(command.text))
         if "for" in command.text or "read" in command.text:
             assigned.update(_LOOP_VARIABLE.findall(command.text))
     return kept
 
 
+def _assigned(text: str) -> list[str]:
+    """The variables a command line sets (``_ASSIGNED``; a one-line command without ``;&|`` or ``export`` can only
+    set one at its very start, so most lines need no scan of their whole text)."""
+    if "\n" in text or ";" in text or "&" in text or "|" in text or "export" in text:
+        return _ASSIGNED.findall(text)
+    match = _LEADING_ASSIGNMENT.match(text)
+    return [match.group(1)] if match else []
+
+
 def prose_command(text: str, line: int, branch: str | None = None) -> Command:
     """A prose-only action ("Restart Redis service") as a manual command."""
-    clean = re.sub(r"\*+|`+|(?<!\w)_+|_+(?!\w)", "", text).strip()  # emphasis, not the _ inside DB_POOL_MAX
+    marked = "*" in text or "`" in text or "_" in text
+    clean = (_EMPHASIS.sub("", text) if marked else text).strip()  # emphasis, not the _ inside DB_POOL_MAX
     return Command(clean, line, "prose", "", Effect.MANUAL, placeholders(clean), branch=branch)
 
 
@@ -227,7 +249,7 @@ def _sql_statements(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, st
         text = raw.strip()
         if not text or text.startswith("--"):
             continue
-        if not parts and re.match(r"^(psql|mysql|pgcli|sqlite3)\b", text):
+        if not parts and _SQL_CLIENT.match(text):
             yield at, text, "bash"  # the client invocation written above the statements
             continue
         if not parts and text.startswith("\\"):
@@ -388,7 +410,7 @@ def _command(text: str, line: int, language: str) -> Command:
     tool = tool_name(tokens)
     verb, resource = kubectl_verb(tokens) if tool == "kubectl" else (None, None)
     if len(tokenised) == 1:
-        effect = part_effect(*tokenised[0])
+        effect = kubectl_effect(tokens, (verb, resource)) if tool == "kubectl" else part_effect(*tokenised[0])
     else:
         effect = worst(part_effect(words, part) for words, part in tokenised)
     if "\n" in text and SQL_DANGER.search(text):

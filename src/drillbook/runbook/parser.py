@@ -312,6 +312,11 @@ def _table_row(
                 alerts.append(alert)
 
 
+_TITLE_ID = re.compile(r"^(?:P[0-5]|SEV-?[0-5]|RB-\d+|Incident \d+|\d+\.)\s*:?\s*")
+_SEVERITY_CELL = re.compile(r"\s*(P[0-5]|SEV-?[0-5])\s*")
+_COMPARED = re.compile(r"[<>≤≥]|\d\s*%")
+
+
 def _incident(
     candidate: Candidate,
     doc_alerts: list[AlertTrigger],
@@ -323,7 +328,7 @@ def _incident(
     alerts: list[AlertTrigger] = []
     slos: list[Slo] = []
     target: TimeTarget | None = None
-    bare_title = re.sub(r"^(?:P[0-5]|SEV-?[0-5]|RB-\d+|Incident \d+|\d+\.)\s*:?\s*", "", candidate.title)
+    bare_title = _TITLE_ID.sub("", candidate.title)
     heading_alert = parse_alert_text(bare_title, candidate.line, name=candidate.title)
     if heading_alert is not None:
         alerts.append(heading_alert)
@@ -349,7 +354,7 @@ def _incident(
                     target = found_target
             else:
                 for cell in block.cells:
-                    if (severity_cell := re.fullmatch(r"\s*(P[0-5]|SEV-?[0-5])\s*", clean_inline(cell))) is not None:
+                    if (severity_cell := _SEVERITY_CELL.fullmatch(clean_inline(cell))) is not None:
                         severity = severity or severity_cell.group(1)
             continue
         if block.kind != "paragraph":
@@ -413,7 +418,7 @@ def _incident(
     if target is None and total:
         target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, "sum of the step durations", total, candidate.line)
     for symptom, line in symptoms:
-        if not re.search(r"[<>≤≥]|\d\s*%", symptom):
+        if not _COMPARED.search(symptom):
             continue  # "returns 503" is a symptom, not an objective
         if (slo := parse_slo_text(symptom, line)) is not None and slo not in slos:
             slos.append(slo)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from drillbook.runbook.effects import KNOWN_TOOLS, shell_tokens
+from drillbook.runbook.effects import KNOWN_TOOLS, kubectl_verb, shell_tokens
 
 REMOTE_SHELL = "remote-shell"
 """Language of a line typed into a shell opened elsewhere: a pod, a container, a debug node, a host reached by ssh."""
@@ -29,6 +29,12 @@ _SHELLS = frozenset({"bash", "sh", "ash", "zsh", "dash", "/bin/bash", "/bin/sh"}
 _CONTAINER_CLIS = frozenset({"docker", "podman", "nerdctl"})
 _MAY_OPEN = frozenset({*_REPLS, *_SHELLS, *_CONTAINER_CLIS, "oc", "kubectl", "chroot", "ssh", "sudo"})
 """First words of a command that can open a session (a command with ``--`` is looked at whatever it starts with)."""
+_MAY_OPEN_WITHOUT_DASHES = {
+    "kubectl": frozenset({"debug"}),
+    "oc": frozenset({"debug", "rsh"}),
+    **dict.fromkeys(_CONTAINER_CLIS, frozenset({"exec", "run"})),
+}
+"""For these first words, the verbs that may open a shell with no ``--`` (all other first words: any)."""
 _INTERACTIVE = frozenset({"-it", "-ti", "-i", "--stdin", "-t", "--tty", "-itd"})
 _LEAVES_REPL = KNOWN_TOOLS | {"sudo"}
 """A line starting with one of these is the next shell command, typed after leaving a REPL without showing it."""
@@ -61,6 +67,9 @@ def opened_session(text: str) -> str | None:
     words = text.split()
     if not words or (words[0].rsplit("/", 1)[-1] not in _MAY_OPEN and "=" not in words[0] and "--" not in words):
         return None  # most commands: no client, shell, debug pod or wrapper that could open a session
+    verbs = _MAY_OPEN_WITHOUT_DASHES.get(words[0])
+    if verbs is not None and "--" not in words and not verbs & set(words):
+        return None  # "kubectl get pods": kubectl, oc and docker open a shell only with these verbs
     if words[0] == "sudo" or "=" in words[0]:
         words = shell_tokens(text)  # "sudo -u postgres psql", "PGPASSWORD=… psql -h db"
         if not words:
@@ -74,7 +83,7 @@ def opened_session(text: str) -> str | None:
         return _debug_shell(words)
     tool = inner[0].rsplit("/", 1)[-1] if inner[0] not in _SHELLS else inner[0]
     elsewhere = first in ("kubectl", "oc") or first in _CONTAINER_CLIS
-    oc_debug = words[:2] == ["oc", "debug"]  # interactive unless told otherwise
+    oc_debug = first == "oc" and "debug" in words  # interactive unless told otherwise
     if elsewhere and inner is not words and not oc_debug and not _INTERACTIVE & set(words):
         return None  # "kubectl exec pod -- bash" with no stdin runs a shell that reads nothing and ends
     if tool in _SHELLS and len(inner) == 1:
@@ -103,13 +112,13 @@ def opened_session(text: str) -> str | None:
 def _shell_of(words: list[str]) -> str | None:
     """A shell there: ``oc debug node/x``, ``oc rsh pod``, ``kubectl debug -it node/x``, ``ssh host``, ``chroot /x``."""
     first = words[0]
-    verb = words[1] if len(words) > 1 else ""
+    verb = (kubectl_verb(words)[0] or "") if first in ("oc", "kubectl") else ""  # "oc -n infra debug node/x"
     if first == "oc" and verb == "debug":
         return REMOTE_SHELL
     if first == "kubectl" and verb == "debug":
         return REMOTE_SHELL if _INTERACTIVE & set(words) else None
     if first == "oc" and verb == "rsh":
-        return REMOTE_SHELL if len(_positional(words[2:], _OC_RSH_VALUE_FLAGS)) == 1 else None
+        return REMOTE_SHELL if len(_positional(words[words.index(verb) + 1 :], _OC_RSH_VALUE_FLAGS)) == 1 else None
     if first == "ssh":
         return REMOTE_SHELL if len(_positional(words[1:], _SSH_VALUE_FLAGS)) == 1 else None
     if first == "chroot":
@@ -119,7 +128,7 @@ def _shell_of(words: list[str]) -> str | None:
 
 def _debug_shell(words: list[str]) -> str | None:
     """``oc debug node/x --`` with nothing after the ``--``: still the debug pod's shell."""
-    return REMOTE_SHELL if words[:2] == ["oc", "debug"] else None
+    return REMOTE_SHELL if words[0] == "oc" and "debug" in words else None
 
 
 def _chroot_shell(words: list[str]) -> bool:

@@ -168,9 +168,12 @@ def parse_alert_text(text: str, line: int = 0, name: str = "") -> AlertTrigger |
     )
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _clean(text: str) -> str:
     text = text.replace("**", " ").replace("`", " ").replace("|", " ")
-    return re.sub(r"\s+", " ", text).strip()
+    return _SPACES.sub(" ", text).strip()
 
 
 def _operator(token: str) -> Comparison:
