@@ -46,6 +46,9 @@ def test_every_seed_and_corpus_runbook_reads_the_same_tokens_with_the_rules_it_c
         ("| one column |\n---\n", "table"),
         ("- item\n\n  a | b\n  :-- | --:\n", "table"),
         ("> a | b\n> - | -\n", "table"),
+        ("<details>\n<summary>More</summary>\n", "html_block"),
+        ("text\n- <!-- hidden -->\n", "html_block"),
+        ("1. step\n   > <div>\n", "html_block"),
     ],
 )
 def test_a_rule_the_document_may_use_is_kept(text: str, kept: str) -> None:
@@ -60,6 +63,7 @@ def test_a_rule_the_document_may_use_is_kept(text: str, kept: str) -> None:
         ("kubectl logs api 2>&1 | grep -c 'latency > 5'\n", "blockquote"),
         ("See [the runbook](https://example.com): it says so\n", "reference"),
         ("kubectl get pods | grep api\n\n---\n", "table"),
+        ("kubectl logs <pod-name> -n prod\n", "html_block"),
     ],
 )
 def test_a_rule_that_cannot_match_is_left_out(text: str, left_out: str) -> None:
@@ -69,8 +73,9 @@ def test_a_rule_that_cannot_match_is_left_out(text: str, left_out: str) -> None:
 
 PIECES = st.sampled_from(
     ["#", "## ", "1. ", "- ", "* ", "+ ", "```", "~~~", "> ", ">", " >", "|", "---", "===", "-", "=", "***", "___",
-     "[x]", "[x]: /u", "]:", "| a | b |", "|---|", ":-:", "- | -", "[", "]", ":", "<div>", "    ", "\t", " ", "  ",
-     "\n", "\n\n", "\r\n", "\r", "text", "kubectl get pods", "2>&1", "`", "*", "1)", "10. "]
+     "[x]", "[x]: /u", "]:", "| a | b |", "|---|", ":-:", "- | -", "[", "]", ":", "<div>", "<!--", "-->", "<",
+     "    ", "\t", " ", "  ", "\n", "\n\n", "\r\n", "\r", "\x00", "text", "kubectl get pods", "2>&1", "`", "*",
+     "1)", "10. "]
 )  # fmt: skip
 
 

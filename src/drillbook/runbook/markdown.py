@@ -70,6 +70,8 @@ _BEFORE_QUOTE = re.compile(r"[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)*")
 _RULE_LINE = re.compile(r"\n[ \t>]*[|:=-][|:= \t-]*(?=\n|\Z)")
 """A line of only ``=``, ``-``, ``|``, ``:`` and spaces (after indentation and quote markers): the only lines that
 can underline a setext heading (``===``, ``---``) or be a table's delimiter row (``|---|:--:|``)."""
+_TAG_START = re.compile(r"\n[ \t>*+\-.)0-9]*<")
+"""A ``<`` after nothing but indentation, quote and list markers on its line: where an HTML block can begin."""
 _UNDERLINE = re.compile(r"[ \t>]*(?:=+|-+)[ \t]*")
 _LINE_BREAK = re.compile(r"\r\n?")
 
@@ -78,16 +80,20 @@ def _unused_rules(text: str) -> frozenset[str]:
     """Block rules that cannot match anywhere in ``text``, so that leaving them out gives the same tokens.
 
     markdown-it tries every block rule at every line and every paragraph line; most runbooks have no block quote,
-    no link reference definition, no setext heading and often no table, and these fewer rules per line are a
-    sixth of the parse. Each test here is looser than its rule: when in doubt, the rule stays.
+    no link reference definition, no setext heading, no HTML block and often no table, and these fewer rules per
+    line are a fifth of the parse. Each test here is looser than its rule: when in doubt, the rule stays.
     """
+    unused = set()
     if "\r" in text:
         text = _LINE_BREAK.sub("\n", text)  # as markdown-it's normalize step reads it
-    unused = set()
+    elif "\0" not in text:
+        unused.add("normalize")  # no line break but "\n" and no NUL: normalizing would change nothing
     if "]:" not in text:
         unused.add("reference")  # a definition is "[label]: destination"
     if not _may_quote(text):
         unused.add("blockquote")
+    if "<" not in text or _TAG_START.search("\n" + text) is None:
+        unused.add("html_block")
     heading = table = False
     for match in _RULE_LINE.finditer("\n" + text):  # the "\n" lets the first line match too
         start = match.start() - 1  # where the line's "\n" is in text (-1: the first line)
@@ -134,6 +140,8 @@ def parse_blocks(text: str) -> list[Block]:
     line = 1
     for token in tokens:
         kind = token.type
+        if kind in _IGNORED:
+            continue  # most closing tags: nothing to flatten, and no map to take a line from
         if token.map:
             line = token.map[0] + 1  # tokens without a map (closing tags) keep the line before them
         if kind in ("bullet_list_open", "ordered_list_open"):
@@ -175,6 +183,11 @@ def parse_blocks(text: str) -> list[Block]:
             else:
                 blocks.append(Block("row", " | ".join(row), row_line, cells=tuple(row), header=header))
     return blocks
+
+
+_IGNORED = frozenset({"paragraph_close", "heading_close", "td_close", "th_close", "tbody_close", "table_close"})
+"""Closing tags the flattening does nothing with (markdown-it gives no closing tag a map: skipping them keeps every
+line the same)."""
 
 
 def split_sections(blocks: list[Block]) -> list[Section]:

@@ -78,7 +78,8 @@ _SLO_SECTION = re.compile(r"\bSLOs?\b|service level|objectives", re.IGNORECASE)
 
 
 def _target_kind(label: str) -> TimeTargetKind | None:
-    match = _TARGET_LABEL.match(_PARENTHESISED.sub("", label).strip().rstrip(":").strip())
+    bare = _PARENTHESISED.sub("", label) if "(" in label else label
+    match = _TARGET_LABEL.match(bare.strip().rstrip(":").strip())
     if match is None:
         return None
     if match.group("response"):
@@ -221,9 +222,9 @@ def _parse(text: str, path: Path) -> Runbook:
 
 
 def _front_matter(text: str) -> tuple[dict[str, str], str]:
+    if text.partition("\n")[0].strip() != "---":
+        return {}, text  # most runbooks: no front matter, and no need to split the whole file
     lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
-        return {}, text
     for end in range(1, min(len(lines), 400)):
         if lines[end].strip() in ("---", "..."):
             break

@@ -158,9 +158,15 @@ def labels(block: Block) -> tuple[tuple[str, str, int], ...]:
     return tuple(found)
 
 
-def numbered_comments(code: str) -> int:
-    """How many ``# N. title`` comments a code block has (one block holding a whole procedure)."""
-    return len(_NUMBERED_COMMENT.findall(code))
+def numbered_comments(code: str) -> bool:
+    """Whether a code block has ``# N. title`` comments (one block holding a whole procedure)."""
+    if _NUMBERED_HASH.search(code) is None:
+        return False  # found by its literal "#" quickly: most blocks have none
+    return _NUMBERED_COMMENT.search(code) is not None
+
+
+_NUMBERED_HASH = re.compile(r"#\s*\d{1,3}[.)]\s")
+"""What every match of ``_NUMBERED_COMMENT`` contains."""
 
 
 def find_incidents(sections: list[Section]) -> list[Candidate]:
