@@ -143,3 +143,13 @@ def test_a_workstation_line_ends_the_pods_shell_for_the_lines_after_it() -> None
     assert sessions.feed(Command("ls", 2, REMOTE_SHELL, "ls", Effect.READ_ONLY)) == "kubectl exec -i api-0 -- sh -c ls"
     sessions.open(Command("kubectl get pods", 3, "bash", "kubectl", Effect.READ_ONLY))
     assert isinstance(sessions.feed(Command("ls", 4, REMOTE_SHELL, "ls", Effect.READ_ONLY)), Unreachable)
+
+
+def test_a_shell_opened_inside_the_pods_shell_keeps_the_lines_after_it_off_the_pod_and_this_machine(
+    view: object, tmp_path: Path
+) -> None:
+    markdown = _doc("kubectl exec -it deploy/bastion -- bash", "ssh db-1.acme.internal", "df -h /var/lib/postgresql")
+    _, ssh, typed = _planned(markdown, view, tmp_path)
+    assert ssh.decision is Decision.BLOCKED  # kubectl exec … -- sh -c 'ssh db-1…': ssh leaves the sandbox
+    assert (typed.as_run, typed.decision) == ("", Decision.BLOCKED)
+    assert "typed into the shell `ssh db-1.acme.internal` opens" in typed.reason

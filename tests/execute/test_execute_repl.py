@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drillbook.execute import StepExecutor
@@ -91,6 +91,7 @@ _WORDS = st.sampled_from(["redis-cli", "psql", "mongosh", "kubectl", "exec", "-i
                           "\n"])  # fmt: skip
 
 
+@settings(deadline=None)  # a shared, busy machine: time per example says nothing here
 @given(
     st.lists(
         st.tuples(

@@ -104,7 +104,11 @@ class Sessions:
         if command.language == REMOTE_SHELL:
             if self.shell is None:
                 return Unreachable(f"typed into {self._where()}", self.shell_opener)
-            return f"{self.shell} sh -c {shlex.quote(command.text)}"
+            typed = f"{self.shell} sh -c {shlex.quote(command.text)}"
+            if opened_session(" ".join(shell_tokens(command.text))) == REMOTE_SHELL:
+                # "ssh db-1" typed in the pod: the lines after it run on db-1, until an exit the step does not show.
+                self.shell, self.shell_opener = None, command.text
+            return typed
         if command.language not in REPL_LANGUAGES:
             return None
         if command.language in self.refused:
