@@ -368,9 +368,14 @@ _ROOT_PROMPT = re.compile(r"^\s*#\s(?=\s*\S)")
 
 def _root_prompted(lines: list[tuple[int, str]]) -> bool:
     """A console shown with root's ``# `` prompt: most ``# `` lines start with a tool, not with words."""
-    heads = [text.strip()[1:].split(maxsplit=1) for _, text in lines if text.strip().startswith("# ")]
-    tools = sum(1 for head in heads if head and head[0] in KNOWN_TOOLS)
-    return tools >= 2 and tools * 2 > len(heads)
+    heads = tools = 0
+    for _, text in lines:
+        stripped = text.strip()
+        if stripped.startswith("# "):
+            heads += 1
+            words = stripped[1:].split(maxsplit=1)
+            tools += bool(words) and words[0] in KNOWN_TOOLS
+    return tools >= 2 and tools * 2 > heads
 
 
 def _statement_done(parts: list[str], language: str) -> bool:

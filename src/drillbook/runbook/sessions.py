@@ -64,11 +64,14 @@ def opened_session(text: str) -> str | None:
     shell on this same machine), or ``None`` for a command that runs and ends (``kubectl exec pod -- sh -c '…'``)."""
     if "\n" in text:
         return None
-    words = text.split()
-    if not words or (words[0].rsplit("/", 1)[-1] not in _MAY_OPEN and "=" not in words[0] and "--" not in words):
+    head = text.split(maxsplit=1)
+    if not head or (head[0].rsplit("/", 1)[-1] not in _MAY_OPEN and "=" not in head[0] and "--" not in text):
         return None  # most commands: no client, shell, debug pod or wrapper that could open a session
+    words = text.split()
+    if "--" not in words and "=" not in words[0] and words[0].rsplit("/", 1)[-1] not in _MAY_OPEN:
+        return None
     verbs = _MAY_OPEN_WITHOUT_DASHES.get(words[0])
-    if verbs is not None and "--" not in words and not verbs & set(words):
+    if verbs is not None and "--" not in words and not any(verb in words for verb in verbs):
         return None  # "kubectl get pods": kubectl, oc and docker open a shell only with these verbs
     if words[0] == "sudo" or "=" in words[0]:
         words = shell_tokens(text)  # "sudo -u postgres psql", "PGPASSWORD=… psql -h db"
