@@ -176,8 +176,11 @@ class StepExecutor:
                 outcomes.append(run(check, command.placeholders, written=command))
                 continue
             typed = sessions.feed(command)
-            if typed is not None:  # a line typed into that REPL runs in it, never as a shell command
-                opener = sessions.openers.get(command.language, "")
+            if isinstance(typed, repl.Unreachable):  # typed where the sandbox cannot go: never run here instead
+                outcomes.append(self._unreachable(command, typed))
+                continue
+            if typed is not None:  # a line typed into a REPL or a pod's shell runs there, never on this machine
+                opener = sessions.opener(command)
                 outcomes.append(run(typed, command.placeholders + _placeholders_of(opener), written=command))
                 continue
             outcomes.append(run(command.text, command.placeholders, written=command))
@@ -237,6 +240,22 @@ class StepExecutor:
             as_written, as_run, decision, exit_code, done.output, done.started, done.ended, reason,
             supplied_by_drill, line,
         )  # fmt: skip
+
+    def _unreachable(self, command: Command, gone: repl.Unreachable) -> Outcome:
+        """A line typed into a session the sandbox cannot replay: judged as itself (a notification is captured, a
+        destructive or outward line blocked, as on this machine), otherwise not rehearsable; never run."""
+        now = _now()
+        inner = policy.judge(command.text, (), self.tool_dirs)
+        if inner.decision in (Decision.BLOCKED, Decision.CAPTURED):
+            reason = f"{inner.reason} ({gone.reason})"
+            return Outcome(command.text, "", inner.decision, None, inner.payload, now, now, reason, line=command.line)
+        gate = policy.judge(gone.opener, (), self.tool_dirs) if gone.opener else None
+        decision = Decision.BLOCKED
+        reason = f"not rehearsable: {gone.reason}; never run on this machine instead"
+        if gate is not None and gate.decision in (Decision.BLOCKED, Decision.MISSING_TOOL):
+            decision = gate.decision
+            reason = f"not rehearsable: {gone.reason} ({gate.reason}); never run on this machine instead"
+        return Outcome(command.text, "", decision, None, "", now, now, reason, line=command.line)
 
     # -- commands that run on by design (kubectl port-forward, `… &`) -----------------------------------
 

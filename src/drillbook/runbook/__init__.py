@@ -13,12 +13,14 @@
   ever ``response_target``;
 - ``steps[]``: ``{number, title, prose, line, branch, commands[]}``, numbered 1..n in reading order (remedy blocks
   after the numbered list included); ``commands[]``: ``{text, line, language, tool, effect, placeholders[], verb,
-  resource, branch}`` with ``language`` ``bash``/``sql``/``redis``/``mongo`` (a line typed into that session) or
-  ``prose``, and ``effect`` one of :class:`Effect` (``unknown`` for a tool drillbook does not know);
+  resource, branch}`` with ``language`` ``bash`` (this machine's shell), ``sql``/``redis``/``mongo`` (a line typed
+  into that REPL), ``remote-shell`` (a line typed into a shell opened elsewhere: ``kubectl exec -it … -- bash``,
+  ``docker exec -it …``, ``oc rsh``, ``oc debug node/…`` and ``chroot /host``, ``ssh host``) or ``prose``, and
+  ``effect`` one of :class:`Effect` (``unknown`` for a tool drillbook does not know; a typed line has its own);
 - ``notes[]``: ``{rule, line, message}`` for invalid UTF-8 and a code block left unclosed.
 
-See :mod:`drillbook.runbook.sections` for incident ids, :mod:`drillbook.runbook.commands` for effects and
-:mod:`drillbook.runbook.slos` for the SLO convention.
+See :mod:`drillbook.runbook.sections` for incident ids, :mod:`drillbook.runbook.commands` for effects,
+:mod:`drillbook.runbook.sessions` for interactive sessions and :mod:`drillbook.runbook.slos` for the SLO convention.
 """
 
 from drillbook.runbook.model import (

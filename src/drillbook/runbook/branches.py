@@ -35,6 +35,12 @@ _PLATFORM = re.compile(
     r"deployments?|environments?|clusters?|installs?))?\s*:?\s*$",
     re.IGNORECASE,
 )
+_HEAD_WORDS = (
+    "option", "alternative", "approach", "method", "scenario", "for", "on", "using", "with", "via", "if", "in",
+    "kubernetes", "k8s", "docker", "podman", "helm", "kubectl", "openshift", "systemd", "systemctl", "bare",
+    "ecs", "nomad", "linux", "macos", "windows", "vm", "aws", "gcp", "azure", "heroku",
+)  # fmt: skip
+"""How the words after the comment marker of an ``_OPTION`` or ``_PLATFORM`` head can start (lower-cased)."""
 _OR = re.compile(r"^(?:or|alternatively)\b", re.IGNORECASE)
 
 
@@ -55,6 +61,8 @@ def _labelled(lines: Sequence[tuple[int, str]], comments: list[tuple[int, str]])
     heads: dict[int, str] = {}
     platforms: set[str] = set()
     for at, stripped in comments:
+        if not stripped.lstrip("#-/").lstrip().lower().startswith(_HEAD_WORDS):
+            continue  # neither an option nor a platform head: no regex needed
         if match := _OPTION.match(stripped):
             heads[at] = f"{match.group(1).capitalize()} {match.group(2).upper()}"
         elif match := _PLATFORM.match(stripped):

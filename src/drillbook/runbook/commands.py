@@ -15,6 +15,7 @@ from drillbook.runbook.branches import block_branches
 from drillbook.runbook.effects import (
     KNOWN_TOOLS,
     SQL_DANGER,
+    kubectl_effect,
     kubectl_verb,
     part_effect,
     shell_tokens,
@@ -24,6 +25,7 @@ from drillbook.runbook.effects import (
     worst,
 )
 from drillbook.runbook.model import Command, Effect
+from drillbook.runbook.sessions import REMOTE_SHELL, REPL_KINDS, SessionStack
 
 _LANGUAGES = {
     "": "",
@@ -72,7 +74,7 @@ def _prompt(line: str) -> re.Match[str] | None:
     """``_PROMPT`` at the start of ``line``; every prompt ends in ``$ # % >`` or starts with ``➜``, so a line with
     none of them (most command lines) is passed without running the pattern's many alternatives."""
     if "$" in line or "#" in line or ">" in line or "%" in line or "➜" in line:
-        return _PROMPT.match(line)
+        return None if line.lstrip()[:1] == "#" else _PROMPT.match(line)  # no prompt starts with "#": a comment
     return None
 
 
@@ -84,14 +86,6 @@ _OUTPUT_LINE = re.compile(
     r"\(\d+ rows?\)|OK$|PONG$|QUEUED$|[{}\[\]|+]|-{3,}|={3,}|error:|Error from server|Warning:|NAME\s|"
     r"[A-Z][A-Z0-9_-]+(?:\s{2,}[A-Z][A-Z0-9_() -]*)+$)"
 )
-_SESSION_END = re.compile(r"^(?:exit|logout|quit|\\q|\.exit|\\quit|exit\(\))\s*;?$", re.IGNORECASE)
-_REPLS = {"psql": "sql", "mysql": "sql", "mariadb": "sql", "sqlite3": "sql", "cqlsh": "sql", "redis-cli": "redis"}
-_REPLS.update({"mongo": "mongo", "mongosh": "mongo"})
-_SHELLS = frozenset({"bash", "sh", "ash", "zsh", "dash", "/bin/bash", "/bin/sh"})
-_LEAVES_SESSION = KNOWN_TOOLS | {"sudo"}
-_MAY_OPEN = frozenset({*_REPLS, *_SHELLS, "oc", "chroot", "ssh", "sudo"})
-"""First words of a command that can open a session without ``--`` (``kubectl exec -it pod -- bash`` has one)."""
-"""A line starting with one of these is the next shell command, typed after leaving a REPL without showing it."""
 _COMPOUND = {"for": "done", "while": "done", "until": "done", "if": "fi", "case": "esac"}
 _CLOSERS = {closer: re.compile(rf"(?:^|[;&|\s]){closer}\b") for closer in set(_COMPOUND.values())}
 _COMMAND_START = re.compile(r"^(?:[A-Za-z_]\w*=|[a-z./_~$\[({!][^\s:]*(?:\s|$))")
@@ -101,6 +95,7 @@ _ASSIGNED = re.compile(r"(?:^|[;&|]\s*|\bexport\s+)([A-Za-z_]\w*)=", re.MULTILIN
 _OPEN_QUOTE = re.compile(r"""(?:[^\\'"#]+|\\.|'[^']*'|"(?:[^"\\]|\\.)*"|(?<=\S)#)*+['"]""", re.DOTALL)
 """Escapes, closed quotes and a ``#`` inside a word, taken whole and never given back (``*+``), then a quote that
 nothing closed: the line leaves a string open. A comment's ``#`` (at the start or after a space) stops the scan."""
+_LEADING_ASSIGNMENT = re.compile(r"([A-Za-z_]\w*)=")
 _LOOP_VARIABLE = re.compile(r"\b(?:for|read(?:\s+-\w+)*)\s+([A-Za-z_]\w*)")
 _HEREDOC = re.compile(r"<<-?\s*['\"]?([A-Za-z_]\w*)['\"]?")
 _PLACEHOLDERS = (  # each with a substring it cannot match without, to skip the scan cheaply
@@ -112,6 +107,13 @@ _PLACEHOLDERS = (  # each with a substring it cannot match without, to skip the 
     ("xx", re.compile(r"\b[\w-]*(?:xxx|XXX)[\w-]*")),
 )
 _SHELL_SPECIALS = frozenset({"$NF", "$NR", "$FS", "$OFS", "$RS", "$PWD", "$HOME", "$USER", "$RANDOM", "$PATH"})
+
+
+_ENV_ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=\S")
+_CHAT_LINE = re.compile(r"^(?:slack|page|pagerduty|notify|email)\b\s*:", re.IGNORECASE)
+_COMMENTED_WORD = re.compile(r"^#\s+(\S+)")
+_EMPHASIS = re.compile(r"\*+|`+|(?<!\w)_+|_+(?!\w)")
+_SQL_CLIENT = re.compile(r"^(psql|mysql|pgcli|sqlite3)\b")
 
 
 def normalise_language(info: str) -> str:
@@ -179,11 +181,11 @@ def _looks_like_shell(code: str) -> bool:
         first = text.split(maxsplit=1)[0]
         if first in KNOWN_TOOLS or first.startswith(("./", "/usr/", "/opt/", "~/")) or first.endswith(".sh"):
             return True
-        if _SQL_START.match(text) or re.match(r"^[A-Z_][A-Z0-9_]*=\S", text):
+        if _SQL_START.match(text) or _ENV_ASSIGNMENT.match(text):
             return True
-        if re.match(r"^(?:slack|page|pagerduty|notify|email)\b\s*:", text, re.IGNORECASE):
+        if _CHAT_LINE.match(text):
             return True  # "Slack: @oncall …": a notification written as a chat line
-        if re.match(r"^#\s+(\S+)", text) and text[2:].split(maxsplit=1)[0] in KNOWN_TOOLS:
+        if _COMMENTED_WORD.match(text) and text[2:].split(maxsplit=1)[0] in KNOWN_TOOLS:
             return True
     return False
 
@@ -212,18 +214,31 @@ def _drop_script_variables(commands: list[Command]) -> list[Command]:
         if "\n" in command.text:  # a loop or if-block sets its own variables before using them
             assigned.update(_LOOP_VARIABLE.findall(command.text))
             assigned.update(_ASSIGNED.findall(command.text))
-        own = [p for p in command.placeholders if p.lstrip("${").rstrip("}") not in assigned]
-        kept.append(replace(command, placeholders=tuple(own)) if len(own) != len(command.placeholders) else command)
+        if command.placeholders:
+            own = [p for p in command.placeholders if p.lstrip("${").rstrip("}") not in assigned]
+            kept.append(replace(command, placeholders=tuple(own)) if len(own) != len(command.placeholders) else command)
+        else:
+            kept.append(command)
         if "=" in command.text:
-            assigned.update(_ASSIGNED.findall(command.text))
+            assigned.update(_assigned(command.text))
         if "for" in command.text or "read" in command.text:
             assigned.update(_LOOP_VARIABLE.findall(command.text))
     return kept
 
 
+def _assigned(text: str) -> list[str]:
+    """The variables a command line sets (``_ASSIGNED``; a one-line command without ``;&|`` or ``export`` can only
+    set one at its very start, so most lines need no scan of their whole text)."""
+    if "\n" in text or ";" in text or "&" in text or "|" in text or "export" in text:
+        return _ASSIGNED.findall(text)
+    match = _LEADING_ASSIGNMENT.match(text)
+    return [match.group(1)] if match else []
+
+
 def prose_command(text: str, line: int, branch: str | None = None) -> Command:
     """A prose-only action ("Restart Redis service") as a manual command."""
-    clean = re.sub(r"\*+|`+|(?<!\w)_+|_+(?!\w)", "", text).strip()  # emphasis, not the _ inside DB_POOL_MAX
+    marked = "*" in text or "`" in text or "_" in text
+    clean = (_EMPHASIS.sub("", text) if marked else text).strip()  # emphasis, not the _ inside DB_POOL_MAX
     return Command(clean, line, "prose", "", Effect.MANUAL, placeholders(clean), branch=branch)
 
 
@@ -234,7 +249,7 @@ def _sql_statements(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, st
         text = raw.strip()
         if not text or text.startswith("--"):
             continue
-        if not parts and re.match(r"^(psql|mysql|pgcli|sqlite3)\b", text):
+        if not parts and _SQL_CLIENT.match(text):
             yield at, text, "bash"  # the client invocation written above the statements
             continue
         if not parts and text.startswith("\\"):
@@ -251,23 +266,25 @@ def _sql_statements(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, st
 
 
 def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]:
-    """Commands of a shell block, with the language each runs in: ``bash``, ``sql``, ``redis``, ``mongo``, ``prose``.
+    """Commands of a shell block, with the language each runs in: ``bash``, ``remote-shell``, ``sql``, ``redis``,
+    ``mongo``, ``prose``.
 
     Prompts are stripped; in a block with prompts, lines without one are output. Output lines (``deployment.apps/x
     restarted``, tables, JSON) are never commands. After an interactive opener (``psql …``, ``redis-cli``,
-    ``mongosh``, ``kubectl exec -it … -- bash``, ``oc debug node/…``) the lines typed next run inside that session
-    until ``exit``/``\\q``.
+    ``mongosh``, ``kubectl exec -it … -- bash``, ``oc debug node/…``, ``ssh host``) the lines typed next run inside
+    that session until ``exit``/``\\q`` (:mod:`drillbook.runbook.sessions`).
     """
     prompted = any(_prompt(text) for _, text in lines)
     root = _root_prompted(lines) if not prompted else False
     prompted = prompted or root
-    session: str = "bash"
+    sessions = SessionStack()
     seen_prompt = False
     index = 0
     while index < len(lines):
         at, raw = lines[index]
         index += 1
         text = raw.strip()
+        prompt = ""  # the prompt this line was typed at
         if prompted:
             match = _ROOT_PROMPT.match(raw) if root else _prompt(raw)
             if match is None:
@@ -278,18 +295,20 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
             else:
                 seen_prompt = True
                 text = raw[match.end() :].strip()
-                session = _prompt_session(match.group(0)) or session
+                prompt = match.group(0).strip()
+                sessions.at_prompt(prompt)
         if not text or text.startswith("#") or text.startswith("--") or text.startswith("//"):
             continue
-        if _SESSION_END.match(text):
-            session = "bash"
+        if sessions.end(text):
             continue
         if not prompted and _NOT_A_COMMAND.match(text):
             continue
-        if session != "bash" and not _SQL_START.match(text) and text.split()[0] in _LEAVES_SESSION:
-            session = "bash"  # the next shell command: the writer left the session without showing its exit
-        if session in ("sql", "redis", "mongo") or _SQL_START.match(text):
-            language = "sql" if session == "bash" else session
+        sql = _SQL_START.match(text) is not None
+        if sessions.language != "bash":
+            sessions.leave(text, sql)  # the next shell command: the writer left the session without showing its exit
+        session = sessions.language
+        if session in REPL_KINDS or sql:
+            language = session if session in REPL_KINDS else "sql"
             if language == "sql" and text.startswith("\\"):
                 yield at, text, "sql"  # psql meta-command
                 continue
@@ -339,22 +358,9 @@ def _shell_lines(lines: list[tuple[int, str]]) -> Iterable[tuple[int, str, str]]
                 if lines[index - 1][1].strip() == heredoc.group(1):
                     break
             text = "\n".join(body)
-        yield at, text, "bash" if _COMMAND_START.match(text) else "prose"
-        session = opened_session(text) or session
-
-
-def _prompt_session(prompt: str) -> str | None:
-    """The REPL a prompt belongs to: ``orders=#`` and ``psql>`` are SQL, ``127.0.0.1:6379>`` is Redis."""
-    prompt = prompt.strip()
-    if re.search(r"[=(][#>]$|(?:psql|mysql|mariadb|sqlite|postgres|cqlsh)[\w-]*>$", prompt):
-        return "sql"
-    if re.search(r":\d{2,5}(?:\[\d+\])?>$|^redis", prompt):
-        return "redis"
-    if re.search(r"mongo|\[(?:primary|secondary)\]", prompt, re.IGNORECASE):
-        return "mongo"
-    if prompt.endswith(("$", "#", "%")) and not prompt.endswith("=#"):
-        return "bash"
-    return None
+        shell = REMOTE_SHELL if session == REMOTE_SHELL else "bash"
+        yield at, text, shell if _COMMAND_START.match(text) else "prose"
+        sessions.opened(text, prompt)
 
 
 _ROOT_PROMPT = re.compile(r"^\s*#\s(?=\s*\S)")
@@ -362,9 +368,14 @@ _ROOT_PROMPT = re.compile(r"^\s*#\s(?=\s*\S)")
 
 def _root_prompted(lines: list[tuple[int, str]]) -> bool:
     """A console shown with root's ``# `` prompt: most ``# `` lines start with a tool, not with words."""
-    heads = [text.strip()[1:].split(maxsplit=1) for _, text in lines if text.strip().startswith("# ")]
-    tools = sum(1 for head in heads if head and head[0] in KNOWN_TOOLS)
-    return tools >= 2 and tools * 2 > len(heads)
+    heads = tools = 0
+    for _, text in lines:
+        stripped = text.strip()
+        if stripped.startswith("# "):
+            heads += 1
+            words = stripped[1:].split(maxsplit=1)
+            tools += bool(words) and words[0] in KNOWN_TOOLS
+    return tools >= 2 and tools * 2 > heads
 
 
 def _statement_done(parts: list[str], language: str) -> bool:
@@ -373,56 +384,6 @@ def _statement_done(parts: list[str], language: str) -> bool:
         whole = " ".join(parts)
         return whole.count("(") <= whole.count(")") and whole.count("{") <= whole.count("}")
     return last.endswith(";") or last.endswith("\\G") or last.endswith("\\gx")
-
-
-def opened_session(text: str) -> str | None:
-    """The session an interactive command opens (``sql``, ``redis``, ``mongo``, ``bash``), or ``None``."""
-    if "\n" in text:
-        return None
-    words = text.split()
-    if not words or (words[0].rsplit("/", 1)[-1] not in _MAY_OPEN and "=" not in words[0] and "--" not in words):
-        return None  # most commands: no client, shell, debug pod or wrapper that could open a session
-    if words[0] == "sudo" or "=" in words[0]:
-        words = shell_tokens(text)  # "sudo -u postgres psql", "PGPASSWORD=… psql -h db"
-    inner = words[words.index("--") + 1 :] if "--" in words else words
-    if not inner:
-        return None
-    tool = inner[0].rsplit("/", 1)[-1] if inner[0] not in _SHELLS else inner[0]
-    interactive = {"-it", "-ti", "-i", "--stdin", "-t", "--tty"} & set(words)
-    if words[0] in ("kubectl", "oc", "docker", "podman") and "--" in words and not interactive:
-        return None
-    if tool in _SHELLS and len(inner) == 1:
-        return "bash"
-    if words[0] == "oc" and len(words) > 1 and words[1] == "debug":
-        return "bash"
-    if words[0] in ("chroot", "ssh") and len(words) <= 3:
-        return "bash"
-    repl = _REPLS.get(tool)
-    if repl is None:
-        return None
-    args = inner[1:]
-    if repl == "sql" and any(a in ("-c", "-f", "-e", "--command", "--file", "--execute", "-l") for a in args):
-        return None
-    if repl == "sql" and any(a.startswith(("-c", "-e")) and len(a) > 2 for a in args):
-        return None
-    if repl == "redis" and _redis_words(args):
-        return None  # redis-cli PING runs one command
-    if repl == "mongo" and any(a in ("--eval", "-f", "--file") for a in args):
-        return None
-    return repl
-
-
-def _redis_words(args: list[str]) -> list[str]:
-    words: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in ("-h", "-p", "-a", "-n", "-u", "--user", "--pass", "-s", "-r", "-i", "--tls", "--cacert"):
-            skip = arg not in ("--tls",)
-        elif not arg.startswith("-"):
-            words.append(arg)
-    return words
 
 
 def _open_quote(text: str) -> bool:
@@ -454,7 +415,7 @@ def _command(text: str, line: int, language: str) -> Command:
     tool = tool_name(tokens)
     verb, resource = kubectl_verb(tokens) if tool == "kubectl" else (None, None)
     if len(tokenised) == 1:
-        effect = part_effect(*tokenised[0])
+        effect = kubectl_effect(tokens, (verb, resource)) if tool == "kubectl" else part_effect(*tokenised[0])
     else:
         effect = worst(part_effect(words, part) for words, part in tokenised)
     if "\n" in text and SQL_DANGER.search(text):

@@ -99,7 +99,8 @@ def _shell_words(part: str) -> list[str]:
     for word in _WORD.findall(part):
         if word[0] == "#":
             break  # a comment runs to the end of the line
-        words.append(_QUOTED.sub(_unquote, word))
+        quoted = "'" in word or '"' in word or "\\" in word
+        words.append(_QUOTED.sub(_unquote, word) if quoted else word)
     return words
 
 
@@ -166,15 +167,17 @@ SQL_DANGER = re.compile(r"\b(DROP|TRUNCATE|pg_terminate_backend|FLUSHALL|FLUSHDB
 def sql_effect(text: str) -> Effect:
     """The effect of SQL text: reads, writes (``pg_terminate_backend`` included) or destroys."""
     upper = text.upper()
-    if re.search(r"\b(DROP|TRUNCATE|FLUSHALL|FLUSHDB)\b|PG_DROP_\w+", upper) or re.search(
-        r"\bDELETE\s+FROM\b(?![^;]*\bWHERE\b)", upper
-    ):
+    if _SQL_DESTROYS.search(upper) or _SQL_DELETES_ALL.search(upper):
         return Effect.DESTRUCTIVE
-    if re.search(r"\b(INSERT|UPDATE|DELETE|ALTER|CREATE|VACUUM|REINDEX|GRANT|REVOKE|CLUSTER|REFRESH|COPY)\b", upper):
-        return Effect.MUTATING
-    if re.search(r"PG_TERMINATE_BACKEND|PG_CANCEL_BACKEND|PG_RELOAD_CONF|SET\s", upper):
+    if _SQL_WRITES.search(upper) or _SQL_ADMIN.search(upper):
         return Effect.MUTATING
     return Effect.READ_ONLY
+
+
+_SQL_DESTROYS = re.compile(r"\b(DROP|TRUNCATE|FLUSHALL|FLUSHDB)\b|PG_DROP_\w+")
+_SQL_DELETES_ALL = re.compile(r"\bDELETE\s+FROM\b(?![^;]*\bWHERE\b)")
+_SQL_WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|ALTER|CREATE|VACUUM|REINDEX|GRANT|REVOKE|CLUSTER|REFRESH|COPY)\b")
+_SQL_ADMIN = re.compile(r"PG_TERMINATE_BACKEND|PG_CANCEL_BACKEND|PG_RELOAD_CONF|SET\s")
 
 
 def part_effect(tokens: list[str], text: str) -> Effect:
@@ -185,7 +188,7 @@ def part_effect(tokens: list[str], text: str) -> Effect:
     if not tool:
         return Effect.READ_ONLY
     if tool == "kubectl":
-        return _kubectl_effect(tokens)
+        return kubectl_effect(tokens)
     if tool == "timeout":
         inner = args[1:] if args and args[0][:1].isdigit() else args[2:]
         effect = part_effect(inner, " ".join(inner))
@@ -238,7 +241,7 @@ def part_effect(tokens: list[str], text: str) -> Effect:
     if tool == "ping":
         return Effect.READ_ONLY if any(a.startswith("-c") for a in args) else Effect.NON_TERMINATING
     if tool == "rm":
-        return Effect.DESTRUCTIVE if any(re.match(r"^-\w*[rR]", a) for a in args) else Effect.MUTATING
+        return Effect.DESTRUCTIVE if any(_RECURSIVE.match(a) for a in args) else Effect.MUTATING
     if tool in ("mongo", "mongosh"):
         return _mongo_effect(text)
     if tool in ("helm", "docker", "podman", "docker-compose", "nerdctl", "crictl", "ctr"):
@@ -269,6 +272,7 @@ def part_effect(tokens: list[str], text: str) -> Effect:
     return Effect.UNKNOWN
 
 
+_RECURSIVE = re.compile(r"^-\w*[rR]")
 _DESTROYING = re.compile(
     r"^(?:--?)?(?:purge\w*|delete\w*|destroy|drop\w*|truncate|wipe|flush\w*|erase|rmi|rm|remove|reset|"
     r"force-delete|forget)$",
@@ -324,8 +328,9 @@ def _npm_effect(tool: str, args: list[str]) -> Effect:
     return Effect.UNKNOWN
 
 
-def _kubectl_effect(tokens: list[str]) -> Effect:
-    verb, resource = kubectl_verb(tokens)
+def kubectl_effect(tokens: list[str], verb_resource: tuple[str | None, str | None] | None = None) -> Effect:
+    """The effect of a kubectl command; ``verb_resource``: its :func:`kubectl_verb`, when the caller has it."""
+    verb, resource = verb_resource or kubectl_verb(tokens)
     flags = set(tokens[: tokens.index("--")] if "--" in tokens else tokens)
     if verb is None or any(t.startswith("--dry-run") and t != "--dry-run=none" for t in flags if t[:2] == "--"):
         return Effect.READ_ONLY
@@ -394,11 +399,15 @@ def _curl_method(args: list[str]) -> str:
 
 
 def _mongo_effect(text: str) -> Effect:
-    if re.search(r"dropDatabase|\.drop\(|deleteMany\(\s*\{\s*\}|\.remove\(\s*\{\s*\}", text):
+    if _MONGO_DESTROYS.search(text):
         return Effect.DESTRUCTIVE
-    if re.search(r"\b(insert\w*|update\w*|delete\w*|remove|createIndex|stepDown|rs\.reconfig)\b", text):
+    if _MONGO_WRITES.search(text):
         return Effect.MUTATING
     return Effect.READ_ONLY
+
+
+_MONGO_DESTROYS = re.compile(r"dropDatabase|\.drop\(|deleteMany\(\s*\{\s*\}|\.remove\(\s*\{\s*\}")
+_MONGO_WRITES = re.compile(r"\b(insert\w*|update\w*|delete\w*|remove|createIndex|stepDown|rs\.reconfig)\b")
 
 
 def _package_effect(tool: str, args: list[str]) -> Effect:

@@ -97,7 +97,10 @@ class Command:
 
     ``text`` keeps the command as written (backslash continuations joined, prompts stripped);
     ``language`` is the fence tag (normalised: ``bash``, ``sql``, …; ``""`` for none; ``"prose"`` for a
-    prose-only action). ``verb``/``resource`` are set for kubectl (``get``/``pods``, ``rollout``/``deployment``).
+    prose-only action), or the session the line is typed into: ``sql``/``redis``/``mongo`` after a REPL opener,
+    ``remote-shell`` after a shell opened elsewhere (``kubectl exec -it … -- bash``, ``oc debug node/…``, ``ssh
+    host``), where it runs instead of on this machine. ``verb``/``resource`` are set for kubectl (``get``/``pods``,
+    ``rollout``/``deployment``).
     """
 
     text: str

@@ -78,7 +78,8 @@ _SLO_SECTION = re.compile(r"\bSLOs?\b|service level|objectives", re.IGNORECASE)
 
 
 def _target_kind(label: str) -> TimeTargetKind | None:
-    match = _TARGET_LABEL.match(_PARENTHESISED.sub("", label).strip().rstrip(":").strip())
+    bare = _PARENTHESISED.sub("", label) if "(" in label else label
+    match = _TARGET_LABEL.match(bare.strip().rstrip(":").strip())
     if match is None:
         return None
     if match.group("response"):
@@ -221,9 +222,9 @@ def _parse(text: str, path: Path) -> Runbook:
 
 
 def _front_matter(text: str) -> tuple[dict[str, str], str]:
+    if text.partition("\n")[0].strip() != "---":
+        return {}, text  # most runbooks: no front matter, and no need to split the whole file
     lines = text.split("\n")
-    if not lines or lines[0].strip() != "---":
-        return {}, text
     for end in range(1, min(len(lines), 400)):
         if lines[end].strip() in ("---", "..."):
             break
@@ -312,6 +313,11 @@ def _table_row(
                 alerts.append(alert)
 
 
+_TITLE_ID = re.compile(r"^(?:P[0-5]|SEV-?[0-5]|RB-\d+|Incident \d+|\d+\.)\s*:?\s*")
+_SEVERITY_CELL = re.compile(r"\s*(P[0-5]|SEV-?[0-5])\s*")
+_COMPARED = re.compile(r"[<>≤≥]|\d\s*%")
+
+
 def _incident(
     candidate: Candidate,
     doc_alerts: list[AlertTrigger],
@@ -323,7 +329,7 @@ def _incident(
     alerts: list[AlertTrigger] = []
     slos: list[Slo] = []
     target: TimeTarget | None = None
-    bare_title = re.sub(r"^(?:P[0-5]|SEV-?[0-5]|RB-\d+|Incident \d+|\d+\.)\s*:?\s*", "", candidate.title)
+    bare_title = _TITLE_ID.sub("", candidate.title)
     heading_alert = parse_alert_text(bare_title, candidate.line, name=candidate.title)
     if heading_alert is not None:
         alerts.append(heading_alert)
@@ -349,7 +355,7 @@ def _incident(
                     target = found_target
             else:
                 for cell in block.cells:
-                    if (severity_cell := re.fullmatch(r"\s*(P[0-5]|SEV-?[0-5])\s*", clean_inline(cell))) is not None:
+                    if (severity_cell := _SEVERITY_CELL.fullmatch(clean_inline(cell))) is not None:
                         severity = severity or severity_cell.group(1)
             continue
         if block.kind != "paragraph":
@@ -413,7 +419,7 @@ def _incident(
     if target is None and total:
         target = TimeTarget(TimeTargetKind.TIME_TO_RESOLVE, "sum of the step durations", total, candidate.line)
     for symptom, line in symptoms:
-        if not re.search(r"[<>≤≥]|\d\s*%", symptom):
+        if not _COMPARED.search(symptom):
             continue  # "returns 503" is a symptom, not an objective
         if (slo := parse_slo_text(symptom, line)) is not None and slo not in slos:
             slos.append(slo)

@@ -8,7 +8,9 @@ heading title, so ``incident "Incident 2"`` and ``incident "High Error Rate Aler
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from drillbook.runbook.commands import has_commands, normalise_language
@@ -156,9 +158,15 @@ def labels(block: Block) -> tuple[tuple[str, str, int], ...]:
     return tuple(found)
 
 
-def numbered_comments(code: str) -> int:
-    """How many ``# N. title`` comments a code block has (one block holding a whole procedure)."""
-    return len(_NUMBERED_COMMENT.findall(code))
+def numbered_comments(code: str) -> bool:
+    """Whether a code block has ``# N. title`` comments (one block holding a whole procedure)."""
+    if _NUMBERED_HASH.search(code) is None:
+        return False  # found by its literal "#" quickly: most blocks have none
+    return _NUMBERED_COMMENT.search(code) is not None
+
+
+_NUMBERED_HASH = re.compile(r"#\s*\d{1,3}[.)]\s")
+"""What every match of ``_NUMBERED_COMMENT`` contains."""
 
 
 def find_incidents(sections: list[Section]) -> list[Candidate]:
@@ -172,17 +180,14 @@ def find_incidents(sections: list[Section]) -> list[Candidate]:
     found: list[Candidate] = []
     owner: Candidate | None = None
     owner_level = 0
+    situation = _Situations()  # each title is asked about once per section below it: answer it once
     for position, section in enumerate(sections[1:], start=1):
-        if (
-            owner is not None
-            and section.level > owner_level
-            and (owner.strong_id or not _situation_title(section.title))
-        ):
+        if owner is not None and section.level > owner_level and (owner.strong_id or not situation(section.title)):
             owner.blocks.append(Block("paragraph", f"**{clean_inline(section.title)}**:", section.line))
             owner.blocks.extend(section.blocks)  # sub-sections belong to the incident above them
             continue
         owner = None
-        candidate = _candidate(section, _phase_blocks(sections, position))
+        candidate = _candidate(section, functools.partial(_phase_blocks, sections, position, situation))
         if candidate is None:
             continue
         found.append(candidate)
@@ -204,20 +209,29 @@ def find_incidents(sections: list[Section]) -> list[Candidate]:
 
 def is_phase(title: str) -> bool:
     """Whether a heading names a phase of an incident (Diagnosis, Option 2, Step 3, "Check the pods")."""
-    bare = _NUMBERED.sub("", clean_inline(title))
+    return _is_phase(clean_inline(title))
+
+
+def _is_phase(clean: str) -> bool:
+    bare = _NUMBERED.sub("", clean)
     if _PHASE_WORD.match(bare) or _PROCEDURE_TITLE.match(bare):
         return True
-    if _identify(bare)[2] or _PROCEDURE_WORD.search(bare):
+    if _strong_id(bare) or _PROCEDURE_WORD.search(bare):
         return False
     return bool(_PHASE.match(bare))
 
 
 def _situation_title(title: str) -> bool:
     """A heading that names a situation of its own: an id, an alert rule name, or words such as "down", "lag"."""
-    ident, _, strong = _identify(clean_inline(title))
-    if strong or _ALERT_NAME.match(ident):
-        return True
-    return not is_phase(title) and bool(_SITUATION.search(clean_inline(title)))
+    clean = clean_inline(title)
+    if _strong_id(clean) or _ALERT_TITLE.match(_NUMBERED.sub("", clean)):
+        return True  # what _identify calls a strong id, or the alert rule name it takes for the id
+    return not _is_phase(clean) and bool(_SITUATION.search(clean))
+
+
+def _strong_id(title: str) -> bool:
+    """Whether :func:`_identify` finds an id in the title itself (``RB-007``, ``P1``, ``Incident 2``)."""
+    return bool(_TICKET_ID.match(title) or _SEVERITY_ID.match(title) or _NUMBERED_ID.match(title))
 
 
 def whole_document(sections: list[Section], title: str) -> list[Candidate]:
@@ -239,14 +253,27 @@ def whole_document(sections: list[Section], title: str) -> list[Candidate]:
     return [Candidate(slug(title) or "incident", title, line, None, blocks)]
 
 
-def _phase_blocks(sections: list[Section], position: int) -> list[Block]:
+class _Situations:
+    """:func:`_situation_title`, answered once per title within one document."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, bool] = {}
+
+    def __call__(self, title: str) -> bool:
+        known = self._known.get(title)
+        if known is None:
+            known = self._known[title] = _situation_title(title)
+        return known
+
+
+def _phase_blocks(sections: list[Section], position: int, situation: _Situations) -> list[Block]:
     """The blocks of the phase sub-sections right under ``sections[position]`` (its Diagnose, Remedy, …)."""
     level = sections[position].level
     found: list[Block] = []
     if _container(clean_inline(sections[position].title)):
         return found  # "Deployment Procedures" is a chapter: its sub-sections are the procedures
     for section in sections[position + 1 :]:
-        if section.level <= level or _situation_title(section.title):
+        if section.level <= level or situation(section.title):
             break
         found.extend(section.blocks)
     return found
@@ -256,21 +283,24 @@ def _runs(block: Block) -> bool:
     return has_commands(block.text, normalise_language(block.info))
 
 
-def _candidate(section: Section, below: list[Block] | None = None) -> Candidate | None:
+def _candidate(section: Section, below: Callable[[], list[Block]] = list) -> Candidate | None:
+    """The section as an incident, or ``None``; ``below`` gives its phase sub-sections' blocks, asked for only when
+    the section's own title and fields do not decide."""
     title = clean_inline(section.title)
     if not title or _excluded(title) or (section.level == 1 and _NOT_A_RUNBOOK.search(title)):
         return None
     ident, severity, strong = _identify(title)
-    has_fields = any(
+    found = Candidate(ident, title, section.line, severity, list(section.blocks), strong)
+    if strong or any(
         label.startswith(_FIELD_LABELS) for b in section.blocks if b.kind == "paragraph" for label, _, _ in labels(b)
-    )
-    every = [b for b in [*section.blocks, *(below or [])] if b.kind != "fence" or _runs(b)]
-    has_steps = any(b.kind == "fence" and (b.items or numbered_comments(b.text)) for b in every)
-    has_code = any(b.kind == "fence" for b in every)
-    alert_name = bool(_ALERT_NAME.match(ident))
-    if not (strong or has_fields or has_steps or (has_code and (alert_name or _INCIDENT_WORDS.search(title)))):
-        return None
-    return Candidate(ident, title, section.line, severity, list(section.blocks), strong)
+    ):
+        return found
+    fences = [b for b in (*section.blocks, *below()) if b.kind == "fence" and _runs(b)]
+    if any(b.items or numbered_comments(b.text) for b in fences):
+        return found  # numbered steps
+    if fences and (_ALERT_NAME.match(ident) or _INCIDENT_WORDS.search(title)):
+        return found
+    return None
 
 
 def _identify(title: str) -> tuple[str, str | None, bool]:
@@ -290,4 +320,7 @@ def _identify(title: str) -> tuple[str, str | None, bool]:
 
 def slug(text: str) -> str:
     """Lower-case words joined by hyphens: ``"High Error Rate Alert"`` → ``high-error-rate-alert``."""
-    return "-".join(re.findall(r"[a-z0-9]+", text.casefold()))
+    return "-".join(_SLUG_WORD.findall(text.casefold()))
+
+
+_SLUG_WORD = re.compile(r"[a-z0-9]+")

@@ -44,6 +44,7 @@ _SYMBOL_OPS: dict[str, Comparison] = {
     "==": "==",
 }
 _OPERATOR = r"(<=|>=|=<|=>|≤|≥|==|<|>|" + "|".join(rf"\b{w}\b" for w in _WORD_OPS) + ")"
+_DIGIT = re.compile(r"\d")
 _COMPARISON = re.compile(rf"{_OPERATOR}\s*~?\s*{_NUMBER}\s*{_UNIT}", re.IGNORECASE)
 _BARE_VALUE = re.compile(rf"{_NUMBER}\s*{_UNIT}", re.IGNORECASE)
 _FOR_DURATION = re.compile(
@@ -104,6 +105,8 @@ def parse_slo_text(text: str, line: int = 0) -> Slo | None:
         The objective stated as its good side (see the module docstring), or ``None`` when the text names
         no metric with a numeric threshold.
     """
+    if _DIGIT.search(text) is None:
+        return None  # every objective has a number: most sentences have none
     clean = _clean(_FOR_DURATION.sub(" ", text))
     stated: Comparison | None = None
     match = _COMPARISON.search(clean)
@@ -144,6 +147,8 @@ def parse_alert_text(text: str, line: int = 0, name: str = "") -> AlertTrigger |
         The trigger as stated (operator, threshold and unit as written, ``for_seconds`` from "for N minutes"
         or "in N minutes") with ``slo`` set to its good side, or ``None`` without a comparison.
     """
+    if _DIGIT.search(text) is None:
+        return None  # a comparison needs a number: most headings and labels have none
     clean = _clean(text)
     match = _COMPARISON.search(clean)
     if match is None:
@@ -168,9 +173,12 @@ def parse_alert_text(text: str, line: int = 0, name: str = "") -> AlertTrigger |
     )
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def _clean(text: str) -> str:
     text = text.replace("**", " ").replace("`", " ").replace("|", " ")
-    return re.sub(r"\s+", " ", text).strip()
+    return _SPACES.sub(" ", text).strip()
 
 
 def _operator(token: str) -> Comparison:
