@@ -66,3 +66,15 @@ def test_list_shows_an_incident_only_drills_yaml_defines(tmp_path: Path, capsys:
     out = capsys.readouterr().out
     assert "CatalogHighErrorRate" in out
     assert "(defined by drills.yaml:2)" in out
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def closed_pipe(*_args: object, **_kwargs: object) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("builtins.print", closed_pipe)
+    monkeypatch.setattr("os.dup2", lambda *_a: None)  # keep pytest's own stdout
+    assert main(["list", "--faults"]) == 141
+    assert capsys.readouterr().err == ""  # no traceback, no error line
