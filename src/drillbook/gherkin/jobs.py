@@ -24,10 +24,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from drillbook.errors import UsageError
+
+if TYPE_CHECKING:
+    from drillbook.platform.docker import DockerEngine
 from drillbook.gherkin.options import setting
 
 #: Options a job sets itself, so the caller's values are dropped from the command line it passes on.
@@ -95,13 +99,38 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 
 def run_jobs(config: pytest.Config, jobs: int) -> int:
     """Start the jobs, wait for all of them, merge their run directories; the worst exit code wins."""
-    from drillbook.cli.report import merge_runs
-    from drillbook.report import render_reports, update_latest
-
     root = Path(str(config.rootpath))
     reports = (root / str(setting(config, "--drillbook-reports"))).resolve()
     run_id = setting(config, "--drillbook-run-id") or time.strftime("%Y%m%d-%H%M%S") + f"-j{jobs}"
     run_dir = reports / run_id
+    engine = _shared_engine(setting(config, "--drillbook-platform"))
+    try:
+        return _run_and_merge(config, jobs, reports, run_dir)
+    finally:
+        if engine is not None:
+            engine.stop_if_ours()
+
+
+def _shared_engine(platform: str | None) -> DockerEngine | None:
+    """On docker, the engine every job shares, started here when none runs (then stopped once all have ended, never
+    by the first job to finish); ``None`` when this run starts none."""
+    if platform != "docker":
+        return None
+    from drillbook.errors import SandboxError
+    from drillbook.platform.docker import DockerEngine
+
+    engine = DockerEngine()
+    try:
+        started = engine.ensure().started_now
+    except SandboxError:
+        return None  # each job says what is missing, with its drills
+    return engine if started else None
+
+
+def _run_and_merge(config: pytest.Config, jobs: int, reports: Path, run_dir: Path) -> int:
+    from drillbook.cli.report import merge_runs
+    from drillbook.report import render_reports, update_latest
+
     shards_root = run_dir / "shards"
     shards_root.mkdir(parents=True, exist_ok=True)
     args = list(config.invocation_params.args)

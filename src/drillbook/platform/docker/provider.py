@@ -29,6 +29,7 @@ datastore is a container, as a managed database is outside the cluster.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import copy
 import itertools
@@ -78,10 +79,16 @@ STOP_TIMEOUT_S = 120.0
 def provider(scenarios_dir: Path, run_dir: Path) -> SandboxFactory:
     """A factory that provisions a scenario on localkube with its datastores in Docker containers.
 
+    A dockerd started here (none was running) is stopped when this process exits.
+
     Raises:
         SandboxError: no Docker engine answers, or drillbook's images are not built (says what to run).
     """
-    DockerEngine().ensure()
+    engine = DockerEngine()
+    if engine.ensure().started_now:
+        # Started for this run: it ends with the run (the process exits after the reports are written), so a game
+        # day leaves no dockerd behind. An engine that was already running is left alone.
+        atexit.register(engine.stop_if_ours)
     missing = [spec.tag for spec in IMAGES.values() if not image_exists(spec.tag)]
     if missing:
         raise SandboxError(
