@@ -41,6 +41,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="once",
     )
     parser.addini("drillbook_control_window", "seconds the control run watches with no response", default="12")
+    from drillbook.drill.spec import INI_SETTINGS
+
+    for key, (_, help_text) in INI_SETTINGS.items():
+        parser.addini(key, help_text, default="")
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -154,7 +158,7 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
     """The drill of this scenario: built from the plan compiled at collection, always finished."""
     from drillbook.drill.control import ControlSettings, FileControlCache
     from drillbook.drill.session import Drill
-    from drillbook.drill.spec import DrillSpec
+    from drillbook.drill.spec import DrillSpec, settings_from_ini
     from drillbook.overrides import incident_for_drill
     from drillbook.report.junit import junit_properties
     from drillbook.runbook import parse_runbook
@@ -191,6 +195,10 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
     control = ControlSettings.parse(
         str(request.config.getini("drillbook_control")), str(request.config.getini("drillbook_control_window"))
     )
+    try:
+        settings = settings_from_ini(request.config.getini)
+    except DrillbookError as exc:
+        pytest.fail(f"drillbook: {exc}", pytrace=False)
     drill = Drill(
         drill_id=f"{system}/{incident.id}#{run.drills}",
         spec=DrillSpec(
@@ -208,6 +216,7 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
         progress=_progress(request.config),
         control=control,
         control_cache=FileControlCache(run.run_dir / "control-cache.json"),
+        settings=settings,
     )
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _stop)

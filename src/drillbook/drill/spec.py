@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from drillbook.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,45 @@ class DrillSettings:
     settle_probe_s: float = 1.0
     """How often the recovery watch asks the sandbox whether anything it deployed is still changing (a few list
     calls on the cluster's API each time); see :mod:`drillbook.drill.settle`."""
+
+
+INI_SETTINGS: dict[str, tuple[str, str]] = {
+    "drillbook_baseline": ("baseline_s", "seconds the SLOs must hold before the fault (default 4)"),
+    "drillbook_breach_within": ("breach_within_s", "seconds the fault gets to breach the SLOs (default 30)"),
+    "drillbook_recovery_watch": (
+        "restore_within_s",
+        "sandbox seconds the recovery is watched after the steps, unless restored and held first (default 45)",
+    ),
+    "drillbook_hold": ("hold_s", "seconds every breached SLO must hold to count as restored (default 5)"),
+    "drillbook_breach_margin": (
+        "breach_margin",
+        "how many thresholds past good a breach's worst window must be to count as firm; 0 turns it off (default 2)",
+    ),
+}
+"""Ini keys → the :class:`DrillSettings` field they set, and their help text."""
+
+
+def settings_from_ini(getini: Callable[[str], object]) -> DrillSettings:
+    """:class:`DrillSettings` with what the ini file sets (``getini(key)`` is empty when it sets nothing).
+
+    Raises:
+        UsageError: a value that is not a non-negative number, naming the key and what it takes.
+    """
+    changes: dict[str, Any] = {}
+    known = {f.name for f in fields(DrillSettings)}
+    for key, (name, help_text) in INI_SETTINGS.items():
+        assert name in known
+        text = str(getini(key) or "").strip()
+        if not text:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if value < 0:
+            raise UsageError(f"ini option {key} = {text!r}: expected a number of {help_text.split(' (')[0]}")
+        changes[name] = value
+    return replace(DrillSettings(), **changes)
 
 
 @dataclass
