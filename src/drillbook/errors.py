@@ -67,9 +67,8 @@ class FaultInjectionError(DrillbookError):
 
 
 class FaultNotOnPlatform(FaultInjectionError):
-    """This platform cannot apply the fault as the drill asks (a Redis Deployment to scale where Redis is a
-    container outside the cluster): a limit of the sandbox, known before anything was applied, never the
-    runbook's failure."""
+    """This platform cannot apply the fault as the drill asks (raised by a fault's ``revert_record``, before
+    anything is applied): a limit of the sandbox, never the runbook's failure. The drill is *inconclusive*."""
 
 
 class TrafficError(DrillbookError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -92,23 +91,3 @@ def test_a_bad_integer_parameter_names_the_fault_and_key() -> None:
     fault.params["n"] = "three"
     with pytest.raises(ScenarioError, match="'recording': parameter 'n' must be an integer"):
         fault.int_param("n", 1)
-
-
-def test_a_redis_outage_on_a_platform_where_redis_is_outside_the_cluster_is_refused_before_anything_applies(
-    tmp_path: Path,
-) -> None:
-    from drillbook.errors import FaultNotOnPlatform
-    from drillbook.faults.target import FaultTarget, Workload
-
-    target = FaultTarget(
-        workdir=tmp_path,
-        kube_env={"KUBECONFIG": str(tmp_path / "absent")},  # never read: the refusal comes first
-        app=Workload("default", "api"),
-        outside_cluster={"redis": "on the docker platform Redis is a container outside the cluster"},
-    )
-    log: list[str] = []
-    fault = fault_class("redis-outage")(target, {}, journal=_Journal(log))
-    with pytest.raises(FaultNotOnPlatform, match="scales Redis's Deployment to zero, and on the docker platform"):
-        fault.inject()
-    assert log == []  # no revert journaled: nothing was applied
-    assert not fault.injected

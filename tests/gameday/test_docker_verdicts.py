@@ -1,10 +1,9 @@
 """The seed game day on ``docker`` gives the verdicts pinned for ``local`` (slow: the whole game day, on docker).
 
 ``docker`` keeps localkube as the cluster and moves PostgreSQL and Redis into testcontainers containers behind the
-fault proxy, so every drill that acts on the app, the network or the data gives local's verdict and finding
-kinds. One drill cannot be rehearsed there by design: its fault scales the Redis Deployment to zero, and on
-``docker`` Redis is a container outside the cluster (as a managed Redis is). That drill must say so and be
-inconclusive; it must never fail or error as if the runbook or drillbook had broken.
+fault proxy; their Deployments stay, as handles on the containers (``platform/docker/handle.py``), so a drill that
+scales, restarts or deletes a datastore acts on its container. Every drill must give local's verdict class and
+finding kinds.
 
 A drill whose verdict differs is run once more on its own before the test fails, as the local pin does.
 """
@@ -18,23 +17,12 @@ from seed_pins import EXPECTED, Expected, Key, matches, run_game_day
 
 pytestmark = [pytest.mark.slow, pytest.mark.gameday, pytest.mark.docker, pytest.mark.timeout(5400)]
 
-NOT_ON_DOCKER: dict[Key, str] = {
-    ("zephyr-voting", "Incident-3"): "not rehearsed on this platform: redis-outage (mode stop) scales Redis",
-}
-"""Drills docker cannot rehearse by design → what their inconclusive reason must say."""
-
-
-def _as_expected(key: Key, drill: dict[str, Any]) -> bool:
-    if key in NOT_ON_DOCKER:
-        return drill["verdict"] == "inconclusive" and NOT_ON_DOCKER[key] in drill["reason"]
-    return matches(drill, EXPECTED[key])
-
 
 @pytest.fixture(scope="module")
 def game_day(docker_engine: object, tmp_path_factory: pytest.TempPathFactory) -> dict[Key, dict[str, Any]]:
     reports = tmp_path_factory.mktemp("reports-docker")
     results = run_game_day(reports, "docker", platform="docker")
-    flipped = [key for key in EXPECTED if key in results and not _as_expected(key, results[key])]
+    flipped = [key for key in EXPECTED if key in results and not matches(results[key], EXPECTED[key])]
     if flipped:
         keyword = " or ".join(EXPECTED[key][2] for key in flipped)
         results |= run_game_day(reports, "docker-again", keyword, platform="docker")
@@ -51,4 +39,4 @@ def test_seed_drill_on_docker_gives_locals_pinned_verdict(
 ) -> None:
     drill = game_day[key]
     kinds = sorted(drill.get("finding_kinds", []))
-    assert _as_expected(key, drill), f"{key} on docker: {drill['verdict']} {kinds}: {drill['reason']}"
+    assert matches(drill, expected), f"{key} on docker: {drill['verdict']} {kinds}: {drill['reason']}"

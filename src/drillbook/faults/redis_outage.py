@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Mapping
 from typing import ClassVar
 
-from drillbook.errors import FaultInjectionError, FaultNotOnPlatform
+from drillbook.errors import FaultInjectionError
 from drillbook.faults import _kube, _toxiproxy
 from drillbook.faults.base import Fault, JsonValue, RevertRecord, register
 from drillbook.faults.params import Param
@@ -40,12 +40,6 @@ class RedisOutage(Fault):
     def revert_record(self) -> RevertRecord:
         mode = self.param("mode", "stop")
         if mode == "stop":
-            why = self.target.outside_cluster.get("redis")
-            if self.target.redis is None and why is not None:
-                raise FaultNotOnPlatform(
-                    f"redis-outage (mode stop) scales Redis's Deployment to zero, and {why}; "
-                    "run this drill on the local platform, or give the fault mode proxy (Redis cut off at the proxy)"
-                )
             redis = self.require(self.target.redis, "a Redis deployment")
             with _kube.api(self.target.kube_env) as api_client:
                 replicas = int(_kube.read_deployment(api_client, redis)["spec"].get("replicas", 1))

@@ -49,7 +49,4 @@ class FaultTarget:
     toxiproxy_url: str | None = None
     proxies: Mapping[str, str] = field(default_factory=dict)
     """Dependency name (``postgres``, ``redis``) → Toxiproxy proxy name in front of it."""
-    outside_cluster: Mapping[str, str] = field(default_factory=dict)
-    """Dependency name → why it has no Deployment here (on ``docker`` the datastores are containers outside the
-    cluster, as managed ones are): a fault that acts on that Deployment cannot be rehearsed on this platform."""
     traffic: TrafficControl | None = None

@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -64,9 +65,11 @@ def test_a_seed_comes_up_with_its_datastores_in_containers_and_leaves_nothing_be
         assert sandbox.platform_label.startswith("localkube with PostgreSQL and Redis in testcontainers")
         assert sorted(c[:12] for c in record["containers"]) == sorted(labelled(label))  # type: ignore[attr-defined]
         assert len(labelled(label)) == 2
-        # The datastores are not pods: only the app runs in the cluster.
+        # The datastores run in the containers; their pods are handles on them (the app does not go through them).
         pods = sandbox.kubectl("get", "pods", "-o", "jsonpath={.items[*].metadata.labels.app}").split()
-        assert set(pods) == {"zephyr-backend"}
+        assert set(pods) == {"zephyr-backend", "postgres", "redis"}
+        images = sandbox.kubectl("get", "deploy", "redis", "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+        assert images == "drillbook/container-handle"
         # postgres-direct is selector-less; its Endpoints are the container's loopback-published port.
         published = sandbox.containers["postgres"].loopback_port
         direct = sandbox.kubectl("get", "endpoints", "postgres-direct", "-o", "jsonpath={.subsets[0].ports[0].port}")
@@ -114,3 +117,50 @@ def test_a_failing_deploy_removes_the_containers_it_started(
     record = record_of(tmp_path)
     assert labelled(str(record["run_label"])) == []
     assert not any(Path(p).exists() for p in record["temp_dirs"])  # type: ignore[attr-defined]
+
+
+def _container_running(container_id: str) -> bool:
+    done = subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.Running}}", container_id],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    return done.stdout.strip() == "true"
+
+
+def _eventually(condition: Callable[[], bool], timeout_s: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_what_a_runbook_does_to_the_redis_deployment_acts_on_its_container(
+    docker_engine: EngineHandle, tmp_path: Path
+) -> None:
+    sandbox = provision_docker(ZEPHYR, tmp_path)
+    try:
+        assert isinstance(sandbox, ContainerSandbox)
+        redis = sandbox.containers["redis"]
+        host, port = KubeSandboxView(sandbox).service_address("default", "redis", 6379)
+
+        def answers() -> bool:
+            done = subprocess.run(
+                ["redis-cli", "-h", host, "-p", str(port), "PING"],
+                capture_output=True, text=True, timeout=10, check=False,
+            )  # fmt: skip
+            return done.stdout.strip() == "PONG"
+
+        assert answers()
+        sandbox.kubectl("scale", "deployment/redis", "--replicas=0")
+        assert _eventually(lambda: not _container_running(redis.container_id)), "scaled to zero: the container stops"
+        assert not answers()
+        sandbox.kubectl("scale", "deployment/redis", "--replicas=1")
+        assert _eventually(lambda: _container_running(redis.container_id)), "scaled back: the container starts"
+        assert _eventually(answers), "the app's path (Service → fault proxy → container) works again"
+        # kubectl exec into the handle pod finds Redis without -h, as in the image.
+        ping = sandbox.kubectl("exec", "deploy/redis", "--", "redis-cli", "PING")
+        assert ping.strip().endswith("PONG")
+    finally:
+        sandbox.close()

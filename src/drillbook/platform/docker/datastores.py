@@ -15,6 +15,7 @@ from typing import Any
 
 from drillbook.errors import DatastoreError
 from drillbook.platform.docker.images import IMAGES, MANAGED_LABEL
+from drillbook.platform.local.datastores._host import free_port
 
 RUN_LABEL = "org.drillbook.run"
 
@@ -56,8 +57,10 @@ def _labels(run_id: str) -> dict[str, str]:
 
 
 def _on_loopback(container: Any, port: int, run_id: str) -> None:
-    # Published on 127.0.0.1 only (a random port): never on the host's other interfaces.
-    container.ports = {f"{port}/tcp": ("127.0.0.1", None)}
+    # Published on 127.0.0.1 only, never on the host's other interfaces, at a port chosen now: a stopped and
+    # restarted container (its Deployment scaled to zero and back, :mod:`.handle`) keeps it, and so do the
+    # Endpoints and the fault proxy that name it.
+    container.ports = {f"{port}/tcp": ("127.0.0.1", free_port())}
     container.with_kwargs(labels=_labels(run_id))
 
 

@@ -11,9 +11,10 @@ its undo before it acts (:mod:`drillbook.platform.bringup`):
 3. cluster: localkube in the state directory, while the datastores start;
 4. fault proxy: in front of every datastore, as on ``local``;
 5. datastores ready: the background start awaited;
-6. deploy: the scenario's manifests without the datastore Deployments. The datastore's ``-direct`` Service has no
-   selector; its Endpoints are the container's loopback-published port. The datastore's own Service routes to the
-   proxy, so the app and the runbook's commands use the same names as on ``local``::
+6. deploy: the scenario's manifests, each datastore Deployment a handle on its container. The datastore's
+   ``-direct`` Service has no selector; its Endpoints are the container's loopback-published port. The
+   datastore's own Service routes to the proxy, so the app and the runbook's commands use the same names as on
+   ``local``::
 
        app, runbook psql ─► Service postgres ─► fault proxy ─► Service postgres-direct
                                                            └─► 127.0.0.1:<published> ─► container
@@ -23,8 +24,8 @@ its undo before it acts (:mod:`drillbook.platform.bringup`):
    container metrics and the datastores' exporters, which reach the containers through their Services.
 
 Closing runs the undos in reverse, also on error, Ctrl-C and SIGTERM (the drill fixture closes the sandbox).
-What a ``kubectl exec deploy/postgres`` or a fault on the datastore's pod would act on does not exist here: the
-datastore is a container, as a managed database is outside the cluster.
+The datastore Deployments stay, as handles on the containers (:mod:`.handle`): scaling, restarting or deleting
+their pods stops and starts the container, as it would the datastore's pod on ``local``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ import yaml
 
 from drillbook.drill.ports import Sandbox, SandboxFactory
 from drillbook.errors import DatastoreError, DrillbookError, SandboxError
-from drillbook.faults.target import FaultTarget, TrafficControl
 from drillbook.journal import Platform
 from drillbook.platform.bringup import Action, BringUp, Facts, UndoSpec
 from drillbook.platform.docker.datastores import (
@@ -116,21 +116,67 @@ def write_record(evidence: Path, label: str, containers: Sequence[str], temp_dir
     tmp.replace(evidence / RECORD)
 
 
-def datastore_manifests(docs: Sequence[JsonObj], scenario: Scenario) -> list[JsonObj]:
-    """The manifests without the Deployments the scenario names as its datastores (they run as containers)."""
-    drop = set()
-    if scenario.postgres is not None:
-        drop.add((scenario.postgres.namespace, scenario.postgres.deployment))
-    if scenario.redis is not None:
-        drop.add((scenario.redis.namespace, scenario.redis.deployment))
-    kept = []
-    for doc in docs:
-        meta = doc.get("metadata") or {}
+HANDLE_IMAGE = "drillbook/container-handle"
+"""The image a datastore Deployment runs on ``docker``: a handle on its container (:mod:`.handle`)."""
+HANDLE_IMAGES_FILE = "handle-images.yaml"
+
+
+def handle_images(state: Path) -> Path:
+    """localkube's image map entry for :data:`HANDLE_IMAGE`, written in the sandbox's state directory."""
+    path = state / HANDLE_IMAGES_FILE
+    entry = {"entrypoint": ["python", "-m", "drillbook.platform.docker.handle"], "cmd": [], "env": {}}
+    path.write_text(yaml.safe_dump({"images": {HANDLE_IMAGE: entry}}, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def datastore_manifests(
+    docs: Sequence[JsonObj], scenario: Scenario, containers: Mapping[str, DatastoreContainer]
+) -> list[JsonObj]:
+    """The manifests with each datastore Deployment's pod turned into a handle on that datastore's container.
+
+    The Deployment keeps its name, labels, replicas, ports and probes, so what a runbook does to it (scale, rollout
+    restart, delete the pod) acts on the container (:mod:`.handle`). Its container runs :data:`HANDLE_IMAGE` with
+    the container's id and published port; the user and security settings go (the handle runs the docker CLI).
+    """
+    datastores = {}
+    if scenario.postgres is not None and "postgres" in containers:
+        datastores[(scenario.postgres.namespace, scenario.postgres.deployment)] = ("postgres", scenario.postgres.port)
+    if scenario.redis is not None and "redis" in containers:
+        datastores[(scenario.redis.namespace, scenario.redis.deployment)] = ("redis", scenario.redis.port)
+    out = []
+    for original in docs:
+        meta = original.get("metadata") or {}
         key = (str(meta.get("namespace") or "default"), meta.get("name"))
-        if doc.get("kind") == "Deployment" and key in drop:
-            continue
-        kept.append(copy.deepcopy(doc))
-    return kept
+        doc = copy.deepcopy(original)
+        if doc.get("kind") == "Deployment" and key in datastores:
+            kind, port = datastores[key]
+            _as_handle(doc, containers[kind], kind, port)
+        out.append(doc)
+    return out
+
+
+def _as_handle(doc: JsonObj, container: DatastoreContainer, kind: str, port: int) -> None:
+    pod = doc["spec"]["template"]["spec"]
+    pod.pop("securityContext", None)
+    pod.pop("initContainers", None)
+    first = pod["containers"][0]
+    for key in ("command", "args", "securityContext", "envFrom", "volumeMounts"):
+        first.pop(key, None)
+    pod.pop("volumes", None)
+    first["image"] = HANDLE_IMAGE
+    env: list[JsonObj] = [
+        {"name": "DRILLBOOK_CONTAINER", "value": container.container_id},
+        {"name": "DRILLBOOK_CONTAINER_PORT", "value": str(container.loopback_port)},
+        {"name": "DRILLBOOK_LISTEN_PORT", "value": str(port)},
+        {"name": "DRILLBOOK_HANDLE_OF", "value": kind},
+    ]
+    if kind == "postgres":  # `kubectl exec deploy/postgres -- psql` finds the server as in the image
+        env += [
+            {"name": "PGHOST", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            {"name": "PGPORT", "value": str(port)},
+        ]
+    first["env"] = env
+    pod["containers"] = [first]
 
 
 def direct_to_containers(
@@ -193,25 +239,13 @@ class ContainerSandbox(KubeSandbox):
         super().__init__(**kwargs)
         self.containers = dict(containers)
 
-    def fault_target(self, traffic: TrafficControl | None) -> FaultTarget:
-        """As on ``local``, but the datastores have no Deployment: a fault that acts on one is refused, saying why."""
-        target = super().fault_target(traffic)
-        why = "is a container outside the cluster on the docker platform, as a managed datastore is"
-        if self.scenario.postgres is not None:
-            target.postgres = None
-            target.outside_cluster = {**target.outside_cluster, "postgres": f"PostgreSQL {why}"}
-        if self.scenario.redis is not None:
-            target.redis = None
-            target.outside_cluster = {**target.outside_cluster, "redis": f"Redis {why}"}
-        return target
-
     def _deploy_behind_fault_proxy(self, url: str, deps: list[Dependency]) -> None:
         path = self.scenario.manifests
         try:
             docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if isinstance(d, dict)]
         except (OSError, yaml.YAMLError) as exc:
             raise SandboxError(f"{path}: cannot read the manifests: {exc}") from exc
-        docs = datastore_manifests(docs, self.scenario)
+        docs = datastore_manifests(docs, self.scenario, self.containers)
         upstreams = {dep.name: ("127.0.0.1", self.containers[dep.name].loopback_port) for dep in deps}
         namespaces = [d for d in docs if d.get("kind") == "Namespace"]
         direct = [
@@ -355,7 +389,9 @@ class DockerBringUp:
     def __post_init__(self) -> None:
         self.state = temp_state_dir(self.scenario.name)
         self.kube = LocalKubeProcess(
-            state_dir=self.state / "kube", images=[IMAGES_FILE, self.scenario.images], time_factor=self.time_factor
+            state_dir=self.state / "kube",
+            images=[IMAGES_FILE, self.scenario.images, self.state / HANDLE_IMAGES_FILE],
+            time_factor=self.time_factor,
         )
         self.proxy = ToxiproxyProcess(log_file=self.evidence / "toxiproxy.log")
 
@@ -368,6 +404,7 @@ def docker_actions(ctx: DockerBringUp, bringup: BringUp) -> list[Action]:
         write_record(ctx.evidence, ctx.label, [], [ctx.state])  # recorded before it exists
         ctx.state.mkdir(mode=0o755)
         os.chmod(ctx.state, 0o755)
+        handle_images(ctx.state)
         return {"path": str(ctx.state)}
 
     def start_containers() -> Facts:
