@@ -177,11 +177,14 @@ def provider(
     existed: Existed = _existed,
     sandbox_type: type[KubeSandbox] = KubeSandbox,
     prometheus: Callable[[], PrometheusAction] = PrometheusAction,
+    delete_created: Callable[[Mapping[str, str], list[dict[str, Any]], Path], None] = _delete,
+    after_action: Callable[[str], None] | None = None,
 ) -> SandboxFactory:
     """Deploy scenarios into the allowed existing cluster named by ``KUBECONFIG``.
 
-    ``existed``, ``sandbox_type`` and ``prometheus``: a test hands in ones that run no kubectl and start no
-    Prometheus.
+    ``existed``, ``sandbox_type``, ``prometheus`` and ``delete_created`` (the deploy's undo: it deletes what
+    :func:`created_file` lists): a test hands in ones that run no kubectl and start no Prometheus.
+    ``after_action``: called with each bring-up action's name once it finished (a test injects a failure there).
     """
     env = os.environ if environ is None else environ
     path = env.get("KUBECONFIG")
@@ -200,14 +203,14 @@ def provider(
         kube_env = {"KUBECONFIG": str(kubeconfig)}
         created = created_objects(scenario.manifests, existed(kube_env))  # before anything is applied
         path = created_file(workdir, created)
-        bringup = BringUp(workdir, platform=Platform.EXISTING.value)
+        bringup = BringUp(workdir, platform=Platform.EXISTING.value, after_action=after_action)
         sandbox = scenario_sandbox(
             scenario, kube_env, workdir, on_close=bringup.close, bringup=bringup, sandbox_type=sandbox_type
         )
 
         def delete() -> None:
             sandbox.release()
-            _delete(kube_env, created, path)
+            delete_created(kube_env, created, path)
 
         replay = UndoSpec(
             "run", f"delete what the drill created ({path})", {"argv": delete_argv(path), "env": kube_env}

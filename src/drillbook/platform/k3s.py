@@ -75,10 +75,12 @@ def provider(
     *,
     sandbox_type: type[KubeSandbox] = KubeSandbox,
     prometheus: Callable[[], PrometheusAction] = PrometheusAction,
+    after_action: Callable[[str], None] | None = None,
 ) -> SandboxFactory:
     """A fresh k3s container per drill; its stop is recorded before it starts, so no failure leaks it.
 
     ``sandbox_type`` and ``prometheus``: a test hands in ones that run no kubectl and start no Prometheus.
+    ``after_action``: called with each bring-up action's name once it finished (a test injects a failure there).
     """
 
     def provision(system: str) -> Sandbox:
@@ -89,7 +91,7 @@ def provider(
         kube_env = {"KUBECONFIG": str(kubeconfig)}
         container = container_factory()
         made: list[KubeSandbox] = []
-        bringup = BringUp(workdir, platform=Platform.K3S.value)
+        bringup = BringUp(workdir, platform=Platform.K3S.value, after_action=after_action)
 
         def start() -> Facts:
             container.start()

@@ -207,8 +207,14 @@ def provider(
     run_dir: Path,
     runner: Runner = run_command,
     prometheus: Callable[[], PrometheusAction] = PrometheusAction,
+    *,
+    sandbox_type: type[KubeSandbox] = KubeSandbox,
+    after_action: Callable[[str], None] | None = None,
 ) -> SandboxFactory:
-    """A fresh kind cluster per drill (``prometheus``: a test hands in a fake one)."""
+    """A fresh kind cluster per drill (``prometheus`` and ``sandbox_type``: a test hands in fake ones).
+
+    ``after_action``: called with each bring-up action's name once it finished (a test injects a failure there).
+    """
     if runner is run_command and shutil.which("kind") is None:
         raise UsageError("the kind platform needs the kind CLI on PATH (and a running Docker engine)")
 
@@ -226,13 +232,13 @@ def provider(
             scenario.manifests,
             scenario_deployments(scenario.manifests),
         )
-        bringup = BringUp(workdir, platform=Platform.KIND.value)
+        bringup = BringUp(workdir, platform=Platform.KIND.value, after_action=after_action)
         kube_env = {"KUBECONFIG": str(kubeconfig)}
         made: list[KubeSandbox] = []
 
         def sandbox() -> KubeSandbox:
             made.append(
-                KubeSandbox(
+                sandbox_type(
                     scenario=scenario,
                     platform=Platform.KIND,
                     kube_env=kube_env,
