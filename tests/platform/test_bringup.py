@@ -369,6 +369,7 @@ def test_the_local_bring_up_runs_its_actions_in_the_architectures_order(tmp_path
     assert ctx.state.is_dir()
     assert ctx.sandbox is not None
     bringup.close()
+    wait_for_removals()  # the state dir goes in a background thread (remove_later)
     assert not ctx.state.exists()
 
 
