@@ -4,13 +4,12 @@ Prometheus, and the journal says why."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from provider_kubeconfig import kubeconfig_text
 
 from drillbook.platform import existing, k3s, kind
 from drillbook.platform.bringup import FILE, ActionEvent, BringUpEvent, BringUpJournal
@@ -20,22 +19,6 @@ from drillbook.platform.prometheus import PrometheusAction, PrometheusContext, T
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SYSTEM = "zephyr-voting"
 FAKE_URL = "http://127.0.0.1:1"
-
-
-def kubeconfig_text(server: str) -> str:
-    """A kubeconfig as kind and k3s write them: inline CA, client certificate and key."""
-
-    def b64(text: str) -> str:
-        return base64.b64encode(text.encode()).decode()
-
-    return yaml.safe_dump({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": server, "certificate-authority-data": b64("ca")}}],
-        "users": [{"name": "u", "user": {"client-certificate-data": b64("crt"), "client-key-data": b64("key")}}],
-        "contexts": [{"name": "kind-drill", "context": {"cluster": "c", "user": "u"}}],
-        "current-context": "kind-drill",
-    })  # fmt: skip
 
 
 class FakePrometheus(PrometheusAction):

@@ -4,7 +4,6 @@ shows each undone, and on an existing cluster only what the drill created is del
 
 from __future__ import annotations
 
-import base64
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from provider_kubeconfig import kubeconfig_text
 
 from drillbook.errors import ClusterError, SandboxError
 from drillbook.platform import existing, k3s, kind
@@ -23,22 +23,6 @@ from drillbook.scenario import load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 FAKE_URL = "http://127.0.0.1:1"
-
-
-def kubeconfig_text(server: str) -> str:
-    """A kubeconfig with inline (fake) credentials: enough for the sandbox's API client to be made, never used."""
-
-    def b64(text: str) -> str:
-        return base64.b64encode(text.encode()).decode()
-
-    return yaml.safe_dump({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "c", "cluster": {"server": server, "certificate-authority-data": b64("ca")}}],
-        "users": [{"name": "u", "user": {"client-certificate-data": b64("crt"), "client-key-data": b64("key")}}],
-        "contexts": [{"name": "drill", "context": {"cluster": "c", "user": "u"}}],
-        "current-context": "drill",
-    })  # fmt: skip
 
 
 class LoggedPrometheus(PrometheusAction):
@@ -134,7 +118,7 @@ def _k3s(run_dir: Path, log: list[str], after_action: Callable[[str], None]) -> 
             return type("Wrapped", (), {"id": "abc123"})()
 
         def config_yaml(self) -> str:
-            return kubeconfig_text("https://localhost:32771")
+            return kubeconfig_text("https://localhost:32771", context="drill")
 
         def stop(self) -> None:
             log.append("container stop")
@@ -210,7 +194,7 @@ def _existing(
     tmp_path: Path, log: list[str], before: set[tuple[str, str, str]], after_action: Callable[[str], None]
 ) -> tuple[Callable[[str], object], list[list[tuple[str, str, str]]], list[Path]]:
     source = tmp_path / "user-kubeconfig"
-    source.write_text(kubeconfig_text("https://127.0.0.1:6443"))
+    source.write_text(kubeconfig_text("https://127.0.0.1:6443", context="drill"))
     environ = {"KUBECONFIG": str(source), "DRILLBOOK_ALLOW_CONTEXTS": "drill"}
     deleted: list[list[tuple[str, str, str]]] = []
     files: list[Path] = []
@@ -303,7 +287,9 @@ def test_a_failure_after_any_kind_bring_up_action_undoes_it_in_reverse_and_delet
         commands.append(list(argv))
         log.append(" ".join(argv[:3]) if tuple(argv[:3]) == ("kind", "delete", "cluster") else shlex.join(argv))
         if tuple(argv[:3]) == ("kind", "create", "cluster"):
-            Path(argv[argv.index("--kubeconfig") + 1]).write_text(kubeconfig_text("https://127.0.0.1:40123"))
+            Path(argv[argv.index("--kubeconfig") + 1]).write_text(
+                kubeconfig_text("https://127.0.0.1:40123", context="drill")
+            )
         return ""
 
     factory = kind.provider(
