@@ -81,8 +81,15 @@ def _start(tmp_path: Path) -> subprocess.Popen[str]:
          f"--drillbook-scenarios={ROOT / 'scenarios'}", f"--rootdir={tmp_path}", "--drillbook-reports=reports",
          "--drillbook-run-id=run"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=_default_interrupts,  # noqa: PLW1509 - only signal(2) runs
     )  # fmt: skip
+
+
+def _default_interrupts() -> None:
+    """The drill hears Ctrl-C and SIGTERM as a terminal's child would, even when this suite was started in the
+    background of a shell without job control (which starts it with SIGINT ignored, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _wait_for(path: Path, text: str, timeout: float = 60) -> None:

@@ -145,7 +145,11 @@ def test_an_interrupted_drill_kills_the_running_commands_group(tmp_path: Path) -
         "    print('interrupted')\n"
     )
     drill = subprocess.Popen(
-        [sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True, start_new_session=True
+        [sys.executable, "-c", script, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 - a background job ignores SIGINT
     )
     try:
         for _ in range(200):
