@@ -48,6 +48,42 @@ def test_the_policy_decides_by_the_worst_part(command: str, decision: Decision) 
     assert judge(command, (), TOOLS).decision is decision
 
 
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        ("journalctl --vacuum-time=2d", "host's journal"),
+        ("sudo journalctl --vacuum-size=500M", "host's journal"),
+        ("journalctl --rotate", "host's journal"),
+        ("ip route add 10.0.0.0/8 via 10.1.1.1", "host's network"),
+        ("ip link set eth0 down", "host's network"),
+        ("tc qdisc add dev eth0 root netem delay 100ms", "host's network"),
+        ("timedatectl set-ntp true", "changes the host"),
+        ("hostnamectl set-hostname db-1", "changes the host"),
+        ("loginctl terminate-user app", "changes the host"),
+        ("nsenter -t 1 -m -u -n -i sh", "outside the step's containment"),
+        ("unshare -n sh", "outside the step's containment"),
+        ("systemd-run --scope -p MemoryMax=1G ./job", "outside the step's containment"),
+        ("renice -n 10 -p 1234", "host's processes or disks"),
+        ("fstrim -av", "host's processes or disks"),
+    ],
+)
+def test_host_administration_is_refused_before_it_runs(command: str, reason: str) -> None:
+    """The OS containment would stop these too (an unprivileged user); the policy refuses them first and says why,
+    so the drill reports a blocked step instead of a permission error the on-call would never see."""
+    judgement = judge(command, (), TOOLS)
+    assert judgement.decision is Decision.BLOCKED
+    assert reason in judgement.reason
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["journalctl -u api --since '10 min ago' --no-pager", "journalctl --disk-usage", "ip addr show", "ip -s link",
+     "tc qdisc show dev eth0", "timedatectl status", "hostnamectl", "loginctl list-sessions"],
+)  # fmt: skip
+def test_reading_host_state_is_not_refused(command: str) -> None:
+    assert judge(command, (), TOOLS).decision is not Decision.BLOCKED
+
+
 def test_an_unbound_placeholder_blocks_the_command_and_is_named() -> None:
     judgement = judge("kubectl logs <pod-name>", ("<pod-name>",), TOOLS)
     assert judgement.decision is Decision.BLOCKED

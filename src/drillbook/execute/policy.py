@@ -39,6 +39,11 @@ HOST_DESTRUCTIVE = frozenset(
      "umount", "swapoff", "useradd", "userdel", "usermod", "passwd", "chpasswd", "crontab", "modprobe", "rmmod",
      "insmod", "sysctl", "chroot"}
 )  # fmt: skip
+JOURNAL_CHANGES = ("--vacuum", "--rotate", "--flush", "--relinquish-var", "--sync", "--setup-keys")
+NET_CHANGE_VERBS = frozenset({"add", "del", "delete", "change", "replace", "flush", "append", "prepend", "set"})
+HOST_CONTROLS = frozenset({"timedatectl", "hostnamectl", "localectl", "loginctl", "resolvectl", "networkctl"})
+HOST_ESCAPES = frozenset({"nsenter", "unshare", "systemd-run"})
+HOST_TUNERS = frozenset({"renice", "fstrim"})
 PACKAGE_MANAGERS = frozenset(
     {"pip", "pip3", "pipx", "apt", "apt-get", "aptitude", "yum", "dnf", "apk", "brew", "gem", "cargo", "conda",
      "snap", "npx", "pnpm", "poetry", "uv"}
@@ -210,6 +215,9 @@ def _refusal(part: Part, moved_out: bool = False) -> str:
         return f"{program} acts on the host's containers, not the sandbox"
     if program in HOST_DESTRUCTIVE or program.startswith("mkfs") or _removes_recursively(program, args):
         return f"{program} is a destructive host command"
+    admin = _host_admin(program, args)
+    if admin:
+        return admin
     if program in PACKAGE_MANAGERS or _installs(program, args):
         return f"{program} reaches a package registry on the internet (and may change the host)"
     if program == "git" and any(a in GIT_REMOTE_VERBS for a in args[:3]):
@@ -234,6 +242,24 @@ def _refusal(part: Part, moved_out: bool = False) -> str:
         code = " ".join(args)
         if re.search(r"socket|urllib|requests|https?\b|net/http|IO::Socket|fetch\(", code):
             return f"inline {program} code that opens network connections cannot be checked before it runs"
+    return ""
+
+
+def _host_admin(program: str, args: Sequence[str]) -> str:
+    """Why a host-administration command must not run (it changes the machine the drill runs on, not the
+    sandbox), or ``""``. Read-only uses (``ip addr show``, ``journalctl -u api``, ``tc qdisc show``) pass."""
+    words = [a for a in args if not a.startswith("-")]
+    if program == "journalctl" and any(a.startswith(JOURNAL_CHANGES) for a in args):
+        return "journalctl --vacuum/--rotate/--flush changes the host's journal, not the sandbox's"
+    if program in {"ip", "tc", "bridge"} and set(words) & NET_CHANGE_VERBS:
+        return f"{program} {' '.join(words[:2])} changes the host's network, not the sandbox's"
+    changing = ("set-", "terminate-", "kill-", "enable", "disable")
+    if program in HOST_CONTROLS and any(w.startswith(changing) for w in words):
+        return f"{program} {words[0]} changes the host, not the sandbox"
+    if program in HOST_ESCAPES:
+        return f"{program} runs a command outside the step's containment (another namespace or a host unit)"
+    if program in HOST_TUNERS:
+        return f"{program} changes the host's processes or disks, not the sandbox's"
     return ""
 
 

@@ -235,6 +235,10 @@ def part_effect(tokens: list[str], text: str) -> Effect:
         numbers = [a for a in args if a.isdigit()]
         return Effect.NON_TERMINATING if len(numbers) == 1 else Effect.READ_ONLY  # an interval with no count
     if tool == "journalctl":
+        if any(a.startswith("--vacuum") for a in args):
+            return Effect.DESTRUCTIVE  # deletes archived journal files: the history is gone
+        if any(a.startswith(("--rotate", "--flush", "--relinquish-var", "--setup-keys")) for a in args):
+            return Effect.MUTATING
         return Effect.NON_TERMINATING if flags & {"-f", "--follow"} else Effect.READ_ONLY
     if tool == "tail":
         return Effect.NON_TERMINATING if flags & {"-f", "-F", "--follow"} else Effect.READ_ONLY
