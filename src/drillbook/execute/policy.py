@@ -30,6 +30,7 @@ from pathlib import Path
 from drillbook.execute.contacts import hosts, is_loopback, urls
 from drillbook.execute.shell import SHELLS, SUBSTITUTED, Part, split_parts
 from drillbook.journal import Decision
+from drillbook.runbook.effects import JOURNAL_CHANGES
 
 CLOUD_CLIS = frozenset({"aws", "gcloud", "gsutil", "az", "terraform", "eksctl", "doctl", "pulumi", "heroku", "fly"})
 REMOTE_SHELLS = frozenset({"ssh", "scp", "sftp", "rsync", "telnet", "ssh-copy-id", "mosh"})
@@ -39,7 +40,6 @@ HOST_DESTRUCTIVE = frozenset(
      "umount", "swapoff", "useradd", "userdel", "usermod", "passwd", "chpasswd", "crontab", "modprobe", "rmmod",
      "insmod", "sysctl", "chroot"}
 )  # fmt: skip
-JOURNAL_CHANGES = ("--vacuum", "--rotate", "--flush", "--relinquish-var", "--sync", "--setup-keys")
 NET_CHANGE_VERBS = frozenset({"add", "del", "delete", "change", "replace", "flush", "append", "prepend", "set"})
 HOST_CONTROLS = frozenset({"timedatectl", "hostnamectl", "localectl", "loginctl", "resolvectl", "networkctl"})
 HOST_ESCAPES = frozenset({"nsenter", "unshare", "systemd-run"})

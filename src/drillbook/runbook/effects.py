@@ -237,7 +237,7 @@ def part_effect(tokens: list[str], text: str) -> Effect:
     if tool == "journalctl":
         if any(a.startswith("--vacuum") for a in args):
             return Effect.DESTRUCTIVE  # deletes archived journal files: the history is gone
-        if any(a.startswith(("--rotate", "--flush", "--relinquish-var", "--setup-keys")) for a in args):
+        if any(a.startswith(JOURNAL_CHANGES) for a in args):
             return Effect.MUTATING
         return Effect.NON_TERMINATING if flags & {"-f", "--follow"} else Effect.READ_ONLY
     if tool == "tail":
@@ -276,6 +276,8 @@ def part_effect(tokens: list[str], text: str) -> Effect:
     return Effect.UNKNOWN
 
 
+JOURNAL_CHANGES = ("--vacuum", "--rotate", "--flush", "--relinquish-var", "--sync", "--setup-keys")
+"""journalctl options that change the journal rather than read it (the policy refuses them on the host too)."""
 _RECURSIVE = re.compile(r"^-\w*[rR]")
 _DESTROYING = re.compile(
     r"^(?:--?)?(?:purge\w*|delete\w*|destroy|drop\w*|truncate|wipe|flush\w*|erase|rmi|rm|remove|reset|"
