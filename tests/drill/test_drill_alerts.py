@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drillbook.drill.ports import AlertRuleLoader, PrometheusQueries
-from drillbook.drill.session import Drill
+from drillbook.drill.session import ALERT_CLEAR_WAIT_S, ALERT_READ_MARGIN_S, Drill
 from drillbook.drill.spec import DrillSpec
 from drillbook.drill.verdict import AlertSeen, Observations, judge
 from drillbook.journal import AlertEvaluated, FindingKind, JournalWriter, Note, Verdict, Whose, read_journal
@@ -82,7 +82,41 @@ ALERTS = (
 )
 
 
-def _drill(tmp_path: Path, journal: JournalWriter, now: float) -> Drill:
+class _Clock:
+    """Wall time that moves only when the drill sleeps."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class _StillFiring(_Prometheus):
+    """The instant ``ALERTS`` query says what the range says: firing from ``for`` after ``bad_from`` until
+    ``bad_until`` (the evaluation that resolves it), whatever the wall clock's alignment with the range's steps."""
+
+    def __init__(self, bad_from: float, bad_until: float, clock: _Clock) -> None:
+        super().__init__(bad_from, bad_until)
+        self.clock = clock
+
+    def query(self, expr: str, at: float) -> list[Series]:
+        self.instant.append(expr)
+        fired = self.bad_from + self.rules["HighErrorRate"].query.for_seconds
+        if fired <= at < self.bad_until:
+            return [Series({"alertname": "HighErrorRate", "alertstate": "firing"}, ((at, 1.0),))]
+        return []
+
+
+def _drill(tmp_path: Path, journal: JournalWriter, now: float, clock: _Clock | None = None, began: float = 30) -> Drill:
     incident = Incident("RB-1", "Errors", 1, alerts=ALERTS)
     runbook = Runbook(Path("runbook.md"), "Test", (incident,))
     drill = Drill(
@@ -92,8 +126,9 @@ def _drill(tmp_path: Path, journal: JournalWriter, now: float) -> Drill:
         incident=incident,
         plan=checks_for_incident(incident, runbook),
         journal=journal,
+        clock=clock,
     )
-    drill._wall0 = now - 30  # the drill began 30 s ago; the fault was injected at its start
+    drill._wall0 = now - began  # the drill began 30 s ago; the fault was injected at its start
     drill.state.t_inject = 0.0
     return drill
 
@@ -155,15 +190,57 @@ def test_without_rules_the_drill_replays_the_alert_on_the_expressions_samples(tm
 
 def test_after_a_restore_the_drill_waits_for_a_firing_alert_to_resolve_before_reading_it(tmp_path: Path) -> None:
     now = float(int(time.time()))
+    clock = _Clock(now)
     prom = _Prometheus(bad_from=now - 20, bad_until=now - 8)
     with JournalWriter(tmp_path / "journal.jsonl") as journal:
-        drill = _drill(tmp_path, journal, now)
+        drill = _drill(tmp_path, journal, now, clock)
         drill._load_alert_rules(_Sandbox(prom))  # type: ignore[arg-type]
         drill.state.restore_t = 25.0
         drill._evaluate_alerts(_Sandbox(prom))  # type: ignore[arg-type]
     assert prom.instant, "it asked Prometheus whether any of the rules still fires"
     assert 'alertstate="firing"' in prom.instant[0]
     assert "HighErrorRate|SlowBurn|Renamed_metric" in prom.instant[0]
+    assert clock.slept == [ALERT_READ_MARGIN_S], "not firing: two evaluations more, then the read"
+
+
+def test_an_alert_that_resolves_between_the_ranges_steps_reads_as_resolved_not_still_firing(tmp_path: Path) -> None:
+    """The race a loaded machine hit: the alert resolved 0.3 s before the drill's poll saw it, after the range's
+    last step; read at once, its last firing sample was on that step and it read as still firing."""
+    now = float(int(time.time()))
+    clock = _Clock(now)
+    with JournalWriter(tmp_path / "journal.jsonl") as journal:
+        # The range's steps fall on .5 s; the polls on whole seconds; it resolves at +3.7 s.
+        drill = _drill(tmp_path, journal, now, clock, began=30.5)
+        prom = _StillFiring(bad_from=now - 20, bad_until=now + 3.7, clock=clock)
+        drill._load_alert_rules(_Sandbox(prom))  # type: ignore[arg-type]
+        drill.state.restore_t = 28.0
+        drill._evaluate_alerts(_Sandbox(prom))  # type: ignore[arg-type]
+    assert clock.slept == [1.0, 1.0, 1.0, 1.0, ALERT_READ_MARGIN_S], "polled until it stopped firing, then the margin"
+    fired = drill.state.alerts[0]
+    assert fired.outcome is AlertOutcome.FIRED
+    assert fired.cleared_at == now + 4.5, "the first evaluation step after it resolved"
+    notes = [e.message for e in read_journal(tmp_path / "journal.jsonl") if isinstance(e, Note)]
+    assert not [n for n in notes if "still fired" in n]
+
+
+def test_an_alert_that_never_resolves_is_read_as_firing_and_the_journal_says_how_long_it_waited(
+    tmp_path: Path,
+) -> None:
+    now = float(int(time.time()))
+    clock = _Clock(now)
+    with JournalWriter(tmp_path / "journal.jsonl") as journal:
+        drill = _drill(tmp_path, journal, now, clock)
+        prom = _StillFiring(bad_from=now - 20, bad_until=now + 3600, clock=clock)
+        drill._load_alert_rules(_Sandbox(prom))  # type: ignore[arg-type]
+        drill.state.restore_t = 28.0
+        drill._evaluate_alerts(_Sandbox(prom))  # type: ignore[arg-type]
+    assert sum(clock.slept) == ALERT_CLEAR_WAIT_S, "the bounded wait, not a second more"
+    assert drill.state.alerts[0].cleared_at is None
+    notes = [e.message for e in read_journal(tmp_path / "journal.jsonl") if isinstance(e, Note)]
+    assert (
+        f"alert HighErrorRate still fired {ALERT_CLEAR_WAIT_S:.0f} s after the wait for it began "
+        "(SLOs restored at t=28.0 s): read as still firing at the drill's end"
+    ) in notes
 
 
 def test_a_drill_that_never_injected_its_fault_says_nothing_about_its_alerts(tmp_path: Path) -> None:

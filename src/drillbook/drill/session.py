@@ -857,16 +857,36 @@ class Drill:
             self.say(_alert_line(self, evaluation))
 
     def _await_alerts_resolved(self, prom: PromQuery, rules: Sequence[str]) -> None:
+        """Wait until none of ``rules`` fires, then :data:`ALERT_READ_MARGIN_S` more, at most
+        :data:`ALERT_CLEAR_WAIT_S`; journal which still fired when that ran out.
+
+        The margin matters: the range read that follows samples every evaluation up to now, and an alert that
+        resolved in the last second has its last firing sample on the range's last step, so it reads as still
+        firing. Two evaluations later, the range holds one without it.
+        """
         selector = "|".join(rules)
         expr = f'ALERTS{{alertname=~"{selector}",alertstate="firing"}}'
-        deadline = self.clock.monotonic() + ALERT_CLEAR_WAIT_S
-        while self.clock.monotonic() < deadline:
+        began = self.clock.monotonic()
+        while True:
             try:
-                if not prom.query(expr, self.clock.time()):
-                    return
+                firing = prom.query(expr, self.clock.time())
             except Exception:  # the evaluation below reports an unreadable Prometheus; waiting on it is pointless
                 return
+            if not firing:
+                self.clock.sleep(ALERT_READ_MARGIN_S)
+                return
+            if self.clock.monotonic() - began >= ALERT_CLEAR_WAIT_S:
+                break
             self.clock.sleep(1.0)
+        names = ", ".join(sorted({s.labels.get("alertname", "?") for s in firing}))
+        restored = f"t={self.state.restore_t:.1f} s" if self.state.restore_t is not None else "the restore"
+        self.journal.write(
+            events.note(
+                self,
+                f"alert {names} still fired {ALERT_CLEAR_WAIT_S:.0f} s after the wait for it began "
+                f"(SLOs restored at {restored}): read as still firing at the drill's end",
+            )
+        )
 
     def _on_stats(self, stats: WindowStats) -> None:
         self.journal.write(events.slo_window(self, stats))
@@ -973,6 +993,11 @@ def _describe_states(monitor: Monitor) -> str:
 ALERT_CLEAR_WAIT_S = 2 * DEFAULT_RATE_WINDOW_S + 20.0
 """How long after a restore a firing alert may take to resolve: the failed requests must leave its rate window,
 then a scrape and a few evaluations; twice the window leaves room for a loaded machine's late scrapes."""
+
+ALERT_READ_MARGIN_S = 2.0
+"""How long the drill waits after its alerts stopped firing before reading their history: two rule evaluations of
+the sandbox's Prometheus (it evaluates every second), so the read includes the first one where the alert no longer
+fired (its last step may otherwise be the last firing evaluation, and a resolved alert reads as still firing)."""
 
 
 def _alert_line(drill: Drill, evaluation: AlertEvaluation) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from drillbook.journal import AlertEvaluated, StepFinished, read_journal
+from drillbook.journal import AlertEvaluated, Note, StepFinished, read_journal
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(1800)]
 
@@ -105,7 +105,12 @@ def test_the_chat_rooms_alert_fired_during_the_fault_and_resolved_after_recovery
     fault_t, firing_t, resolved_t = alert["fault_t"], alert["firing_t"], alert["resolved_t"]
     assert fault_t is not None
     assert firing_t is not None
-    assert resolved_t is not None, "the alert was still firing when the drill read it"
+    notes = [
+        e.message for e in read_journal(run_dir / "journal.jsonl") if isinstance(e, Note) and e.drill == drill["drill"]
+    ]
+    assert resolved_t is not None, (
+        f"the alert was still firing when the drill read it (rollback at t={rollback.t:.1f} s): {notes}"
+    )
     assert fault_t < alert["pending_t"] <= firing_t < rollback.t, "it fired under the fault, before the rollback"
     assert rollback.t < resolved_t, "it resolved only after the runbook's rollback"
     assert alert["peak"] > 5
