@@ -104,10 +104,6 @@ class _StillFiring(_Prometheus):
     """The instant ``ALERTS`` query says what the range says: firing from ``for`` after ``bad_from`` until
     ``bad_until`` (the evaluation that resolves it), whatever the wall clock's alignment with the range's steps."""
 
-    def __init__(self, bad_from: float, bad_until: float, clock: _Clock) -> None:
-        super().__init__(bad_from, bad_until)
-        self.clock = clock
-
     def query(self, expr: str, at: float) -> list[Series]:
         self.instant.append(expr)
         fired = self.bad_from + self.rules["HighErrorRate"].query.for_seconds
@@ -128,7 +124,7 @@ def _drill(tmp_path: Path, journal: JournalWriter, now: float, clock: _Clock | N
         journal=journal,
         clock=clock,
     )
-    drill._wall0 = now - began  # the drill began 30 s ago; the fault was injected at its start
+    drill._wall0 = now - began  # the drill began `began` s ago; the fault was injected at its start
     drill.state.t_inject = 0.0
     return drill
 
@@ -211,7 +207,7 @@ def test_an_alert_that_resolves_between_the_ranges_steps_reads_as_resolved_not_s
     with JournalWriter(tmp_path / "journal.jsonl") as journal:
         # The range's steps fall on .5 s; the polls on whole seconds; it resolves at +3.7 s.
         drill = _drill(tmp_path, journal, now, clock, began=30.5)
-        prom = _StillFiring(bad_from=now - 20, bad_until=now + 3.7, clock=clock)
+        prom = _StillFiring(bad_from=now - 20, bad_until=now + 3.7)
         drill._load_alert_rules(_Sandbox(prom))  # type: ignore[arg-type]
         drill.state.restore_t = 28.0
         drill._evaluate_alerts(_Sandbox(prom))  # type: ignore[arg-type]
@@ -230,7 +226,7 @@ def test_an_alert_that_never_resolves_is_read_as_firing_and_the_journal_says_how
     clock = _Clock(now)
     with JournalWriter(tmp_path / "journal.jsonl") as journal:
         drill = _drill(tmp_path, journal, now, clock)
-        prom = _StillFiring(bad_from=now - 20, bad_until=now + 3600, clock=clock)
+        prom = _StillFiring(bad_from=now - 20, bad_until=now + 3600)
         drill._load_alert_rules(_Sandbox(prom))  # type: ignore[arg-type]
         drill.state.restore_t = 28.0
         drill._evaluate_alerts(_Sandbox(prom))  # type: ignore[arg-type]

@@ -846,7 +846,7 @@ class Drill:
         if prom is None:
             return
         if self.state.restore_t is not None and self.state.alert_rules:
-            self._await_alerts_resolved(prom, list(self.state.alert_rules.values()))
+            self._await_alerts_resolved(prom, list(self.state.alert_rules.values()), self.state.restore_t)
         # From just before the fault (the baseline shows whether the alert was already firing) to now.
         start = self._wall0 + max(self.state.t_inject - 10.0, 0.0)
         end = self.clock.time()
@@ -856,7 +856,7 @@ class Drill:
             self.journal.write(events.alert_evaluated(self, evaluation))
             self.say(_alert_line(self, evaluation))
 
-    def _await_alerts_resolved(self, prom: PromQuery, rules: Sequence[str]) -> None:
+    def _await_alerts_resolved(self, prom: PromQuery, rules: Sequence[str], restore_t: float) -> None:
         """Wait until none of ``rules`` fires, then :data:`ALERT_READ_MARGIN_S` more, at most
         :data:`ALERT_CLEAR_WAIT_S`; journal which still fired when that ran out.
 
@@ -879,12 +879,11 @@ class Drill:
                 break
             self.clock.sleep(1.0)
         names = ", ".join(sorted({s.labels.get("alertname", "?") for s in firing}))
-        restored = f"t={self.state.restore_t:.1f} s" if self.state.restore_t is not None else "the restore"
         self.journal.write(
             events.note(
                 self,
                 f"alert {names} still fired {ALERT_CLEAR_WAIT_S:.0f} s after the wait for it began "
-                f"(SLOs restored at {restored}): read as still firing at the drill's end",
+                f"(SLOs restored at t={restore_t:.1f} s): read as still firing at the drill's end",
             )
         )
 
