@@ -5,7 +5,7 @@ Each process runs one shard (``--drillbook-shard i/N``, the stable round-robin s
 run directory under ``<reports>/<run>/shards/``; when all have ended, their journals and JUnit files are merged
 into ``<reports>/<run>/`` (``drillbook report --merge``) and the reports rendered there. Every drill has its own
 sandbox either way: localkube takes its loopback addresses under a lock shared by every process
-(``kube/kubelet/ips.py``) and every server picks a free port, so parallel sandboxes do not collide. Each shard
+(``kube/ips.py``) and every server picks a free port, so parallel sandboxes do not collide. Each shard
 keeps its own control-run cache and database snapshots, so a drill's verdict does not depend on which process
 ran first.
 

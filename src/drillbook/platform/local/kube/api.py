@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import ipaddress
 import logging
 import socket
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ from typing import Any
 from drillbook.platform.local.kube import defaults
 from drillbook.platform.local.kube.contract import KubeletLike
 from drillbook.platform.local.kube.events import EventRecorder
+from drillbook.platform.local.kube.ips import ServiceIPPool
 from drillbook.platform.local.kube.patch import apply_patch
 from drillbook.platform.local.kube.resources import by_plural
 from drillbook.platform.local.kube.status import ApiStatusError, bad_request, not_found
@@ -20,8 +20,6 @@ from drillbook.platform.local.kube.store import EventType, Store
 
 JsonObj = dict[str, Any]
 log = logging.getLogger(__name__)
-
-SERVICE_NET = ipaddress.ip_network("127.20.0.0/16")
 
 
 def _bindable(ip: str, ports: list[int]) -> bool:
@@ -58,13 +56,18 @@ def _validate(kind: str, obj: JsonObj) -> None:
 class Api:
     """Create/replace/patch/delete with the API server's side effects; also the kubelet's ``PodSink``."""
 
-    def __init__(self, store: Store, *, time_factor: float = 1.0) -> None:
+    def __init__(self, store: Store, *, time_factor: float = 1.0, service_ips: ServiceIPPool | None = None) -> None:
         self.store = store
         self.events = EventRecorder(store)
         self.time_factor = time_factor
         self.kubelet: KubeletLike | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._synced: dict[str, JsonObj] = {}
+        self._service_ips = service_ips or ServiceIPPool()
+        for svc in store.list("services"):  # a restarted server keeps the addresses its store already gave out
+            ip = (svc.get("spec") or {}).get("clusterIP")
+            if ip and ip != "None" and not self._service_ips.claim(ip):
+                log.warning("service IP %s of %s is held by another localkube", ip, svc["metadata"].get("name"))
         store.add_listener(self._on_change)
 
     # -- writes ---------------------------------------------------------------------------------------------------
@@ -239,10 +242,11 @@ class Api:
         if not spec.get("clusterIP"):
             used = {s.get("spec", {}).get("clusterIP") for s in self.store.list("services")}
             ports = [int(p["port"]) for p in spec.get("ports") or [] if p.get("port")]
-            for host in SERVICE_NET.hosts():
-                if str(host) not in used and host.packed[-1] not in (0, 255) and _bindable(str(host), ports):
-                    spec["clusterIP"] = str(host)
-                    break
+
+            def usable(ip: str) -> bool:
+                return ip not in used and ip.rsplit(".", maxsplit=1)[-1] not in ("0", "255") and _bindable(ip, ports)
+
+            spec["clusterIP"] = self._service_ips.allocate(usable)
         spec["clusterIPs"] = [spec["clusterIP"]]
         if spec.get("type") in ("NodePort", "LoadBalancer"):
             used_ports = {p.get("nodePort") for s in self.store.list("services") for p in s["spec"].get("ports") or []}
@@ -265,6 +269,11 @@ class Api:
         self.events.record(pod, type_, reason, message, "kubelet")
 
     def _on_change(self, resource: str, type_: EventType, obj: JsonObj) -> None:
+        if resource == "services" and type_ == "DELETED":
+            ip = (obj.get("spec") or {}).get("clusterIP")
+            if ip and not any((s.get("spec") or {}).get("clusterIP") == ip for s in self.store.list("services")):
+                self._service_ips.release(ip)
+            return
         if resource != "pods" or self.kubelet is None:
             return
         meta = obj["metadata"]

@@ -187,7 +187,7 @@ def test_pod_ips_are_never_shared_between_kubelets_and_are_unlocked_on_release(t
     import fcntl
     import os
 
-    from drillbook.platform.local.kube.kubelet.ips import PodIPPool
+    from drillbook.platform.local.kube.ips import PodIPPool
 
     first, second = PodIPPool(tmp_path), PodIPPool(tmp_path)
     ip_a = first.allocate()

@@ -13,9 +13,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from drillbook.platform.local.kube.ips import PodIPPool
 from drillbook.platform.local.kube.kubelet.errors import KubeletError
 from drillbook.platform.local.kube.kubelet.images import ImageMap, ImageSpec
-from drillbook.platform.local.kube.kubelet.ips import PodIPPool
 from drillbook.platform.local.kube.kubelet.logs import LogQuery, read_log
 from drillbook.platform.local.kube.kubelet.loopback import adapt_exec, pod_listeners, write_wrapper
 from drillbook.platform.local.kube.kubelet.metrics import ContainerUsage
