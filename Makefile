@@ -29,29 +29,34 @@ lint: $(VENV)/.installed
 	$(BIN)/lint-imports
 
 # Test tiers (tests/conftest.py enforces them): unit (no processes, servers or sleeps; parallel), live (real
-# PostgreSQL/Redis/localkube/locust/proxy; one at a time, they measure time), docker/browser, and the game-day pin.
+# PostgreSQL/Redis/localkube/locust/proxy), docker/browser, and the game-day pin. The live tier runs on LIVE_JOBS
+# workers, a module whole on one of them (its order and fixtures as in a serial run), the Docker tests on one; a
+# test marked `alone` (it loads the machine or times a drill's verdict) waits until no other live test runs.
 UNIT := not live and not docker and not browser and not gameday
+LIVE := (live or docker or browser) and not gameday
 JOBS ?= auto
+LIVE_JOBS ?= 2
+LIVE_ARGS := -n $(LIVE_JOBS) --dist loadgroup --durations=40
 SOAK ?= 5
 
 # `make test` (and CI) runs lint, the unit tier and the live tier; the game-day pin is `make test-gameday` (about
 # 25 minutes on 2 cores: see README, "Tests").
 test: install lint
 	$(BIN)/pytest tests -m "$(UNIT)" -n $(JOBS)
-	$(BIN)/pytest tests -m "(live or docker or browser) and not gameday" --durations=40
+	$(BIN)/pytest tests -m "$(LIVE)" $(LIVE_ARGS)
 
 test-fast: install
 	$(BIN)/pytest tests -m "$(UNIT)" -n $(JOBS)
 
 test-live: install
-	$(BIN)/pytest tests -m "(live or docker or browser) and not gameday" --durations=40
+	$(BIN)/pytest tests -m "$(LIVE)" $(LIVE_ARGS)
 
 test-gameday: install
 	$(BIN)/pytest tests -m gameday
 
 # Runs the live tier SOAK times and prints how often each test passed: a flaky test shows as 4/5.
 soak-tests: install
-	$(PY) scripts/soak-tests --runs $(SOAK) -- tests -m "(live or docker or browser) and not gameday"
+	$(PY) scripts/soak-tests --runs $(SOAK) -- tests -m "$(LIVE)" $(LIVE_ARGS)
 
 gameday: install
 	$(BIN)/drillbook gameday --reports $(REPORTS)

@@ -10,11 +10,14 @@ the suite checks, so ``make test-fast`` stays fast and free of real servers by c
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,10 +34,48 @@ def _in_unit_tier(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``slow`` is the old name of ``live``: a test marked slow belongs to the live tier."""
+    """``slow`` is the old name of ``live``: a test marked slow belongs to the live tier.
+
+    Under xdist (``--dist loadgroup``: the live tier runs on two workers) a live module runs whole on one worker,
+    in its order, sharing its module fixtures as in a serial run; every Docker test goes to one worker, since they
+    share one engine, which the session that started it also stops.
+    """
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("live"):
             item.add_marker(pytest.mark.live)
+        if _in_unit_tier(item) or item.get_closest_marker("xdist_group"):
+            continue
+        group = "docker" if item.get_closest_marker("docker") else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _machine_lock_path() -> Path | None:
+    """The lock file the workers of one xdist run share, or None outside xdist."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    return Path(tempfile.gettempdir()) / f"drillbook-tests-{run}.lock"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Live tests share the machine; one marked ``alone`` runs while no other live test does.
+
+    Shared tests hold a shared lock, an ``alone`` test the exclusive one (fcntl.flock on one file per xdist run),
+    so a test that loads both cores or times a recovery is never measured beside another worker's load. The lock
+    spans the whole protocol: module fixtures set up for a test, and torn down after it, run under its lock.
+    """
+    path = _machine_lock_path()
+    if path is None or _in_unit_tier(item):
+        yield
+        return
+    mode = fcntl.LOCK_EX if item.get_closest_marker("alone") else fcntl.LOCK_SH
+    with path.open("a") as handle:
+        fcntl.flock(handle, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class TierViolation(AssertionError):

@@ -174,6 +174,7 @@ def test_the_fault_breaches_the_slos_and_the_system_recovers_after_its_revert(
     _rehearse(live, lambda target: fault_class(name)(target, params), steady=name != "pod-kill")
 
 
+@pytest.mark.alone  # its 64 users load both cores
 def test_a_load_spike_saturates_the_replicas_and_its_revert_brings_latency_back(live: Live) -> None:
     # zephyr's two replicas serve 2 x 8 requests at a time, far more than 8 x 8 users ask for: the spike
     # would prove nothing. With 2 slots per replica (architect-api's capacity) the same spike saturates them.

@@ -160,8 +160,15 @@ def test_prometheus_loaded_config_and_discovered_targets_are_only_loopback(sandb
     loaded = yaml.safe_load(_get(f"{sandbox.prometheus_url}/api/v1/status/config")["data"]["yaml"])
     static = [t for job in loaded["scrape_configs"] for g in job.get("static_configs", []) for t in g["targets"]]
     assert not any(key in loaded for key in ("remote_write", "remote_read", "alerting"))
-    active = _get(f"{sandbox.prometheus_url}/api/v1/targets")["data"]["activeTargets"]
-    discovered = [t["discoveredLabels"]["__address__"] for t in active]
+    # Service discovery fills in within a refresh or two of Prometheus's start: wait for it when this test is
+    # the first to use the sandbox (as on a test worker of its own), instead of reading it once.
+    deadline = time.monotonic() + 30.0
+    while True:
+        active = _get(f"{sandbox.prometheus_url}/api/v1/targets")["data"]["activeTargets"]
+        discovered = [t["discoveredLabels"]["__address__"] for t in active]
+        if len(discovered) >= 6 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert len(discovered) >= 6, f"app pods x2, kubelet, postgres, redis, prometheus; got {discovered}"
     for address in [*static, *discovered]:
         require_loopback(address)  # raises for anything off loopback

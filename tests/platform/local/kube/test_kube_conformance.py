@@ -155,12 +155,18 @@ def test_crashloop_shows_restarts_backoff_and_previous_logs_then_undo_heals(kube
     kubectl("rollout", "status", "deployment/crashy", "--timeout=60s")
     kubectl("set", "image", "deployment/crashy", "crashy=crash:1")
 
+    seen: list[str] = []
+
     def crashing() -> bool:
+        # Keep the name from the read that saw the backoff: by the next read the
+        # backoff may have run out and the pod shows Running or Error again.
         rows = [p for p in pods(kubectl, "app=crashy") if p[2] == "CrashLoopBackOff"]
-        return bool(rows) and int(rows[0][3]) >= 2
+        if rows and int(rows[0][3]) >= 2:
+            seen.append(rows[0][0])
+        return bool(seen)
 
     eventually(crashing, "CrashLoopBackOff with restarts")
-    name = next(p[0] for p in pods(kubectl, "app=crashy") if p[2] == "CrashLoopBackOff")
+    name = seen[0]
     previous = kubectl("logs", name, "--previous").stdout
     assert "starting up" in previous
     assert "fatal: missing config" in previous
