@@ -30,13 +30,13 @@ lint: $(VENV)/.installed
 
 # Test tiers (tests/conftest.py enforces them): unit (no processes, servers or sleeps; parallel), live (real
 # PostgreSQL/Redis/localkube/locust/proxy), docker/browser, and the game-day pin. The live tier runs on LIVE_JOBS
-# workers, a module whole on one of them (its order and fixtures as in a serial run), the Docker tests on one; a
-# test marked `alone` (it loads the machine or times a drill's verdict) waits until no other live test runs.
+# workers, a module whole on one of them (its order and fixtures as in a serial run); a test marked `alone` (it
+# loads the machine or times a drill's verdict) waits until no other live test runs.
 UNIT := not live and not docker and not browser and not gameday
 LIVE := (live or docker or browser) and not gameday
 JOBS ?= auto
 LIVE_JOBS ?= 2
-LIVE_ARGS := -n $(LIVE_JOBS) --dist loadgroup --durations=40
+LIVE_ARGS := -n $(LIVE_JOBS) --dist loadscope --durations=40
 SOAK ?= 5
 
 # `make test` (and CI) runs lint, the unit tier and the live tier; the game-day pin is `make test-gameday` (about

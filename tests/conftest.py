@@ -10,12 +10,14 @@ the suite checks, so ``make test-fast`` stays fast and free of real servers by c
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,19 +36,39 @@ def _in_unit_tier(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``slow`` is the old name of ``live``: a test marked slow belongs to the live tier.
-
-    Under xdist (``--dist loadgroup``: the live tier runs on two workers) a live module runs whole on one worker,
-    in its order, sharing its module fixtures as in a serial run; every Docker test goes to one worker, since they
-    share one engine, which the session that started it also stops.
-    """
+    """``slow`` is the old name of ``live``: a test marked slow belongs to the live tier."""
     for item in items:
         if item.get_closest_marker("slow") and not item.get_closest_marker("live"):
             item.add_marker(pytest.mark.live)
-        if _in_unit_tier(item) or item.get_closest_marker("xdist_group"):
-            continue
-        group = "docker" if item.get_closest_marker("docker") else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under xdist, fix the run's id in the controller too, so it finds what the workers share (the lock files)."""
+    if _xdist_controller(config) and getattr(config.option, "testrunuid", "unset") is None:
+        config.option.testrunuid = uuid.uuid4().hex
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under xdist, once every worker has finished, the controller stops a Docker engine a worker had to start and
+    removes the run's shared files."""
+    if not _xdist_controller(session.config):
+        return
+    run = session.config.option.testrunuid
+    if _shared_path(run, "dockerd-started").exists():
+        from drillbook.platform.docker import DockerEngine
+
+        DockerEngine().stop_if_ours()
+    for what in ("dockerd-started", "docker.lock", "lock"):
+        _shared_path(run, what).unlink(missing_ok=True)
+
+
+def _xdist_controller(config: pytest.Config) -> bool:
+    return not os.environ.get("PYTEST_XDIST_WORKER") and bool(getattr(config.option, "numprocesses", None))
+
+
+def _shared_path(run: str, what: str) -> Path:
+    """A file the controller and workers of one xdist run share."""
+    return Path(tempfile.gettempdir()) / f"drillbook-tests-{run}.{what}"
 
 
 def _machine_lock_path() -> Path | None:
@@ -54,7 +76,7 @@ def _machine_lock_path() -> Path | None:
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
     if not run or not os.environ.get("PYTEST_XDIST_WORKER"):
         return None
-    return Path(tempfile.gettempdir()) / f"drillbook-tests-{run}.lock"
+    return _shared_path(run, "lock")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -124,19 +146,33 @@ def _unit_tier_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyP
 def docker_engine() -> Iterator[Any]:
     """A Docker engine with drillbook's images; the tests skip, saying why, where none can run.
 
-    An engine this session had to start is stopped at its end; one that was running already is left alone.
+    An engine this session had to start is stopped at its end; one that was running already is left alone. Under
+    xdist the workers take turns to start it and build the images, and the controller stops an engine a worker
+    started once all workers are done (a worker's session ends while the other may still use it).
     """
     from drillbook.errors import SandboxError
     from drillbook.platform.docker import DockerEngine, build_images
 
     engine = DockerEngine()
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") if os.environ.get("PYTEST_XDIST_WORKER") else None
+    with contextlib.ExitStack() as setup:
+        if run:  # one worker at a time starts the engine and builds the images
+            handle_file = setup.enter_context(_shared_path(run, "docker.lock").open("a"))
+            fcntl.flock(handle_file, fcntl.LOCK_EX)
+        try:
+            handle = engine.ensure()
+        except SandboxError as exc:
+            pytest.skip(f"the Docker tier needs a Docker engine: {exc}")
+        if run and handle.started_now:
+            _shared_path(run, "dockerd-started").touch()  # the controller stops it when all workers are done
+        try:
+            build_images(lambda line: print(f"drillbook images: {line}"))
+        except BaseException:
+            if handle.started_now and not run:
+                engine.stop_if_ours()
+            raise
     try:
-        handle = engine.ensure()
-    except SandboxError as exc:
-        pytest.skip(f"the Docker tier needs a Docker engine: {exc}")
-    try:
-        build_images(lambda line: print(f"drillbook images: {line}"))
         yield handle
     finally:
-        if handle.started_now:
+        if handle.started_now and not run:
             engine.stop_if_ours()
