@@ -60,3 +60,12 @@ def test_breach_margin_and_flapping_gaps() -> None:
     assert worst == 3.0
     assert share == 4 / 9
     assert longest_relapse_gap(flapping) == 1.5  # t=1.0 .. 2.5; the gap broken by no data does not count whole
+
+
+def test_the_onset_before_the_first_failing_window_is_not_a_relapse_gap() -> None:
+    # Healthy for 4 s after the fault (a leak draining the pool), then failing, then back: no flapping at all.
+    onset = _samples([0.2] * 8 + [3.0, 3.0, 3.0] + [0.2] * 6)
+    assert longest_relapse_gap(onset) == 0.0
+    # A real lull after the first failure still counts, however long the onset was.
+    lull = _samples([0.2] * 8 + [3.0, 0.2, 0.2, 0.2, 3.0])
+    assert longest_relapse_gap(lull) == 1.5  # t=4.5 .. 6.0

@@ -173,14 +173,21 @@ def breach_margin(samples: Sequence[Sample]) -> tuple[float, float]:
 
 
 def longest_relapse_gap(samples: Sequence[Sample]) -> float:
-    """The longest run of good windows that ended in a failing one again: a flapping signal's quiet gap."""
+    """The longest run of good windows between two failing ones: a flapping signal's quiet gap.
+
+    The healthy stretch from the fault to its first failing window is the fault's onset, not a lull between
+    failures: a leak that takes 10 s to drain the pool does not flap, and counting its onset would ask a restore to
+    hold twice as long as the onset took, a race against the leak's next drain rather than a measure of flapping.
+    """
     longest = 0.0
     ok_since: float | None = None
+    failed_before = False
     for sample in samples:
         if sample.failing:
-            if ok_since is not None:
+            if ok_since is not None and failed_before:
                 longest = max(longest, sample.t - ok_since)
             ok_since = None
+            failed_before = True
         elif sample.severity is None:
             ok_since = None
         elif ok_since is None:
