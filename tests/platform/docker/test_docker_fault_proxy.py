@@ -5,19 +5,18 @@ and the runbook's own ``pg_isready -h <DB_HOST>`` is cut off by the partition as
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.platform.watched_sandbox import Watched
 
 from drillbook.faults.base import fault_class
 from drillbook.platform.docker import EngineHandle
 from drillbook.platform.docker.provider import provision_docker
 from drillbook.platform.executor_view import KubeSandboxView
 from drillbook.platform.kube_sandbox import KubeSandbox
-from drillbook.slo.checks import check_from_text
-from drillbook.slo.monitor import Breach, Monitor, MonitorSettings, Restore
+from drillbook.slo.monitor import Breach, Restore
 
 pytestmark = [pytest.mark.docker, pytest.mark.live]
 
@@ -25,35 +24,12 @@ ZEPHYR = Path(__file__).resolve().parents[3] / "scenarios" / "zephyr-voting"
 PG_ISREADY = "/usr/lib/postgresql/15/bin/pg_isready"
 
 
-class Watched:
-    """A provisioned sandbox with traffic and an SLO monitor."""
-
-    def __init__(self, sandbox: KubeSandbox) -> None:
-        self.sandbox = sandbox
-        checks = [check_from_text("error rate < 1%"), check_from_text("p95 latency < 500ms")]
-        self.monitor = Monitor(checks, MonitorSettings(window_s=2.0, tick_s=0.25, hold_s=3.0, lag_s=0.25))
-        self.traffic = sandbox.start_traffic(8, self.monitor.record)
-
-    def sees(self, kind: type, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        seen = sum(isinstance(e, kind) for e in self.monitor.events)
-        while time.monotonic() < deadline:
-            self.monitor.poll()
-            if sum(isinstance(e, kind) for e in self.monitor.events) > seen:
-                return True
-            time.sleep(0.2)
-        return False
-
-    def breached(self) -> list[str]:
-        return [e.check.text for e in self.monitor.events if isinstance(e, Breach)]
-
-
 @pytest.fixture(scope="module")
 def watched(docker_engine: EngineHandle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watched]:
     sandbox = provision_docker(ZEPHYR, tmp_path_factory.mktemp("docker-proxied"))
     try:
         state = Watched(sandbox)
-        assert not state.sees(Breach, 6.0), "the baseline must hold before any fault"
+        state.settle()
         yield state
         state.traffic.stop()
     finally:
