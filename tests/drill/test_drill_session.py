@@ -213,7 +213,7 @@ class _Break(Fault):
 
     def apply(self) -> None:
         world = self.target.world  # type: ignore[attr-defined]
-        if self.param("strength", "full") == "full":
+        if self.text("strength", "full") == "full":
             world.broken_at = world.clock.time()
 
     def undo(self) -> None:

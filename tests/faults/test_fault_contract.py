@@ -86,8 +86,23 @@ def test_an_unknown_fault_name_lists_the_available_ones() -> None:
         fault_class("no-such-fault")
 
 
-def test_a_bad_integer_parameter_names_the_fault_and_key() -> None:
+def test_a_fault_without_a_schema_has_its_text_read_and_a_bad_integer_named() -> None:
     fault = _Recording([])
-    fault.params["n"] = "three"
+    assert fault.integer("n") == 3
+    assert fault.number("n") == 3.0
+    assert fault.integer("absent", 7) == 7
+    fault.options["n"] = "three"
     with pytest.raises(ScenarioError, match="'recording': parameter 'n' must be an integer"):
-        fault.int_param("n", 1)
+        fault.integer("n")
+    with pytest.raises(ScenarioError, match="'recording' needs the parameter 'absent'"):
+        fault.text("absent")
+
+
+def test_a_schema_fault_reads_typed_values_and_the_schema_defaults() -> None:
+    latency = fault_class("latency")(None, {"latency_ms": "1500"})
+    assert latency.integer("latency_ms") == 1500
+    assert latency.integer("jitter_ms") == 0
+    assert latency.text("stream") == "downstream"
+    leak = fault_class("memory-leak")(None, {})
+    assert leak.number("mb_per_s") == 20.0
+    assert fault_class("pool-exhaustion")(None, {"eager_s": "0.5"}).number("eager_s") == 0.5

@@ -168,19 +168,33 @@ class Fault(abc.ABC):
     ) -> None:
         self.revert()
 
-    def param(self, key: str, default: str) -> str:
-        """A parameter as given by the drill, or its default."""
-        return self.params.get(key, default)
+    def text(self, key: str, default: str | None = None) -> str:
+        """A text parameter: the drill's value, else the schema's default, else ``default``."""
+        return str(self._option(key, default))
 
-    def int_param(self, key: str, default: int) -> int:
-        """An integer parameter; a bad value is a scenario error naming the fault and key."""
-        raw = self.params.get(key)
-        if raw is None:
-            return default
+    def number(self, key: str, default: float | None = None) -> float:
+        """A numeric parameter, typed by the schema (a fault with no schema has its text read here)."""
+        value = self._option(key, default)
         try:
-            return int(raw)
-        except ValueError as exc:
-            raise ScenarioError(f"fault {self.name!r}: parameter {key!r} must be an integer, got {raw!r}") from exc
+            return float(value)
+        except ValueError:
+            raise ScenarioError(f"fault {self.name!r}: parameter {key!r} must be a number, got {value!r}") from None
+
+    def integer(self, key: str, default: int | None = None) -> int:
+        """An integer parameter, typed by the schema (a fault with no schema has its text read here)."""
+        value = self._option(key, default)
+        if isinstance(value, int):
+            return value
+        try:
+            return int(str(value))
+        except ValueError:
+            raise ScenarioError(f"fault {self.name!r}: parameter {key!r} must be an integer, got {value!r}") from None
+
+    def _option(self, key: str, default: ParamValue | None) -> ParamValue:
+        value = self.options.get(key, default)
+        if value is None:  # only a parameter with no schema default that the drill did not give
+            raise ScenarioError(f'fault {self.name!r} needs the parameter {key!r}; give it as: with {key} "…"')
+        return value
 
 
 F = TypeVar("F", bound=type["Fault"])

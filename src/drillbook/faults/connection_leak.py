@@ -56,8 +56,7 @@ class ConnectionLeak(TemplateFault):
     )
 
     def apply(self) -> None:
-        share = self.param("share", "0.1")
-        value = float(self.options["share"])
+        value = self.number("share")
         index = _kube.container_index(self._deployment, self.target.app.container)
         name = self._deployment["spec"]["template"]["spec"]["containers"][index]["name"]
         annotations = self._deployment["metadata"].get("annotations") or {}
@@ -65,7 +64,7 @@ class ConnectionLeak(TemplateFault):
         patch = {
             "metadata": {"annotations": {**annotations, "kubernetes.io/change-cause": cause}},
             "spec": {
-                "template": {"spec": {"containers": [{"name": name, "env": [{"name": VARIABLE, "value": share}]}]}}
+                "template": {"spec": {"containers": [{"name": name, "env": [{"name": VARIABLE, "value": str(value)}]}]}}
             },
         }
         with _kube.api(self.target.kube_env) as api_client:

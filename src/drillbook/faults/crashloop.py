@@ -58,10 +58,10 @@ class Crashloop(TemplateFault):
     def apply(self) -> None:
         index = _kube.container_index(self._deployment, self.target.app.container)
         container = self._deployment["spec"]["template"]["spec"]["containers"][index]
-        mode = self.param("mode", "missing-env")
+        mode = self.text("mode")
         ops: list[dict[str, Any]]
         if mode == "missing-env":
-            variable = self.param("variable", "DATABASE_URL")
+            variable = self.text("variable")
             env = container.get("env") or []
             names = [e.get("name") for e in env]
             if variable not in names:
@@ -75,14 +75,12 @@ class Crashloop(TemplateFault):
             ops = [{"op": "add", "path": f"/spec/template/spec/containers/{index}/command", "value": command}]
             cause = "deploy a build whose entrypoint is missing"
         elif mode == "release":
-            tag = self.params.get("tag")
-            if not tag:
-                raise FaultInjectionError("crashloop: mode release needs the parameter tag (the release to roll out)")
+            tag = self.text("tag")  # check_params refused mode release without one
             image = container["image"].rsplit(":", 1)[0] + ":" + tag
             ops = [{"op": "replace", "path": f"/spec/template/spec/containers/{index}/image", "value": image}]
             cause = f"deploy release {image}"
         elif mode == "bad-image":
-            image = container["image"].rsplit(":", 1)[0] + ":" + self.param("tag", "does-not-exist")
+            image = container["image"].rsplit(":", 1)[0] + ":" + self.text("tag", "does-not-exist")
             ops = [{"op": "replace", "path": f"/spec/template/spec/containers/{index}/image", "value": image}]
             cause = f"deploy image {image}"
         else:

@@ -31,7 +31,7 @@ class LoadSpike(Fault):
 
     def apply(self) -> None:
         traffic = self.require(self.target.traffic, "running traffic")
-        traffic.set_users(self._before * self.int_param("factor", 5))
+        traffic.set_users(self._before * self.integer("factor"))
 
     def undo(self) -> None:
         if self.target.traffic is not None:

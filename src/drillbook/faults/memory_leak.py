@@ -30,8 +30,8 @@ class MemoryLeak(TemplateFault):
     def apply(self) -> None:
         index = _kube.container_index(self._deployment, self.target.app.container)
         name = self._deployment["spec"]["template"]["spec"]["containers"][index]["name"]
-        variable = self.param("variable", "LEAK_MEMORY_MB_PER_S")
-        value = self.param("mb_per_s", "20")
+        variable = self.text("variable")
+        value = str(self.number("mb_per_s"))
         patch = {
             "spec": {
                 "template": {"spec": {"containers": [{"name": name, "env": [{"name": variable, "value": value}]}]}}

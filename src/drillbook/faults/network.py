@@ -22,7 +22,7 @@ _DEPENDENCY = Param("dependency", "str", "the dependency whose fault proxy is us
 
 class _ProxyFault(Fault):
     def proxy_name(self) -> str:
-        dependency = self.param("dependency", "postgres")
+        dependency = self.text("dependency")
         name = self.target.proxies.get(dependency)
         return self.require(name, f"a fault proxy in front of {dependency!r}")
 
@@ -55,8 +55,8 @@ class Latency(_ProxyFault):
         proxy.add_toxic(
             name=_TOXIC,
             type="latency",
-            stream=self.param("stream", "downstream"),
-            attributes={"latency": self.int_param("latency_ms", 1000), "jitter": self.int_param("jitter_ms", 0)},
+            stream=self.text("stream"),
+            attributes={"latency": self.integer("latency_ms"), "jitter": self.integer("jitter_ms")},
         )
 
     @classmethod

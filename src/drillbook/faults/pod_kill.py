@@ -32,7 +32,7 @@ class PodKill(Fault):
     def apply(self) -> None:
         with _kube.api(self.target.kube_env) as api_client:
             victims = _kube.pods(api_client, self.target.app)
-            count = self.int_param("count", len(victims))
+            count = self.integer("count", len(victims))
             core = client.CoreV1Api(api_client)
             for pod in victims[:count]:
                 core.delete_namespaced_pod(pod["metadata"]["name"], self.target.app.namespace, grace_period_seconds=0)

@@ -91,16 +91,16 @@ class PoolExhaustion(Fault):
 
     def apply(self) -> None:
         dsn = self.require(self.target.postgres_dsn, "a PostgreSQL DSN for the application's user")
-        mode = self.param("mode", "idle")  # idle or active: the schema refused anything else
-        role = self.param("role", "app")
+        mode = self.text("mode")  # idle or active: the schema refused anything else
+        role = self.text("role")
         admin = self.target.postgres_admin_dsn
         if role != "app" and admin is not None:
             dsn = asyncio.run(_ensure_role(admin, role))
-        args = ["--dsn", dsn, "--mode", mode, "--hold-s", str(self.int_param("hold_s", 900))]
-        for key, default in (("eager_s", "3"), ("refill_per_s", "1")):  # numbers in range: the schema checked
-            args += [f"--{key.replace('_', '-')}", self.param(key, default)]
+        args = ["--dsn", dsn, "--mode", mode, "--hold-s", str(self.integer("hold_s"))]
+        for key in ("eager_s", "refill_per_s"):  # numbers in range: the schema checked
+            args += [f"--{key.replace('_', '-')}", str(self.number(key))]
         app_user = urlsplit(self.target.postgres_dsn or "").username
-        kick = self.param("kick", "yes") == "yes" and app_user is not None and admin is not None
+        kick = self.text("kick") == "yes" and app_user is not None and admin is not None
         self.held = self._start_hog(args, admin if kick else None, app_user or "")
 
     def _start_hog(self, args: list[str], admin_dsn: str | None, app_user: str) -> int:
@@ -116,7 +116,7 @@ class PoolExhaustion(Fault):
                     refused = ready.get("refused")
                     raise FaultInjectionError(f"pool-exhaustion: the hog could not open any connection ({refused})")
                 if admin is not None:
-                    loop.run_until_complete(self._kick(admin, app_user, float(self.param("eager_s", "3"))))
+                    loop.run_until_complete(self._kick(admin, app_user, self.number("eager_s")))
                 return held
             finally:
                 if admin is not None:

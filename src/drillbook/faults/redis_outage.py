@@ -38,7 +38,7 @@ class RedisOutage(Fault):
     )
 
     def revert_record(self) -> RevertRecord:
-        mode = self.param("mode", "stop")
+        mode = self.text("mode")
         if mode == "stop":
             redis = self.require(self.target.redis, "a Redis deployment")
             with _kube.api(self.target.kube_env) as api_client:

@@ -31,7 +31,7 @@ class SlowQuery(Fault):
 
     def revert_record(self) -> RevertRecord:
         dsn = self.require(self.target.postgres_admin_dsn, "a PostgreSQL admin DSN")
-        index = self.param("index", "idx_votes_poll_id")
+        index = self.text("index")
         definition = asyncio.run(_fetch(dsn, "SELECT indexdef FROM pg_indexes WHERE indexname = $1", index))
         if not isinstance(definition, str):
             raise FaultInjectionError(f"slow-query: no index named {index!r} exists to drop")
