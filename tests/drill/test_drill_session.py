@@ -234,6 +234,18 @@ class _Stuck(_Break):
 
 
 @register
+class _Leak(_Break):
+    name: ClassVar[str] = "test-leak"
+    summary: ClassVar[str] = "a leak in the fake world's build (tests only)"
+    regrows_after_restart: ClassVar[bool] = True
+    deployed: ClassVar[bool] = True
+    """Whether the leaking build is still what runs when the watch ends (a rollback would remove it)."""
+
+    def still_in_place(self) -> bool:
+        return self.deployed
+
+
+@register
 class _Elsewhere(_Break):
     name: ClassVar[str] = "test-elsewhere"
     summary: ClassVar[str] = "acts on a Deployment this platform does not have (tests only)"
@@ -358,6 +370,24 @@ def test_a_runbook_that_fixes_the_fault_passes_and_the_journal_tells_the_whole_s
     assert result.world.reverts == 1  # the revert always runs, also after the runbook mended things
     assert result.event.attributed_step == 2
     assert result.event.outcome == "restored"
+
+
+def test_a_restore_while_a_leak_is_still_deployed_passes_and_says_it_may_not_last(tmp_path: Path) -> None:
+    result = _run(tmp_path, fault="test-leak")
+    assert result.verdict is Verdict.PASSED, result.reason
+    assert "Not rehearsed: whether the restore lasts: the test-leak fault is still deployed" in result.reason
+    assert "a fresh system breached" in result.reason
+    notes = [e.message for e in result.journal if isinstance(e, Note)]
+    assert any("the test-leak fault is still deployed" in note for note in notes)
+
+
+def test_a_restore_after_the_leak_was_rolled_back_has_no_such_caveat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_Leak, "deployed", False)
+    result = _run(tmp_path, fault="test-leak")
+    assert result.verdict is Verdict.PASSED, result.reason
+    assert "whether the restore lasts" not in result.reason
 
 
 def test_a_runbook_that_does_not_fix_the_fault_fails_after_the_full_watch(tmp_path: Path) -> None:

@@ -52,8 +52,10 @@ _pin("azora", "RB-008", "passed_with_findings", "harmful prose-only stale-comman
 _pin("azora", "RB-002", "inconclusive", "missing-tool prose-only", "rb002")
 # The remedy is prose; mean_time again.
 _pin("azora", "RB-004", "failed", "prose-only stale-command", "rb004")
-# A restart buys time against a leak still in the build; the watch cannot tell a hold from the next quiet gap.
-_pin("azora", "RB-005", "inconclusive", "prose-only", "rb005")
+# Step 6's restart restores service against a leak still in the build, as RB-007's does against its connection
+# leak; the reason says the leaking build is still deployed and whether the restore lasts was not rehearsed
+# (it was inconclusive while a restore had to outlast the fault's onset, c93711d).
+_pin("azora", "RB-005", "passed", "prose-only", "rb005")
 _pin("chat-rooms", "high-error-rate-alert", "passed", "missing-tool", "high_error_rate_alert")
 # The runbook's resolution is prose; the drill supplies the rollback it keeps in another section.
 _pin("phase5-todo", "PodCrashLooping", "passed_with_findings", "prose-only", "podcrashlooping")

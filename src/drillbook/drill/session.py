@@ -129,6 +129,8 @@ class _State:
     not_held: str | None = None
     watch_decided: str = ""
     """Why the recovery watch ended before its deadline (see :meth:`Drill._not_restorable`)."""
+    fault_remains: str = ""
+    """Why a held restore may not last: a leak still deployed (see :meth:`Drill._fault_remains`)."""
     settle: SettleTracker = field(default_factory=SettleTracker)
     """Whether the sandbox has been at rest since the steps ended (its change probe, polled by the watch)."""
     settle_probed_at: float | None = None
@@ -432,6 +434,8 @@ class Drill:
                 self._sleep()
             self.state.t_watch_end = self.t()
             self.settings = replace(self.settings, restore_within_s=within)
+            if self._held():
+                self.state.fault_remains = self._fault_remains()
             if not self._held():
                 self.state.not_held = self._not_held_detail()
                 if not self.state.watch_decided and self.state.settle_probed_at is not None:
@@ -505,6 +509,35 @@ class Drill:
                 )
             )
         return True
+
+    def _fault_remains(self) -> str:
+        """Why a held restore may not last, when the fault is a leak still deployed (empty otherwise).
+
+        A restart clears what a leak accumulated but not the leak: it grows back about as fast as it first
+        breached. The watch ends once the restore has held, usually before that, so the verdict says what it
+        could not see rather than calling the restore lasting or failing it on a relapse it did not watch.
+        """
+        fault, breach = self.state.fault, self.state.breach
+        if fault is None or breach is None or fault.reverted or not type(fault).regrows_after_restart:
+            return ""
+        try:
+            in_place = fault.still_in_place()
+        except Exception as exc:  # an unreadable Deployment: say nothing rather than guess
+            self.journal.write(
+                events.note(self, f"could not tell whether the {fault.name} fault is still in place: {exc}")
+            )
+            return ""
+        if not in_place or self.state.t_inject is None or self.state.restore_t is None:
+            return ""
+        onset = max(0.0, self.t(breach.t) - self.state.t_inject)
+        lasted = max(0.0, self.t() - self.state.restore_t)
+        remains = (
+            f"the {fault.name} fault is still deployed (a restart clears what it accumulated, not the leak); a fresh "
+            f"system breached {onset:.0f} s after it was injected, and the watch ended {lasted:.0f} s after the "
+            "restore, so the SLOs may breach again"
+        )
+        self.journal.write(events.note(self, remains))
+        return remains
 
     def _not_restorable(self, within_s: float) -> str | None:
         """Why the SLOs provably cannot come back before the deadline, or ``None`` while the outcome is open.
@@ -667,6 +700,7 @@ class Drill:
             attribution=_credit(attribution.action) if attribution.action is not None else "",
             no_effect=tuple(_no_effect_finding(action) for action in attribution.no_effect),
             watch_decided=self.state.watch_decided,
+            fault_remains=self.state.fault_remains,
             alerts=tuple(
                 AlertSeen(e.alert.name or e.alert.text, e.outcome.value, e.finding or "", e.alert.line, e.alert.text)
                 for e in self.state.alerts

@@ -468,6 +468,9 @@ class Observations:
     decided (nothing left could restore them); empty when the watch ran to the deadline or to a held restore."""
     alerts: tuple[AlertSeen, ...] = ()
     """The runbook's alerts as the sandbox's Prometheus evaluated them (findings only, never the verdict)."""
+    fault_remains: str = ""
+    """Set when the SLOs were restored and held while the fault, a leak, was still deployed: the watch could not
+    see whether the restore lasts. Said in the reason; never changes the verdict."""
 
 
 @dataclass(frozen=True)
@@ -569,6 +572,8 @@ def judge(seen: Observations) -> Judgement:
             else f" ({seen.target_note or 'the runbook states no resolution target'})"
         )
         head = f"Restored{credit} after {measured} in the sandbox; projected MTTR {projected}{target}."
+        if seen.fault_remains:
+            head += f" Not rehearsed: whether the restore lasts: {seen.fault_remains}."
         if any(f.counts for f in findings):
             return done(Verdict.PASSED_WITH_FINDINGS, head + tail, "restored")
         return done(Verdict.PASSED, head + tail, "restored")

@@ -38,3 +38,12 @@ class TemplateFault(Fault):
         if isinstance(template, dict):
             with _kube.api(kube_env) as api_client:
                 _kube.restore_template(api_client, namespace, name, template)
+
+    def env_still_set(self, variable: str, value: str) -> bool:
+        """Whether the app container's template still sets ``variable`` to ``value`` (the fault's build)."""
+        with _kube.api(self.target.kube_env) as api_client:
+            deployment = _kube.read_deployment(api_client, self.target.app)
+        container = deployment["spec"]["template"]["spec"]["containers"][
+            _kube.container_index(deployment, self.target.app.container)
+        ]
+        return any(e.get("name") == variable and e.get("value") == value for e in container.get("env") or [])

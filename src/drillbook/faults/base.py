@@ -52,6 +52,10 @@ class Fault(abc.ABC):
     """Nothing inside the sandbox lifts it while it is applied: only drillbook's revert (or an action aimed at it)
     does. A recovery watch may then end early once no runbook action ran and the breach has never lifted
     (``drill/session.py``). Leave ``False`` when the system's own controllers could work around it."""
+    regrows_after_restart: ClassVar[bool] = False
+    """The fault lives in the app's build (a leak): a restart clears what it accumulated, not the fault, which then
+    grows back about as fast as it first appeared. A restore while it is still deployed may not last, and the
+    verdict says so (:meth:`still_in_place`)."""
     parameters: ClassVar[tuple[Param, ...] | None] = None
     """Every parameter the fault takes (:mod:`drillbook.faults.params`); a drill giving any other, or a bad value,
     is refused before anything runs. Every built-in fault declares its own; ``None`` (a fault written before
@@ -121,6 +125,11 @@ class Fault(abc.ABC):
         """Undo this fault from the record journaled at injection."""
         record = self._record or self.revert_record()
         self.undo_from_spec(record.spec)
+
+    def still_in_place(self) -> bool | None:
+        """Whether the system still carries the fault (a runbook's rollback may have removed it); ``None``: this
+        fault cannot tell. Read before drillbook reverts it."""
+        return None
 
     def sandbox_age_s(self, now: float | None = None) -> float:
         """How old the fault is in the sandbox, in seconds: the most any state it created (a leaked connection's

@@ -43,6 +43,7 @@ class ConnectionLeak(TemplateFault):
     name: ClassVar[str] = "connection-leak"
     symptoms: ClassVar[tuple[str, ...]] = ("error_rate", "latency_p95")
     summary: ClassVar[str] = "roll out a build that never releases share of its pool connections (restart frees them)"
+    regrows_after_restart: ClassVar[bool] = True  # a restart frees the leaked connections; the leak drains again
     parameters: ClassVar[tuple[Param, ...]] = (
         Param(
             "share",
@@ -64,8 +65,17 @@ class ConnectionLeak(TemplateFault):
         patch = {
             "metadata": {"annotations": {**annotations, "kubernetes.io/change-cause": cause}},
             "spec": {
-                "template": {"spec": {"containers": [{"name": name, "env": [{"name": VARIABLE, "value": str(value)}]}]}}
+                "template": {
+                    "spec": {"containers": [{"name": name, "env": [{"name": VARIABLE, "value": self._value()}]}]}
+                }
             },
         }
         with _kube.api(self.target.kube_env) as api_client:
             _kube.patch_deployment(api_client, self.target.app, patch)
+
+    def still_in_place(self) -> bool:
+        """The leaking build is still what the Deployment runs."""
+        return self.env_still_set(VARIABLE, self._value())
+
+    def _value(self) -> str:
+        return str(self.number("share"))
