@@ -517,9 +517,27 @@ def test_the_control_outcome_is_cached_for_the_run_and_reused(tmp_path: Path) ->
     runs = [next(e for e in r.journal if isinstance(e, ControlRun)) for r in (first, second)]
     assert [(r.cached, r.self_healed) for r in runs] == [(False, False), (True, False)]
     assert runs[1].source == "first"
-    assert first.phase_seconds(Phase.CONTROL) >= 4.0  # a fault that does not heal costs the whole window
-    assert second.fake_seconds < first.fake_seconds - 3.5  # the cached one did not wait
+    # A fault that does not heal costs the window until a heal could no longer hold inside it.
+    assert first.phase_seconds(Phase.CONTROL) >= 4.0 - FAST.hold_s - FAST.tick_s - FAST.poll_s
+    assert second.fake_seconds < first.fake_seconds - 3.0  # the cached one did not wait
     assert not any(isinstance(e, PhaseChanged) and e.phase is Phase.CONTROL for e in second.journal)
+
+
+@pytest.mark.parametrize(("heals_after_s", "self_healed"), [(None, False), (2.0, True), (3.5, True), (3.8, False)])
+def test_the_control_ends_once_no_self_heal_could_hold_inside_its_window_with_the_outcome_of_the_whole_window(
+    tmp_path: Path, heals_after_s: float | None, self_healed: bool
+) -> None:
+    # Heals at 3.5 s come back 3.7 s into the 6 s window and hold 2 s just inside it; at 3.8 s, they cannot: waiting
+    # the window out says "no self-heal" for those as for a fault that never heals, and so does the early end.
+    settings = replace(FAST, hold_s=2.0, restore_within_s=10.0)
+    control = ControlSettings(ControlMode.ONCE, window_s=6.0)
+    result = _run(tmp_path, world=lambda c: _World(c, heals_after_s=heals_after_s), control=control, settings=settings)
+    run = next(e for e in result.journal if isinstance(e, ControlRun))
+    assert run.self_healed is self_healed, run.detail
+    assert result.verdict is (Verdict.VACUOUS if self_healed else Verdict.PASSED), result.reason
+    if not self_healed:
+        assert "decided then: a self-heal could no longer hold 2.0 s inside the 6 s window" in run.detail
+        assert result.phase_seconds(Phase.CONTROL) < 6.0 - 1.5  # not the whole window
 
 
 def test_always_runs_the_control_in_every_drill(tmp_path: Path) -> None:

@@ -6,12 +6,13 @@ step. If the SLOs come back and hold within that window, the system heals by its
 credited with the restore: the drill is *vacuous (self-healing)*. Otherwise the response starts, on a fault
 that has simply aged by the window, as a real on-call's response would start late.
 
-Cost and caching. The window ends early only when the system self-heals (a decided outcome); a fault that does
-not heal costs the whole window. With ``once`` (the default) the outcome is cached per key in a run-scoped file
-(``<run dir>/control-cache.json``), so a game day pays one window per distinct (system, fault, parameters):
-about 12 s each with the default window, so ~15 distinct keys add about 3 minutes to a game day and repeated
-drills of the same fault add nothing. ``always`` runs the window in every drill; ``off`` runs none (and says
-so in the journal and the report).
+Cost and caching. The window ends as soon as its outcome is decided: when the system has self-healed and held,
+or when a self-heal could no longer hold for the required hold before the window ends (the breach still on with
+less than the hold left), which is the same outcome as waiting the window out. A fault that does not heal so
+costs the window less the hold: about 7 s with the defaults. With ``once`` (the default) the outcome is cached per
+key in a run-scoped file (``<run dir>/control-cache.json``), so a game day pays one window per distinct (system,
+fault, parameters), and repeated drills of the same fault add nothing. ``always`` runs the window in every
+drill; ``off`` runs none (and says so in the journal and the report).
 
 Bound. The control sees only ``window_s`` seconds: self-healing slower than that is not caught by it. The
 window must outlast the hold (a restore has to hold to count), so it is at least twice the hold by default;

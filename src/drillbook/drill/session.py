@@ -403,7 +403,10 @@ class Drill:
             self.say(f"control: {settings.window_s:.0f} s with no response")
             t_start = self.t()
             end = self.clock.monotonic() + settings.window_s
+            hopeless = False
             while self.clock.monotonic() < end and not self._held():
+                if hopeless := self._cannot_hold_by(end):
+                    break  # no self-heal could still hold inside the window: the same outcome as waiting it out
                 self._sleep()
             healed = self._held()
             restored_after = (
@@ -413,6 +416,12 @@ class Drill:
                 f"the SLOs came back {restored_after:.1f} s into the window and held {self.state.held_s:.1f} s"
                 if healed and restored_after is not None
                 else f"still breached after {self.t() - t_start:.1f} s with no response"
+                + (
+                    f" (decided then: a self-heal could no longer hold {self.required_hold_s():.1f} s inside the "
+                    f"{settings.window_s:.0f} s window)"
+                    if hopeless
+                    else ""
+                )
             )
             result = ControlResult(healed, settings.window_s, restored_after, self.drill_id, detail)
             self.control_cache.put(key, result)
@@ -484,6 +493,13 @@ class Drill:
         """How long the SLOs must hold to count as restored: longer than any quiet gap of a flapping fault."""
         gap = longest_relapse_gap(self._samples())
         return max(self.settings.hold_s, self.settings.relapse_hold_factor * gap)
+
+    def _cannot_hold_by(self, end: float) -> bool:
+        """Whether the SLOs can no longer be restored and held by ``end`` (monotonic): the current all-passing
+        streak plus the time left (and a tick of slack for the monitor's lag) is short of the required hold, which
+        only grows. A watch that asks only "held by the end?" has its answer then."""
+        left = end - self.clock.monotonic()
+        return self.monitor.holding_for() + left + self.settings.tick_s < self.required_hold_s()
 
     def _held(self) -> bool:
         """Restored and held: every breached check is back and all checks held for the required hold."""
