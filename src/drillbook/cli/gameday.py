@@ -54,6 +54,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run only shard I of N (a stable slice; merge the shards with drillbook report --merge)",
     )
     parser.add_argument(
+        "--jobs",
+        metavar="N",
+        default=None,
+        help="drills in N processes at once, merged into one run (a number or auto: one per two cores); default 1, "
+        "as a drill keeps about two cores busy and a starved drill shows latency the system does not have",
+    )
+    parser.add_argument(
         "--control",
         choices=["off", "once", "always"],
         default=None,
@@ -78,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
         selected = [f"--drillbook-feature={features.resolve()}"]
         features = features.parent
     shard = parse_shard(args.shard) if args.shard else None
+    if args.jobs is not None:
+        from drillbook.gherkin.jobs import parse_jobs  # pytest with it: only when asked
+
+        parse_jobs(args.jobs)  # a bad value is a usage error here, before pytest starts
+        if shard is not None:
+            raise UsageError("give --jobs or --shard, not both: jobs split the run into shards themselves")
     run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
     if shard is not None:
         run_id += f"-shard{shard.index}of{shard.count}"
@@ -105,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         command.append(f"--drillbook-shard={shard}")
     if args.control:
         command += ["-o", f"drillbook_control={args.control}"]
+    if args.jobs is not None:
+        command.append(f"--drillbook-jobs={args.jobs}")
     where = f", shard {shard}" if shard is not None else ""
     print(f"drillbook gameday: run {run_id} on the {args.platform} platform{where}", flush=True)
     code = _wait_through_interrupts(subprocess.Popen(command))
