@@ -7,10 +7,12 @@ import contextlib
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -101,6 +103,35 @@ def _listening(url: str) -> bool:
     return _open(parts.hostname or "127.0.0.1", parts.port or 80)
 
 
+def _leftover_listeners(ports: list[tuple[str, int]], state: str) -> list[tuple[str, int, int | None]]:
+    """Who still listens on the run's ports, except another live sandbox: on two test workers, another sandbox
+    takes the loopback addresses the killed run released (their locks died with it) and may open the same ports."""
+    wanted = set(ports)
+    left = []
+    for conn in psutil.net_connections("tcp"):
+        if conn.status != psutil.CONN_LISTEN or not conn.laddr or (conn.laddr.ip, conn.laddr.port) not in wanted:
+            continue
+        owner = _sandbox_of(conn.pid) if conn.pid is not None else None
+        if owner is not None and owner != state:
+            continue  # another sandbox's server: its own state dir, in it or in one of its parents
+        left.append((conn.laddr.ip, conn.laddr.port, conn.pid))
+    return left
+
+
+_STATE_DIR = re.compile(re.escape(str(Path(tempfile.gettempdir()) / "drillbook-")) + r"[\w-]+")
+
+
+def _sandbox_of(pid: int) -> str | None:
+    """The sandbox state dir a process or one of its parents names in its command line or works in, if any."""
+    with contextlib.suppress(psutil.Error):
+        for process in [psutil.Process(pid), *psutil.Process(pid).parents()]:
+            with contextlib.suppress(psutil.Error):
+                found = _STATE_DIR.search(" ".join(process.cmdline()) + " " + process.cwd())
+                if found:
+                    return found.group(0)
+    return None
+
+
 def _open(host: str, port: int) -> bool:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as probe:
@@ -156,6 +187,6 @@ def test_a_killed_run_leaves_nothing_after_cleanup(tmp_path: Path, when: str) ->
     assert [p.pid for p in run_processes if _same_process_alive(p)] == []
     # At provision only the API server may listen yet; later also the fault proxy, datastores and pods.
     assert len(run_ports) >= (1 if when == "provision" else 3), f"expected more of the run's listeners: {run_ports}"
-    assert [port for port in run_ports if _open(*port)] == []
+    assert _leftover_listeners(run_ports, state) == []
     markers = [str(e.spec.get("marker")) for e in read_journal(run_dir / "journal.jsonl") if hasattr(e, "spec")]
     assert [m for m in markers if m and _processes_touching(m, "\0never")] == []  # the fault's helpers too
