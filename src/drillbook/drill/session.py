@@ -445,7 +445,7 @@ class Drill:
             self.settings = replace(self.settings, restore_within_s=within)
             if self._held():
                 self.state.fault_remains = self._fault_remains()
-            if not self._held():
+            else:
                 self.state.not_held = self._not_held_detail()
                 if not self.state.watch_decided and self.state.settle_probed_at is not None:
                     self.journal.write(events.note(self, f"recovery watch ran to its deadline: {self._unsettled()}"))
