@@ -33,6 +33,10 @@ class DepStatus:
 GC_PRESSURE_FROM = 0.5
 #: Seconds of pause per unit of heap used past GC_PRESSURE_FROM (4 s: 1 s at 75 % of the limit).
 GC_PAUSE_S_PER_UNIT = 4.0
+#: Seconds before the first retry of a schema setup the database refused; each retry waits 1.5x longer, up to
+#: SCHEMA_RETRY_MAX_S. A replica that starts beside its database is ready within a tenth of a second of it.
+SCHEMA_RETRY_FIRST_S = 0.1
+SCHEMA_RETRY_MAX_S = 2.0
 
 
 class Standin:
@@ -212,21 +216,26 @@ class Standin:
             await self.check_all()
 
     async def _prepare_schema(self) -> None:
-        delay = 0.5
+        # A database still starting is the usual case (the pods of a Deployment start together): retry soon, then
+        # back off, and log a failure only when it differs from the last one, as a client's retry loop does.
+        delay, last = SCHEMA_RETRY_FIRST_S, ""
         while True:
             try:
                 async with self.db.connection(timeout_ms=10_000) as conn:
                     seeded = await ensure_schema(conn, self.config)
             except DependencyDown as exc:
-                self.log.warn(f"database not ready for schema setup, retrying: {exc.message}")
+                if exc.message != last:
+                    self.log.warn(f"database not ready for schema setup, retrying: {exc.message}")
+                last = exc.message
             except Exception as exc:  # e.g. a lock timeout: log it and retry, the replica must keep running
                 self.log.error(f"schema setup failed, retrying: {type(exc).__name__}: {exc}")
+                last = ""
             else:
                 self.schema_ready = True
                 self.log.info("database schema ready", seededRows=seeded, table=self.profile.resource.slow_table)
                 return
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 1.5, SCHEMA_RETRY_MAX_S)
 
     # -- failure modes ---------------------------------------------------------------------------------------
 
