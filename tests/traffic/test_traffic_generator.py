@@ -134,6 +134,22 @@ def test_set_users_changes_the_request_rate_without_restart(healthy_service: Tin
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("per_connection", [4, 1000])
+def test_users_reconnect_after_their_requests_per_connection(healthy_service: TinyService, per_connection: int) -> None:
+    # A Service balances connections: a user pinned to its first connection never reaches replicas added later.
+    profile = TrafficProfile(STEADY.endpoints, per_user_rps=20.0, requests_per_connection=per_connection)
+    healthy_service.peers.clear()
+    with LoadGenerator(healthy_service.url, run_time_s=20, users=1, profile=profile) as generator:
+        assert eventually(lambda: generator.received >= 24, timeout=15), generator.received
+        answered = generator.received
+    connections = len(healthy_service.peers)
+    if per_connection == 4:
+        assert connections >= answered // 4 - 1, (answered, connections)
+    else:
+        assert connections == 1, (answered, connections)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("users", [1, 0], ids=["sending", "idle"])
 def test_killed_parent_takes_the_locust_process_with_it(
     healthy_service: TinyService, tmp_path: Path, users: int

@@ -52,3 +52,15 @@ def test_unreadable_profile_file_names_the_path(tmp_path: Path) -> None:
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(UsageError, match=r"broken\.json"):
         TrafficProfile.load(path)
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, True, "10"])
+def test_requests_per_connection_must_be_a_whole_number_of_at_least_one(value: object) -> None:
+    with pytest.raises(UsageError, match="requests_per_connection must be a whole number >= 1"):
+        TrafficProfile.from_json({"endpoints": [{"path": "/x"}], "requests_per_connection": value})
+
+
+def test_requests_per_connection_defaults_to_ten_and_round_trips() -> None:
+    assert TrafficProfile.from_json({"endpoints": [{"path": "/x"}]}).requests_per_connection == 10
+    profile = TrafficProfile.from_json({"endpoints": [{"path": "/x"}], "requests_per_connection": 3})
+    assert profile.to_json()["requests_per_connection"] == 3

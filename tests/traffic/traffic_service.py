@@ -21,12 +21,16 @@ class TinyService:
         self.failing = False
         self.url = ""
         self.hits = 0
+        self.peers: set[object] = set()
+        """The client ``(host, port)`` of every connection a request came over."""
         self._loop = asyncio.new_event_loop()
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="tiny-service", daemon=True)
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.hits += 1
+        if request.transport is not None:
+            self.peers.add(request.transport.get_extra_info("peername"))
         if self.failing:
             return web.Response(status=500, text="injected failure")
         if request.path == "/slow":

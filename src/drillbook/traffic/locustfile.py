@@ -32,6 +32,7 @@ class DrillbookUser(FastHttpUser):
 
     # Tasks and pacing are set in _configure() once the profile is read; locust requires a wait_time.
     wait_time = constant_throughput(5.0)
+    requests_per_connection = 10
 
 
 def _make_task(method: str, path: str, name: str, body: Any) -> Any:
@@ -40,12 +41,25 @@ def _make_task(method: str, path: str, name: str, body: Any) -> Any:
             user.client.request(method, path, name=name)
         else:
             user.client.request(method, path, name=name, json=body)
+        _recycle_connection(user)
 
     task.__name__ = f"task_{name}"
     return task
 
 
+def _recycle_connection(user: DrillbookUser) -> None:
+    """After ``requests_per_connection`` requests, close the user's connection: its next request opens a new one,
+    which the Service balances over the replicas ready then (a scale-out reaches the users, as it does a real
+    service's arriving clients)."""
+    sent = getattr(user, "_sent_on_connection", 0) + 1
+    if sent >= DrillbookUser.requests_per_connection:
+        user.client.client.close()  # geventhttpclient's pool: the next request connects afresh
+        sent = 0
+    user._sent_on_connection = sent  # type: ignore[attr-defined]
+
+
 def _configure(profile: dict[str, Any]) -> None:
+    DrillbookUser.requests_per_connection = max(1, int(profile.get("requests_per_connection", 10)))
     DrillbookUser.wait_time = constant_throughput(float(profile.get("per_user_rps", 5.0)))
     timeout = float(profile.get("timeout_s", 5.0))
     DrillbookUser.network_timeout = timeout

@@ -2,7 +2,7 @@
 
 A profile is JSON so the locust subprocess can read it without importing drillbook::
 
-    {"per_user_rps": 5, "timeout_s": 5,
+    {"per_user_rps": 5, "timeout_s": 5, "requests_per_connection": 10,
      "endpoints": [{"name": "health", "method": "GET", "path": "/api/health", "weight": 1},
                    {"name": "create poll", "method": "POST", "path": "/api/polls", "weight": 1,
                     "json": {"question": "?"}}]}
@@ -40,12 +40,20 @@ class TrafficProfile:
     """Requests per second each user makes at most, so the total rate scales with the user count."""
     timeout_s: float = 5.0
     """A request unanswered after this long is an error: a hung service must show up as failures, not silence."""
+    requests_per_connection: int = 10
+    """Requests a user sends over one keep-alive connection before it opens a new one (about 2 s at 5 rps).
+
+    A Service balances connections, not requests. A real service's many clients come and go, so new connections
+    keep arriving and reach the replicas a scale-out adds. A few simulated users holding their first connection
+    forever would stay pinned to the replicas that existed when they connected, so scaling out could never help
+    them: a runbook's scale-out would fail on drillbook's traffic model."""
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form the locustfile reads."""
         return {
             "per_user_rps": self.per_user_rps,
             "timeout_s": self.timeout_s,
+            "requests_per_connection": self.requests_per_connection,
             "endpoints": [
                 {"name": e.name, "method": e.method, "path": e.path, "weight": e.weight}
                 | ({"json": e.json_body} if e.json_body is not None else {})
@@ -63,9 +71,10 @@ class TrafficProfile:
         problems: list[str] = []
         if not isinstance(data, dict):
             raise UsageError(f"{source}: expected a JSON object with 'endpoints', got {type(data).__name__}")
-        unknown = set(data) - {"endpoints", "per_user_rps", "timeout_s"}
+        allowed = ("endpoints", "per_user_rps", "timeout_s", "requests_per_connection")
+        unknown = set(data) - set(allowed)
         if unknown:
-            problems.append(f"unknown keys {sorted(unknown)} (allowed: endpoints, per_user_rps, timeout_s)")
+            problems.append(f"unknown keys {sorted(unknown)} (allowed: {', '.join(allowed)})")
         raw = data.get("endpoints")
         endpoints: list[Endpoint] = []
         if not isinstance(raw, list) or not raw:
@@ -77,9 +86,13 @@ class TrafficProfile:
                 endpoints.append(endpoint)
         per_user_rps = _positive(data.get("per_user_rps", 5.0), "per_user_rps", problems)
         timeout_s = _positive(data.get("timeout_s", 5.0), "timeout_s", problems)
+        per_connection = data.get("requests_per_connection", 10)
+        if not isinstance(per_connection, int) or isinstance(per_connection, bool) or per_connection < 1:
+            problems.append(f"requests_per_connection must be a whole number >= 1, got {per_connection!r}")
+            per_connection = 10
         if problems:
             raise UsageError(f"{source} is invalid: " + "; ".join(problems) + "; fix the profile and retry")
-        return cls(endpoints=tuple(endpoints), per_user_rps=per_user_rps, timeout_s=timeout_s)
+        return cls(tuple(endpoints), per_user_rps, timeout_s, per_connection)
 
     @classmethod
     def load(cls, path: Path) -> TrafficProfile:
