@@ -157,6 +157,7 @@ def drillbook_sandbox_factory(request: pytest.FixtureRequest) -> Any:
 def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record_xml_attribute: Any) -> Iterator[Any]:
     """The drill of this scenario: built from the plan compiled at collection, always finished."""
     from drillbook.drill.control import ControlSettings, FileControlCache
+    from drillbook.drill.host import ProcStatCpu
     from drillbook.drill.session import Drill
     from drillbook.drill.spec import DrillSpec, settings_from_ini
     from drillbook.overrides import incident_for_drill
@@ -217,6 +218,7 @@ def drillbook_drill(request: pytest.FixtureRequest, record_property: Any, record
         control=control,
         control_cache=FileControlCache(run.run_dir / "control-cache.json"),
         settings=settings,
+        host=ProcStatCpu(),  # every platform drillbook brings up (local, docker, kind) runs on this machine
     )
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _stop)

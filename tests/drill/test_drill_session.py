@@ -309,6 +309,7 @@ def _run(
     fault: str = "test-break",
     only_steps: tuple[Step, ...] | None = None,
     sandbox_type: type[_Sandbox] = _Sandbox,
+    busy: float | None = None,
 ) -> _Result:
     clock = FakeClock()
     the_world = world(clock) if world else _World(clock)
@@ -329,6 +330,7 @@ def _run(
             clock=clock,
             control=control,
             control_cache=cache,
+            host=_BusyHost(clock, busy) if busy is not None else None,
         )
         t0 = clock.monotonic()
         drill.start()
@@ -346,6 +348,17 @@ def _run(
     assert sandbox.closed
     assert time.monotonic() - wall < 20, "the drill must not sleep for real"
     return _Result(judgement.verdict, judgement.reason, the_world, read_journal(path), clock.monotonic() - t0)
+
+
+class _BusyHost:
+    """A 2-core machine whose CPU is ``share`` busy all along, on the fake clock (100 jiffies a second a core)."""
+
+    def __init__(self, clock: FakeClock, share: float) -> None:
+        self.clock, self.share, self.start = clock, share, clock.monotonic()
+
+    def read(self) -> tuple[int, int]:
+        total = int((self.clock.monotonic() - self.start) * 200)
+        return int(total * self.share), total
 
 
 def test_a_fault_this_platform_cannot_apply_is_inconclusive_with_nothing_applied_and_no_steps_run(
@@ -397,6 +410,35 @@ def test_a_runbook_that_does_not_fix_the_fault_fails_after_the_full_watch(tmp_pa
     assert result.phase_seconds(Phase.RECOVER) >= FAST.restore_within_s
     assert result.world.reverts == 1
     assert result.world.broken_at is None
+
+
+def test_a_remedy_that_did_not_restore_on_a_saturated_machine_is_inconclusive_and_says_what_the_cpu_showed(
+    tmp_path: Path,
+) -> None:
+    result = _run(tmp_path, runner=lambda w: _Runner(w, fixes_at_step=None), busy=0.95)
+    assert result.verdict is Verdict.INCONCLUSIVE, result.reason
+    assert "while the machine running the sandbox was out of CPU" in result.reason
+    assert "95% busy from t=" in result.reason
+    assert "(95% in the baseline)" in result.reason
+    assert result.event.outcome == "not observed"
+    notes = [e.message for e in result.journal if isinstance(e, Note)]
+    assert any(note.startswith("the sandbox's machine was saturated: ") for note in notes)
+
+
+@pytest.mark.parametrize("busy", [0.5, None], ids=["half-busy", "unread"])
+def test_a_remedy_that_did_not_restore_on_a_machine_with_cpu_to_spare_fails(tmp_path: Path, busy: float | None) -> None:
+    result = _run(tmp_path, runner=lambda w: _Runner(w, fixes_at_step=None), busy=busy)
+    assert result.verdict is Verdict.FAILED, result.reason
+    assert "out of CPU" not in result.reason
+
+
+def test_a_saturated_machine_never_excuses_a_runbook_with_no_remedy_nor_touches_a_restore(tmp_path: Path) -> None:
+    prose = Step(3, "Optimise", "Optimise the code", 9, ())
+    nothing = _run(tmp_path, runner=lambda w: _Runner(w, fixes_at_step=None), only_steps=(prose,), busy=0.95)
+    assert nothing.verdict is Verdict.FAILED, nothing.reason
+    assert nothing.event.outcome == "not attempted"
+    restored = _run(tmp_path, name="d2", busy=0.95)
+    assert restored.verdict is Verdict.PASSED, restored.reason
 
 
 def test_a_stale_diagnostic_never_cuts_the_watch_short_and_the_drill_passes_with_findings(tmp_path: Path) -> None:

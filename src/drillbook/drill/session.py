@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -44,6 +45,7 @@ from drillbook.drill.control import (
     MemoryControlCache,
     control_key,
 )
+from drillbook.drill.host import HostCpu, HostLoad
 from drillbook.drill.ports import (
     AlertRuleLoader,
     BackgroundCommands,
@@ -131,6 +133,11 @@ class _State:
     """Why the recovery watch ended before its deadline (see :meth:`Drill._not_restorable`)."""
     fault_remains: str = ""
     """Why a held restore may not last: a leak still deployed (see :meth:`Drill._fault_remains`)."""
+    baseline_span: tuple[float, float] | None = None
+    """Stopwatch start and end of the baseline (how busy the machine was before the fault)."""
+    host_saturated: str = ""
+    """What the machine's CPU showed when the SLOs stayed breached while it was saturated (see
+    :meth:`Drill._host_saturated`)."""
     settle: SettleTracker = field(default_factory=SettleTracker)
     """Whether the sandbox has been at rest since the steps ended (its change probe, polled by the watch)."""
     settle_probed_at: float | None = None
@@ -161,6 +168,7 @@ class Drill:
         clock: Clock | None = None,
         control: ControlSettings | None = None,
         control_cache: ControlCache | None = None,
+        host: HostCpu | None = None,
     ) -> None:
         self.drill_id = drill_id
         self.spec = spec
@@ -177,6 +185,8 @@ class Drill:
         self._wall0 = self.clock.time()
         self._mono0 = self.clock.monotonic()
         self.state = _State()
+        self.host_load = HostLoad(host)
+        """The machine's CPU on the drill's stopwatch (``host=None``: not read, never called saturated)."""
         self.monitor = Monitor(
             plan.checks,
             MonitorSettings(
@@ -278,6 +288,7 @@ class Drill:
             self._await_traffic()
             self.say(f"baseline: {self.settings.baseline_s:.0f}s of traffic must meet {self._checks_text()}")
             start = self.clock.monotonic()
+            t_start = self.t()
             end = start + self.settings.baseline_s
             settle_end = end + self.settings.baseline_settle_s
             saw_data = False
@@ -306,6 +317,7 @@ class Drill:
                     )
                 )
             self.state.events_at_baseline_end = len(self.monitor.events)
+            self.state.baseline_span = (t_start, self.t())
 
     def _baseline_failing(self) -> bool:
         return any(s.breached or s.status is None for s in self.monitor.states())
@@ -447,6 +459,7 @@ class Drill:
                 self.state.fault_remains = self._fault_remains()
             else:
                 self.state.not_held = self._not_held_detail()
+                self.state.host_saturated = self._host_saturated()
                 if not self.state.watch_decided and self.state.settle_probed_at is not None:
                     self.journal.write(events.note(self, f"recovery watch ran to its deadline: {self._unsettled()}"))
 
@@ -554,6 +567,29 @@ class Drill:
         )
         self.journal.write(events.note(self, remains))
         return remains
+
+    def _host_saturated(self) -> str:
+        """What the machine's CPU showed at the end of a watch whose SLOs stayed breached, when it was saturated
+        (empty otherwise, or when it was not read).
+
+        The stretch judged is the settle window (:func:`~drillbook.drill.settle.settle_window_s`) before the
+        watch ended, from no earlier than the last step's end: long enough that the system had time to use what
+        the runbook gave it, short enough to be what the machine looked like when the verdict was taken.
+        """
+        end = self.state.t_watch_end
+        if end is None:
+            return ""
+        control = self.state.control
+        window = settle_window_s(control.window_s if control is not None else 0.0, self.required_hold_s())
+        start = end - window
+        if self.state.t_respond_end is not None:
+            start = max(start, self.state.t_respond_end)
+        seen = self.host_load.saturation(start, end, self.state.baseline_span)
+        if seen is None or not seen.saturated:
+            return ""
+        detail = seen.describe(os.cpu_count())
+        self.journal.write(events.note(self, f"the sandbox's machine was saturated: {detail}"))
+        return detail
 
     def _not_restorable(self, within_s: float) -> str | None:
         """Why the SLOs provably cannot come back before the deadline, or ``None`` while the outcome is open.
@@ -717,6 +753,7 @@ class Drill:
             no_effect=tuple(_no_effect_finding(action) for action in attribution.no_effect),
             watch_decided=self.state.watch_decided,
             fault_remains=self.state.fault_remains,
+            host_saturated=self.state.host_saturated,
             alerts=tuple(
                 AlertSeen(e.alert.name or e.alert.text, e.outcome.value, e.finding or "", e.alert.line, e.alert.text)
                 for e in self.state.alerts
@@ -959,6 +996,7 @@ class Drill:
 
     def _poll(self) -> None:
         self.monitor.poll()
+        self.host_load.observe(self.t())
 
     def _sandbox(self) -> Sandbox:
         if self.state.sandbox is None:

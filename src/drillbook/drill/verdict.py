@@ -37,8 +37,10 @@ Then the drill (:func:`judge`), in this order:
 4. a required action failed → **failed**;
 5. restored: with no runbook action run → **vacuous**; projected MTTR over the resolution target → **failed**;
    a finding that counts → **passed with findings**; else **passed**;
-6. not restored: a decisive action the sandbox could not rehearse → **inconclusive**; otherwise (no executable
-   remedy, the remedy ran and did not restore, or did not hold) → **failed**.
+6. not restored: a decisive action the sandbox could not rehearse → **inconclusive**; no executable remedy →
+   **failed** (not attempted); back but not yet held for a flapping fault's hold → **inconclusive**; the
+   machine running the sandbox was out of CPU at the end of the watch (:mod:`drillbook.drill.host`) →
+   **inconclusive**; otherwise (the remedy ran and did not restore) → **failed**.
 """
 
 from __future__ import annotations
@@ -471,6 +473,9 @@ class Observations:
     fault_remains: str = ""
     """Set when the SLOs were restored and held while the fault, a leak, was still deployed: the watch could not
     see whether the restore lasts. Said in the reason; never changes the verdict."""
+    host_saturated: str = ""
+    """Set when the SLOs stayed breached while the machine running the sandbox was out of CPU
+    (:mod:`drillbook.drill.host`): what its cores showed at the end of the watch."""
 
 
 @dataclass(frozen=True)
@@ -600,6 +605,17 @@ def judge(seen: Observations) -> Judgement:
             f"the runbook's actions ran and the SLOs came back, but the recovery watch ended before the restore "
             f"could be told from a quiet gap of the fault ({seen.not_held}); lengthen the watch "
             f"(restore_within_s) to judge it.{tail}",
+            "not observed",
+        )
+    if seen.host_saturated:
+        # The sandbox shares one machine: when the remedy asks for more than it has (20 replicas on 2 cores), the
+        # machine, not the system or the runbook, may be what kept the SLOs breached.
+        return done(
+            Verdict.INCONCLUSIVE,
+            f"the runbook's actions ran, but the SLOs were not restored within {seen.restore_deadline_s:.0f} s "
+            f"while the machine running the sandbox was out of CPU ({seen.host_saturated}): the sandbox, not the "
+            "system, may be what kept them breached; rerun on a machine with more cores, or with fewer users, to "
+            f"judge it.{tail}",
             "not observed",
         )
     decided = f" ({seen.watch_decided})" if seen.watch_decided else ""
