@@ -71,7 +71,8 @@ class Saturation:
         return self.busy >= SATURATED_AT
 
     def describe(self, cores: int | None) -> str:
-        """``the machine's 2 cores were 93 % busy from t=40.1 s to the end of the watch (28 % in the baseline)``."""
+        """What the verdict says, e.g. ``the machine's 2 cores were 93% busy from t=40.1 s to the end of the watch at
+        t=52.3 s (28% in the baseline)``."""
         where = f"the machine's {cores} cores were" if cores else "the machine's CPU was"
         before = f" ({self.baseline:.0%} in the baseline)" if self.baseline is not None else ""
         return (
