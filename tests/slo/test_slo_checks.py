@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,28 @@ def test_latency_checks_read_their_own_percentile() -> None:
     assert Check.from_slo(slo("latency_p50", "<", 100, "ms")).evaluate(stats)[0] is CheckStatus.OK
     assert Check.from_slo(slo("latency_p95", "<", 200, "ms")).evaluate(stats) == (CheckStatus.FAILING, 250)
     assert Check.from_slo(slo("latency_p99", "<", 1, "s")).evaluate(stats) == (CheckStatus.OK, 900)
+
+
+@pytest.mark.parametrize(
+    ("metric", "errors", "status"),
+    [
+        ("latency_p95", 5, CheckStatus.OK),  # 95 answered requests hold the 95th percentile
+        ("latency_p95", 6, CheckStatus.FAILING),  # the 95th percentile is a failed request
+        ("latency_p99", 2, CheckStatus.FAILING),
+        ("latency_p50", 50, CheckStatus.OK),
+        ("latency_p50", 51, CheckStatus.FAILING),
+        ("latency_p95", 100, CheckStatus.FAILING),  # every connection refused, each in a few milliseconds
+    ],
+)
+def test_a_latency_percentile_that_falls_on_failed_requests_is_unserved(
+    metric: str, errors: int, status: CheckStatus
+) -> None:
+    check = Check.from_slo(slo(metric, "<", 500, "ms"))
+    got, value = check.evaluate(window(requests=100, errors=errors, p50=5, p95=30, p99=40))
+    assert got is status
+    assert (value == math.inf) is (status is CheckStatus.FAILING)
+    if status is CheckStatus.FAILING:
+        assert check.format_value(value) == "unserved (the percentile falls on failed requests)"
 
 
 def test_a_window_below_the_minimum_request_count_is_no_data() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from drillbook.drill.projection import resolution_target
@@ -114,7 +115,9 @@ def slo_window(drill: Drill, stats: WindowStats) -> SloWindow:
 
 def slo_breached(drill: Drill, event: Breach) -> SloBreached:
     """A check failed."""
-    return SloBreached(drill=drill.drill_id, t=drill.t(event.t), check=event.check.describe(), value=event.value)
+    # An unserved percentile is infinite (see ``drillbook.slo.checks``); JSON has no infinity, so it goes as null.
+    value = event.value if event.value is None or math.isfinite(event.value) else None
+    return SloBreached(drill=drill.drill_id, t=drill.t(event.t), check=event.check.describe(), value=value)
 
 
 def slo_restored(drill: Drill, event: Restore) -> SloRestored:

@@ -60,9 +60,14 @@ class BreachMargin:
         verdict = "weak" if self.weak else "firm"
         return (
             f"{self.check.describe()}: {verdict} breach, worst {self.check.format_value(self.worst)} "
-            f"({self.factor:.1f}x the threshold, {self.min_factor:g}x needed), {self.failing_windows}/{self.windows} "
-            f"windows failing, longest good run {self.longest_ok_s:.1f}s (hold {self.hold_s:g}s)"
+            f"({_times(self.factor)} the threshold, {self.min_factor:g}x needed), "
+            f"{self.failing_windows}/{self.windows} windows failing, "
+            f"longest good run {self.longest_ok_s:.1f}s (hold {self.hold_s:g}s)"
         )
+
+
+def _times(factor: float) -> str:
+    return "unboundedly past" if math.isinf(factor) else f"{factor:.1f}x"
 
 
 def factor_past(check: Check, value: float) -> float:

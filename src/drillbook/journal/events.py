@@ -333,6 +333,7 @@ class SloBreached(DrillEvent):
     type: ClassVar[EventType] = EventType.SLO_BREACHED
     check: str
     value: float | None = None
+    """The failing window's value; ``None`` also for a latency percentile that fell on failed requests."""
     held_s: float = 0.0
 
 

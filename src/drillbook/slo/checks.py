@@ -7,13 +7,18 @@ A :class:`Check` is one objective in canonical units, evaluated against a :class
 * ``throughput`` is **requests per second**.
 
 A runbook latency without a percentile ("API response time > 100ms") is read as p95, the percentile SLOs
-are usually written against. Objectives about things request traffic cannot show (database query time,
+are usually written against. A latency objective counts a failed request as never served, slower than any
+answer: when a window's percentile falls on its failed requests (more than 5 % failed, for p95), the value is
+infinite and the check fails. A service that refuses every connection in 30 ms has not met "p95 < 500 ms".
+
+Objectives about things request traffic cannot show (database query time,
 MTTR, CPU, memory, replication lag) are kept as :class:`Unmeasurable` with the reason, so a report can say
 what the drill did *not* check instead of silently dropping it.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -67,6 +72,7 @@ _METRICS: dict[str, Metric] = {
 
 _FRACTION_METRICS = (Metric.ERROR_RATE, Metric.AVAILABILITY)
 _LATENCY_METRICS = (Metric.LATENCY_P50, Metric.LATENCY_P95, Metric.LATENCY_P99)
+_PERCENTILE = {Metric.LATENCY_P50: 50.0, Metric.LATENCY_P95: 95.0, Metric.LATENCY_P99: 99.0}
 
 # Why a known-but-unmeasurable slug cannot be checked; anything else gets a generic reason.
 _WHY_NOT: dict[str, str] = {
@@ -155,6 +161,8 @@ class Check:
             return stats.error_rate
         if self.metric is Metric.AVAILABILITY:
             return 1.0 - stats.error_rate
+        if _falls_on_failures(stats, _PERCENTILE[self.metric]):
+            return math.inf
         if self.metric is Metric.LATENCY_P50:
             return stats.p50_ms
         if self.metric is Metric.LATENCY_P95:
@@ -185,11 +193,19 @@ class Check:
         """A measured value in the same units :meth:`describe` uses."""
         if value is None:
             return "no data"
+        if math.isinf(value) and self.metric in _LATENCY_METRICS:
+            return "unserved (the percentile falls on failed requests)"
         if self.metric in _FRACTION_METRICS:
             return f"{value * 100:.2f}%"
         if self.metric in _LATENCY_METRICS:
             return f"{value:.1f}ms"
         return f"{value:.1f}rps"
+
+
+def _falls_on_failures(stats: WindowStats, pct: float) -> bool:
+    """Whether the nearest-rank ``pct`` percentile lands on a failed request, failures ranked after every answer."""
+    rank = max(1, math.ceil(pct / 100.0 * stats.requests))
+    return stats.errors > stats.requests - rank
 
 
 @dataclass(frozen=True)
