@@ -108,3 +108,31 @@ def test_repeated_events_aggregate_and_old_ones_are_dropped(monkeypatch: pytest.
     for n in range(5):
         recorder.record(pod, "Normal", "Pulled", f"pull {n}", "kubelet")
     assert [e["message"] for e in store.list("events", "default")] == ["pull 2", "pull 3", "pull 4"]
+
+
+def test_a_view_reads_the_stored_objects_in_list_order_and_updates_never_change_what_it_returned() -> None:
+    store = _store()
+    for name in ("b", "a"):
+        store.create("configmaps", {"metadata": {"name": name}, "data": {"k": name}})
+    view = store.view("configmaps", "default")
+    assert view == store.list("configmaps", "default")
+    assert [o["metadata"]["name"] for o in view] == ["a", "b"]
+    changed = store_module.json_copy(view[0])
+    changed["data"]["k"] = "changed"
+    store.update("configmaps", changed)
+    assert view[0]["data"] == {"k": "a"}, "an update stores a new object; the one a view returned stays as it was"
+    assert store.view("configmaps", "default")[0]["data"] == {"k": "changed"}
+
+
+def test_json_copy_is_deep_and_falls_back_for_what_marshal_cannot_carry() -> None:
+    tree = {"a": [{"b": 1.5, "c": None, "d": True}], "e": "text"}
+    copied = store_module.json_copy(tree)
+    assert copied == tree
+    assert copied["a"][0] is not tree["a"][0]
+
+    class Odd:
+        pass
+
+    odd = {"x": [Odd()]}
+    assert isinstance(store_module.json_copy(odd)["x"][0], Odd)
+    assert store_module.json_copy(odd)["x"] is not odd["x"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import builtins
 import copy
+import marshal
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 from drillbook.platform.local.kube.resources import by_plural
 from drillbook.platform.local.kube.status import ApiStatusError, already_exists, conflict, not_found
@@ -18,9 +19,23 @@ from drillbook.platform.local.kube.status import ApiStatusError, already_exists,
 JsonObj = dict[str, Any]
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 Listener = Callable[[str, EventType, JsonObj], None]
+_T = TypeVar("_T")
 
 #: How many changes a watch can replay; older resourceVersions get 410 Gone.
 HISTORY_SIZE = 20000
+
+
+def json_copy(obj: _T) -> _T:
+    """A deep copy of a JSON-shaped object (dicts, lists, strings, numbers, booleans, None).
+
+    Every read of the store copies, and the controllers read every pod on each pass: ``marshal`` round-trips such
+    trees about five times faster than :func:`copy.deepcopy`, which kept localkube's event loop (and so every Service
+    connection) busy through a scale-out. Anything marshal cannot carry falls back to ``deepcopy``.
+    """
+    try:
+        return cast(_T, marshal.loads(marshal.dumps(cast(Any, obj))))
+    except ValueError:
+        return copy.deepcopy(obj)
 
 
 def now_rfc3339() -> str:
@@ -75,13 +90,22 @@ class Store:
     def get(self, resource: str, namespace: str, name: str) -> JsonObj | None:
         """A copy of one object, or None."""
         obj = self._objects.get(resource, {}).get((namespace, name))
-        return copy.deepcopy(obj) if obj is not None else None
+        return json_copy(obj) if obj is not None else None
 
     def list(self, resource: str, namespace: str | None = None) -> list[JsonObj]:
         """Copies of every object of a resource, in one namespace or all (None), sorted by namespace/name."""
         items = self._objects.get(resource, {})
         keys = sorted(k for k in items if namespace is None or k[0] == namespace)
-        return [copy.deepcopy(items[k]) for k in keys]
+        return [json_copy(items[k]) for k in keys]
+
+    def view(self, resource: str, namespace: str | None = None) -> builtins.list[JsonObj]:
+        """The stored objects themselves, ordered as :meth:`list` orders them: to read, never to change.
+
+        The controllers read every pod on each pass; copying them all is what :meth:`list` costs. Change a
+        :func:`json_copy` of an object from here, then :meth:`update` it.
+        """
+        items = self._objects.get(resource, {})
+        return [items[k] for k in sorted(k for k in items if namespace is None or k[0] == namespace)]
 
     def exists_uid(self, uid: str) -> bool:
         """Whether any object carries this uid (used by garbage collection)."""
@@ -95,7 +119,7 @@ class Store:
     def create(self, resource: str, obj: JsonObj) -> JsonObj:
         """Store a new object: stamps uid, creationTimestamp, resourceVersion and generation."""
         res = by_plural(resource)
-        obj = copy.deepcopy(obj)  # the store owns its objects; callers keep theirs
+        obj = json_copy(obj)  # the store owns its objects; callers keep theirs
         meta = obj.setdefault("metadata", {})
         ns = meta.get("namespace", "") if res.namespaced else ""
         if res.namespaced:
@@ -127,12 +151,12 @@ class Store:
         self._stamp(obj)
         bucket[(ns, name)] = obj
         self._emit(resource, "ADDED", obj)
-        return copy.deepcopy(obj)
+        return json_copy(obj)
 
     def update(self, resource: str, obj: JsonObj, *, check_rv: bool = False) -> JsonObj:
         """Replace an existing object; bumps generation when ``spec`` changed."""
         res = by_plural(resource)
-        obj = copy.deepcopy(obj)
+        obj = json_copy(obj)
         meta = obj["metadata"]
         ns = meta.get("namespace", "") if res.namespaced else ""
         key = (ns, meta["name"])
@@ -152,11 +176,11 @@ class Store:
         obj["apiVersion"] = res.api_version
         obj["kind"] = res.kind
         if _same(old, obj):
-            return copy.deepcopy(old)
+            return json_copy(old)
         self._stamp(obj)
         self._objects[resource][key] = obj
         self._emit(resource, "MODIFIED", obj)
-        return copy.deepcopy(obj)
+        return json_copy(obj)
 
     def remove(self, resource: str, namespace: str, name: str) -> JsonObj | None:
         """Remove an object now and emit DELETED; returns it, or None if it was already gone."""
@@ -165,7 +189,7 @@ class Store:
             return None
         self._stamp(obj)
         self._emit(resource, "DELETED", obj)
-        return copy.deepcopy(obj)
+        return json_copy(obj)
 
     # -- watching -----------------------------------------------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:
@@ -190,7 +214,11 @@ class Store:
             oldest = self._history[0].rv if self._history else self._rv
             if rv < oldest - 1 and rv < self._rv:
                 raise ApiStatusError(410, f"too old resource version: {rv} ({oldest})", reason="Expired")
-            replay = [copy.deepcopy(e) for e in self._history if e.resource == resource and e.rv > rv]
+            replay = [
+                WatchEvent(e.rv, e.resource, e.type, json_copy(e.obj))
+                for e in self._history
+                if e.resource == resource and e.rv > rv
+            ]
         self._watchers.add(watcher)
         return watcher, replay
 
@@ -204,7 +232,7 @@ class Store:
         obj["metadata"]["resourceVersion"] = str(self._rv)
 
     def _emit(self, resource: str, type_: EventType, obj: JsonObj) -> None:
-        event = WatchEvent(self._rv, resource, type_, copy.deepcopy(obj))
+        event = WatchEvent(self._rv, resource, type_, json_copy(obj))
         self._history.append(event)
         for watcher in list(self._watchers):
             if watcher.resource == resource:

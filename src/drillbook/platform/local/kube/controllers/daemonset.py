@@ -27,7 +27,7 @@ def _node_affinity() -> JsonObj:
 
 def sync(api: Api) -> None:
     """Reconcile every DaemonSet once: create the node's pod, roll it when the template hash changes."""
-    all_pods = api.store.list("pods")
+    all_pods = api.store.view("pods")
     for ds in api.store.list("daemonsets"):
         meta = ds["metadata"]
         template = (ds.get("spec") or {}).get("template") or {}
@@ -49,7 +49,7 @@ def sync(api: Api) -> None:
             pod["spec"]["affinity"] = _node_affinity()
             api.create("pods", pod, namespace=meta["namespace"])
             api.events.record(ds, "Normal", "SuccessfulCreate", f"Created pod: {name}", COMPONENT)
-        fresh = [p for p in api.store.list("pods", meta["namespace"]) if owned_by(p, meta["uid"]) and pod_active(p)]
+        fresh = [p for p in api.store.view("pods", meta["namespace"]) if owned_by(p, meta["uid"]) and pod_active(p)]
         updated = [p for p in fresh if (p["metadata"].get("labels") or {}).get(HASH_LABEL) == revision]
         ready = sum(1 for p in fresh if pod_ready(p))
         status = {

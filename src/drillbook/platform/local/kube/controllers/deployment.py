@@ -234,7 +234,7 @@ class DeploymentController:
             self._scale(deploy, rs, 0)
         old_pods = [
             p
-            for p in self.api.store.list("pods", deploy["metadata"]["namespace"])
+            for p in self.api.store.view("pods", deploy["metadata"]["namespace"])
             if any(owned_by(p, rs["metadata"]["uid"]) for rs in old)
         ]
         if not old_pods:

@@ -57,7 +57,7 @@ def subsets_for(service: JsonObj, pods: list[JsonObj]) -> list[JsonObj]:
 
 def sync(api: Api) -> None:
     """Reconcile the Endpoints of every Service that has a selector."""
-    services = api.store.list("services")
+    services = api.store.view("services")
     names = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in services}
     for svc in services:
         selector = svc["spec"].get("selector")
@@ -66,7 +66,7 @@ def sync(api: Api) -> None:
         ns, name = svc["metadata"]["namespace"], svc["metadata"]["name"]
         pods = [
             p
-            for p in api.store.list("pods", ns)
+            for p in api.store.view("pods", ns)
             if all((p["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())
         ]
         subsets = subsets_for(svc, pods)
@@ -85,7 +85,7 @@ def sync(api: Api) -> None:
                 current.pop("subsets")
             current["metadata"].setdefault("annotations", {})[TRIGGER] = now_rfc3339()
             api.store.update("endpoints", current)
-    for ep in api.store.list("endpoints"):
+    for ep in api.store.view("endpoints"):
         key = (ep["metadata"]["namespace"], ep["metadata"]["name"])
         if key not in names and TRIGGER in (ep["metadata"].get("annotations") or {}):
             api.store.remove("endpoints", *key)

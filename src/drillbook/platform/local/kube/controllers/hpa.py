@@ -45,7 +45,7 @@ class HpaController:
         selector = selector_from_match((target.get("spec") or {}).get("selector"))
         used = requested = 0.0
         measured = 0
-        for pod in self.api.store.list("pods", target["metadata"]["namespace"]):
+        for pod in self.api.store.view("pods", target["metadata"]["namespace"]):
             if not pod_active(pod) or not selector(pod["metadata"].get("labels") or {}) or kubelet is None:
                 continue
             if (pod.get("status") or {}).get("phase") != "Running":

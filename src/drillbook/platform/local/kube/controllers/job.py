@@ -15,7 +15,7 @@ def sync(api: Api) -> None:
     """Reconcile every Job once."""
     for job in api.store.list("jobs"):
         meta, spec = job["metadata"], job["spec"]
-        pods = [p for p in api.store.list("pods", meta["namespace"]) if owned_by(p, meta["uid"])]
+        pods = [p for p in api.store.view("pods", meta["namespace"]) if owned_by(p, meta["uid"])]
         phases = [(p.get("status") or {}).get("phase") for p in pods]
         succeeded, failed = phases.count("Succeeded"), phases.count("Failed")
         active = sum(

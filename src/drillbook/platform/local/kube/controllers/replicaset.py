@@ -23,7 +23,7 @@ def _deletion_rank(pod: JsonObj) -> tuple[int, float]:
 
 def sync(api: Api, resource: str = "replicasets", component: str = "replicaset-controller") -> None:
     """Reconcile every ReplicaSet (or, with ``resource="replicationcontrollers"``, ReplicationController) once."""
-    all_pods = api.store.list("pods")
+    all_pods = api.store.view("pods")
     for rs in api.store.list(resource):
         meta = rs["metadata"]
         pods = [p for p in all_pods if p["metadata"]["namespace"] == meta["namespace"] and owned_by(p, meta["uid"])]
@@ -43,7 +43,7 @@ def sync(api: Api, resource: str = "replicasets", component: str = "replicaset-c
                 api.events.record(
                     rs, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}", component
                 )
-        fresh = [p for p in api.store.list("pods", meta["namespace"]) if owned_by(p, meta["uid"]) and pod_active(p)]
+        fresh = [p for p in api.store.view("pods", meta["namespace"]) if owned_by(p, meta["uid"]) and pod_active(p)]
         ready = sum(1 for p in fresh if pod_ready(p))
         status = {
             "replicas": len(fresh),
