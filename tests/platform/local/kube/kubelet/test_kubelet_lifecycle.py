@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from kubelet_fakes import Env, container_status, env_fixture, make_pod, python_container
 
 from drillbook.platform.local.kube.kubelet import Kubelet, KubeletError
 from drillbook.platform.local.kube.kubelet.images import ImageMap, ImageSpec
+from drillbook.platform.local.kube.kubelet.priority import STARTING_NICE
 
 pytestmark = pytest.mark.slow
 __all__ = ["env_fixture"]  # imported so pytest finds the `env` fixture (no conftest.py here)
@@ -323,5 +326,51 @@ def test_on_failure_policy_restarts_failures_and_stops_after_success(env: Env, t
         with pytest.raises(KubeletError, match=r'container not found \("app"\)') as info:
             await kubelet.exec("default", "jobish", "app", ["true"], stdin=False, tty=False)
         assert info.value.http_status == 400
+
+    env.run(body)
+
+
+def test_a_container_slow_to_start_is_not_killed_before_its_liveness_probes_real_window(env: Env) -> None:
+    # Upstream kills after 3 failed probes 2 s apart: 6 s. Scaled, the probes come every 0.1 s, but a process that
+    # takes 4 s to start (twenty replicas importing at once on 2 cores) must still be let boot.
+    code = "import time\ntime.sleep(4)\n" + HTTP_SERVER
+    probe = {"tcpSocket": {"port": 8080}, "periodSeconds": 2, "failureThreshold": 3}
+    pod = make_pod("slow", [python_container("app", code, livenessProbe=probe, readinessProbe=probe)])
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        status = await env.sink.wait_for("slow", _ready, timeout=20.0)
+        assert container_status(status)["restartCount"] == 0
+        assert "Killing" not in env.sink.reasons("slow")
+
+    env.run(body)
+
+
+def test_a_container_starts_at_a_lower_cpu_priority_until_it_first_turns_ready(env: Env, tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only a root kubelet may give a container its priority back, so only root lowers one")
+    gate = tmp_path / "ready"
+    code = HTTP_SERVER.replace(
+        'self.send_response(200 if self.path == "/ready" else 404)',
+        f'self.send_response(200 if self.path == "/ready" and os.path.exists({str(gate)!r}) else 503)',
+    )
+    probe = {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 1}
+    plain = "import time; time.sleep(60)"
+    pod = make_pod("web", [python_container("web", code, readinessProbe=probe), python_container("plain", plain)])
+
+    def nice_of(marker: str) -> set[int]:
+        """The nice values of the container's processes (its shim and its program), found by their command line."""
+        procs = [p for p in psutil.Process().children(recursive=True) if marker in " ".join(p.cmdline())]
+        assert procs, f"no process runs {marker!r}"
+        return {p.nice() for p in procs}
+
+    async def body(kubelet: Kubelet) -> None:
+        await kubelet.sync_pod(pod)
+        await env.sink.wait_event("web", "Unhealthy")  # its server answers 503: running, not ready yet
+        assert nice_of("HTTPServer") == {STARTING_NICE}, "a starting replica yields the CPU to serving ones"
+        assert nice_of(plain) == {0}, "a container without a readiness probe is never lowered"
+        gate.touch()
+        await env.sink.wait_for("web", _ready)
+        assert nice_of("HTTPServer") == {0}, "a ready replica gets its normal priority back"
 
     env.run(body)

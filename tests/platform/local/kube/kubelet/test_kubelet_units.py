@@ -205,14 +205,38 @@ def test_pod_ips_are_never_shared_between_kubelets_and_are_unlocked_on_release(t
         second.release(ip_b)
 
 
-def test_scaled_liveness_probe_never_kills_before_a_real_start_up_allowance() -> None:
+def test_a_scaled_probe_keeps_its_real_timeout_and_first_kills_after_its_real_window() -> None:
     from drillbook.platform.local.kube.kubelet.probes import KILL_ALLOWANCE_S, ProbeTiming
 
-    spec = {"initialDelaySeconds": 10, "periodSeconds": 10, "failureThreshold": 3}
-    liveness = ProbeTiming.from_spec(spec, 0.05, kills=True)
-    readiness = ProbeTiming.from_spec(spec, 0.05)
-    assert readiness.initial_delay_s == pytest.approx(0.5)
-    assert liveness.period_s == pytest.approx(0.5)
-    assert liveness.initial_delay_s + liveness.period_s * 3 == pytest.approx(KILL_ALLOWANCE_S)
+    spec = {"initialDelaySeconds": 5, "periodSeconds": 10, "timeoutSeconds": 2, "failureThreshold": 3}
+    liveness = ProbeTiming.from_spec(spec, 0.2, kills=True)
+    readiness = ProbeTiming.from_spec(spec, 0.2)
+    assert readiness.initial_delay_s == pytest.approx(1.0)
+    assert readiness.timeout_s == pytest.approx(2.0), "a timeout bounds a real process's answer: never scaled"
+    assert liveness.period_s == pytest.approx(2.0)
+    assert liveness.timeout_s == pytest.approx(2.0), "a probe that kills is not given less time than upstream gives"
+    assert liveness.initial_delay_s == pytest.approx(1.0), "it probes on the scaled schedule"
+    assert liveness.first_kill_s == pytest.approx(KILL_ALLOWANCE_S)  # 35 s nominal, capped
+    assert readiness.first_kill_s == 0.0
     short = ProbeTiming.from_spec({"periodSeconds": 1, "failureThreshold": 1}, 0.05, kills=True)
-    assert short.initial_delay_s + short.period_s == pytest.approx(1.0)  # the nominal window is shorter: kept
+    assert short.first_kill_s == pytest.approx(1.0)  # the nominal window is shorter than the cap: kept
+    mid = ProbeTiming.from_spec({"initialDelaySeconds": 10, "periodSeconds": 5, "failureThreshold": 2}, 0.2, kills=True)
+    assert mid.first_kill_s == pytest.approx(20.0)  # the whole nominal window, unscaled
+
+
+@pytest.mark.live  # it listens on a loopback socket
+def test_an_address_some_process_listens_on_is_read_from_the_kernels_table_and_skipped(tmp_path: Path) -> None:
+    import socket
+
+    from drillbook.platform.local.kube import ips
+
+    pool = ips.PodIPPool(tmp_path)
+    taken = str(pool.network[pool._next])  # the address the pool would hand out next
+    with socket.socket() as listener:
+        listener.bind((taken, 0))
+        listener.listen()
+        assert taken in ips._listening_ips()
+        assert ips._listening_ips() >= {ip for ip in ips._listening_ips_by_psutil() if ip.startswith("127.10.")}
+        got = pool.allocate()
+    assert got != taken
+    pool.release(got)

@@ -11,7 +11,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from drillbook.platform.local.kube.kubelet import stock, volumes
+from drillbook.platform.local.kube.kubelet import priority, stock, volumes
 from drillbook.platform.local.kube.kubelet.env import EnvContext, build_env, expand_argv
 from drillbook.platform.local.kube.kubelet.errors import ContainerConfigError
 from drillbook.platform.local.kube.kubelet.executable import start_error
@@ -322,6 +322,7 @@ class PodWorker:
             await self.event("Warning", "Failed", f"Error: {exc}")
             await rt.sleep(self.node.real(10.0))
             return False
+        rt.lowered = bool(rt.spec.get("readinessProbe")) and not rt.init and priority.lower(rt.process.pgid)
         rt.meter = GroupMeter(rt.process.pgid, exclude=frozenset({rt.process.pid}))
         rt.record.running(rt.started_wall)
         await self.event("Normal", "Started", f"Started container {rt.name}")
@@ -391,6 +392,9 @@ class PodWorker:
             return
         if kind == "Readiness":
             rt.record.ready = ok
+            if ok and rt.lowered:
+                priority.restore(rt.process.pgid)
+                rt.lowered = False
         elif kind == "Startup" and ok:
             if rt.after_startup is not None:
                 rt.after_startup()

@@ -12,8 +12,8 @@ JsonObj = dict[str, Any]
 
 #: Probe periods and delays are scaled by the time factor but never below this (real seconds).
 MIN_PERIOD_S = 0.05
-#: Real seconds a scaled liveness/startup probe waits at least before it can kill a new container.
-KILL_ALLOWANCE_S = 3.0
+#: The first kill by a liveness/startup probe waits the probe's nominal window, unscaled, up to this many seconds.
+KILL_ALLOWANCE_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class ProbeTiming:
     timeout_s: float
     failure_threshold: int
     success_threshold: int
+    first_kill_s: float = 0.0
+    """Real seconds from the probe's start before it may kill a container that has never passed it (0: no hold)."""
 
     @classmethod
     def from_spec(cls, spec: JsonObj, time_factor: float, *, kills: bool = False) -> ProbeTiming:
@@ -33,25 +35,32 @@ class ProbeTiming:
         Args:
             spec: The probe object.
             time_factor: Scales delays and periods.
-            kills: True for liveness and startup probes: their first kill is held back to at least
-                :data:`KILL_ALLOWANCE_S` after start (or the nominal window, if shorter), because process start-up
-                time is real and is not scaled; otherwise a 0.05 factor would kill apps real Kubernetes lets boot.
+            kills: True for liveness and startup probes. They probe on the scaled schedule, but a container that
+                has never passed is not killed before the nominal window (``initialDelaySeconds + periodSeconds *
+                failureThreshold``, at most :data:`KILL_ALLOWANCE_S`): process start-up is real and is not scaled.
+                With a 3 s allowance, a scale-out from 3 to 20 replicas on 2 cores had every new replica killed
+                while it was still importing its framework (each takes about a CPU-second), restarted, and killed
+                again: an outage of the sandbox's making, where Kubernetes lets the same replicas boot.
         """
         timeout = float(spec.get("timeoutSeconds", 1))
         nominal_delay = float(spec.get("initialDelaySeconds", 0))
         period = max(float(spec.get("periodSeconds", 10)) * time_factor, MIN_PERIOD_S)
         failures = int(spec.get("failureThreshold", 3))
         delay = nominal_delay * time_factor
+        first_kill = 0.0
         if kills:
             nominal_window = nominal_delay + float(spec.get("periodSeconds", 10)) * failures
-            delay = max(delay, min(nominal_window, KILL_ALLOWANCE_S) - period * failures)
+            first_kill = max(delay + period * failures, min(nominal_window, KILL_ALLOWANCE_S))
         return cls(
             initial_delay_s=delay,
             period_s=period,
-            # Timeouts are not scaled below half a second: a loaded 2-core machine must not fail healthy probes.
-            timeout_s=min(max(timeout * time_factor, 0.5), max(timeout, 0.5)),
+            # A timeout bounds how long a real process may take to answer, and a process answers no faster in the
+            # sandbox: it is never scaled (only raised to half a second, so a loaded machine fails no healthy probe).
+            # Scaled to 0.4 s, readiness failed every serving replica while a scale-out's new ones started.
+            timeout_s=max(timeout, 0.5),
             failure_threshold=failures,
             success_threshold=int(spec.get("successThreshold", 1)),
+            first_kill_s=first_kill,
         )
 
 
@@ -194,6 +203,7 @@ class ProbeWorker:
 
     async def run(self) -> None:
         """Probe until cancelled (or, for startup probes, until the first success)."""
+        started = asyncio.get_running_loop().time()
         await asyncio.sleep(self.timing.initial_delay_s)
         successes = failures = 0
         result: bool | None = None
@@ -209,7 +219,12 @@ class ProbeWorker:
                 await self._on_change(True)
                 if self.kind == "Startup":
                     return
-            elif not ok and failures >= self.timing.failure_threshold and result is not False:
+            elif (
+                not ok
+                and failures >= self.timing.failure_threshold
+                and result is not False
+                and (result is True or asyncio.get_running_loop().time() - started >= self.timing.first_kill_s)
+            ):
                 result = False
                 await self._on_change(False)
                 if self.kind != "Readiness":

@@ -83,6 +83,8 @@ class ContainerRuntime:
     started_wall: float = 0.0
     started_mono: float = 0.0
     oom: bool = False
+    lowered: bool = False
+    """The current run started at a lower CPU priority and has not turned ready yet (see ``kubelet.priority``)."""
     spec_changed: bool = False
     execs: list[ExecProcess] = field(default_factory=list)
     probes: list[asyncio.Task[None]] = field(default_factory=list)
