@@ -13,7 +13,7 @@ fault_phrase(
 )
 fault_phrase("a release without DATABASE_URL is rolled out", "crashloop", mode="missing-env", variable="DATABASE_URL")
 fault_phrase("a release that cannot be pulled is rolled out", "crashloop", mode="bad-image")
-fault_phrase("traffic spikes to 8 times the steady load", "load-spike", factor="8")
+fault_phrase("traffic spikes to 2 times the steady load", "load-spike", factor="2")
 fault_phrase("traffic grows fivefold", "load-spike", factor="5")
 fault_phrase("the index on users.email is dropped", "slow-query", index="idx_users_email")
 fault_phrase("Redis goes down", "redis-outage", mode="stop")
