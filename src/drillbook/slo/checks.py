@@ -11,9 +11,9 @@ are usually written against. A latency objective counts a failed request as neve
 answer: when a window's percentile falls on its failed requests (more than 5 % failed, for p95), the value is
 infinite and the check fails. A service that refuses every connection in 30 ms has not met "p95 < 500 ms".
 
-Objectives about things request traffic cannot show (database query time,
-MTTR, CPU, memory, replication lag) are kept as :class:`Unmeasurable` with the reason, so a report can say
-what the drill did *not* check instead of silently dropping it.
+Objectives about things request traffic cannot show (database query time, MTTR, CPU, memory, replication lag)
+are kept as :class:`Unmeasurable` with the reason, so a report can say what the drill did *not* check instead
+of silently dropping it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from drillbook.errors import ScenarioError
 from drillbook.runbook.model import AlertTrigger, Comparison, Incident, Runbook, Slo
-from drillbook.slo.stats import WindowStats
+from drillbook.slo.stats import WindowStats, nearest_rank
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -204,8 +204,7 @@ class Check:
 
 def _falls_on_failures(stats: WindowStats, pct: float) -> bool:
     """Whether the nearest-rank ``pct`` percentile lands on a failed request, failures ranked after every answer."""
-    rank = max(1, math.ceil(pct / 100.0 * stats.requests))
-    return stats.errors > stats.requests - rank
+    return stats.errors > stats.requests - nearest_rank(pct, stats.requests)
 
 
 @dataclass(frozen=True)

@@ -77,9 +77,13 @@ class WindowStats:
         )
 
 
+def nearest_rank(pct: float, count: int) -> int:
+    """The 1-based rank of the ``pct`` percentile among ``count`` sorted values (nearest-rank method)."""
+    return min(max(1, math.ceil(pct / 100.0 * count)), max(count, 1))
+
+
 def percentile(sorted_values: Sequence[float], pct: float) -> float | None:
     """Nearest-rank percentile of already sorted values: always a value that was observed."""
     if not sorted_values:
         return None
-    rank = max(1, math.ceil(pct / 100.0 * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
+    return sorted_values[nearest_rank(pct, len(sorted_values)) - 1]

@@ -121,6 +121,7 @@ class ServiceIPPool(LoopbackIPPool):
 
 _TCP_LISTEN = "0A"
 """The kernel's state code for a listening socket in ``/proc/net/tcp``."""
+_LISTEN_FIELD = f" {_TCP_LISTEN} "
 
 
 def _listening_ips() -> set[str]:
@@ -136,7 +137,7 @@ def _listening_ips() -> set[str]:
         return _listening_ips_by_psutil()
     found = set()
     for line in lines:
-        if f" {_TCP_LISTEN} " not in line:
+        if _LISTEN_FIELD not in line:  # cheap pre-filter: most lines are connections, not listeners
             continue
         fields = line.split()
         if len(fields) > 3 and fields[3] == _TCP_LISTEN:

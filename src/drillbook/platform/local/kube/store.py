@@ -94,9 +94,7 @@ class Store:
 
     def list(self, resource: str, namespace: str | None = None) -> list[JsonObj]:
         """Copies of every object of a resource, in one namespace or all (None), sorted by namespace/name."""
-        items = self._objects.get(resource, {})
-        keys = sorted(k for k in items if namespace is None or k[0] == namespace)
-        return [json_copy(items[k]) for k in keys]
+        return [json_copy(obj) for obj in self.view(resource, namespace)]
 
     def view(self, resource: str, namespace: str | None = None) -> builtins.list[JsonObj]:
         """The stored objects themselves, ordered as :meth:`list` orders them: to read, never to change.
